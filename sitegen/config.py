@@ -1,0 +1,158 @@
+"""Typed site settings, loaded from `sitegen.toml` or `[tool.sitegen]` in `pyproject.toml`.
+
+Every key is optional. Unknown keys and wrong types are collected and reported together,
+each naming the file and the key, before anything is built.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """The config file cannot be used; the message names the file and every bad key."""
+
+
+@dataclass(frozen=True)
+class ListingSettings:
+    """Per-listing settings, keyed by the listing's file name."""
+
+    date: dt.date | None = None  # the digest date, overriding the header
+    year: int | None = None  # the year for a yearless header date such as `Mar 12`
+    title: str | None = None  # a label for an undated listing
+
+
+@dataclass(frozen=True)
+class Config:
+    title: str = "Paper Digest"
+    description: str = "Research papers from the Daily Papers listings, deduplicated and searchable."
+    base_url: str = ""  # absolute site URL, e.g. https://user.github.io/digest/ ("" = unknown)
+    language: str = "en"
+    sources: tuple[str, ...] = ("seeds",)
+    out: str = "_site"
+    year: int | None = None  # default year for yearless header dates
+    excerpt_length: int = 280
+    listings: dict[str, ListingSettings] = field(default_factory=dict)
+    root: Path = Path(".")  # folder the config was read from; relative paths resolve against it
+    path: Path | None = None  # the file it came from, if any
+
+    def listing(self, name: str) -> ListingSettings:
+        return self.listings.get(name, ListingSettings())
+
+    def resolve(self, relative: str) -> Path:
+        return (self.root / relative).resolve()
+
+
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "title": str,
+    "description": str,
+    "base_url": str,
+    "language": str,
+    "out": str,
+    "year": int,
+    "excerpt_length": int,
+}
+
+
+def _check(errors: list[str], where: str, key: str, value, kind) -> bool:
+    # bool is an int in Python; a TOML `true` is never a valid year.
+    if isinstance(value, bool) or not isinstance(value, kind):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        errors.append(f"{where}: `{key}` must be a {name}, not {type(value).__name__} {value!r}")
+        return False
+    return True
+
+
+def from_mapping(data: dict, where: str, root: Path, path: Path | None = None) -> Config:
+    errors: list[str] = []
+    values: dict = {}
+    for key, value in data.items():
+        if key in _SCALARS:
+            if _check(errors, where, key, value, _SCALARS[key]):
+                values[key] = value
+        elif key == "sources":
+            if isinstance(value, str):
+                value = [value]
+            if _check(errors, where, key, value, list) and all(
+                _check(errors, where, f"{key}[{i}]", v, str) for i, v in enumerate(value)
+            ):
+                values[key] = tuple(value)
+        elif key == "listings":
+            if _check(errors, where, key, value, dict):
+                values[key] = _listings(value, where, errors)
+        else:
+            errors.append(f"{where}: unknown key `{key}`")
+    if "year" in values and not 1900 <= values["year"] <= 2999:
+        errors.append(f"{where}: `year` must be a four-digit year, not {values['year']}")
+    if "excerpt_length" in values and values["excerpt_length"] < 40:
+        errors.append(f"{where}: `excerpt_length` must be at least 40")
+    if "base_url" in values and values["base_url"]:
+        url = values["base_url"]
+        if not url.startswith(("http://", "https://")):
+            errors.append(f"{where}: `base_url` must start with http:// or https://, not {url!r}")
+        values["base_url"] = url.rstrip("/") + "/"
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return Config(**values, root=root, path=path)
+
+
+def _listings(table: dict, where: str, errors: list[str]) -> dict[str, ListingSettings]:
+    out = {}
+    for name, settings in table.items():
+        key = f"listings.{name!r}"
+        if not _check(errors, where, key, settings, dict):
+            continue
+        fields: dict = {}
+        for k, v in settings.items():
+            if k == "date":
+                if isinstance(v, dt.datetime):
+                    v = v.date()
+                if _check(errors, where, f"{key}.date", v, dt.date):
+                    fields["date"] = v
+            elif k == "year":
+                if _check(errors, where, f"{key}.year", v, int):
+                    fields["year"] = v
+            elif k == "title":
+                if _check(errors, where, f"{key}.title", v, str):
+                    fields["title"] = v
+            else:
+                errors.append(f"{where}: unknown key `{key}.{k}`")
+        out[name] = ListingSettings(**fields)
+    return out
+
+
+def load(path: str | Path | None = None, cwd: Path | None = None) -> Config:
+    """Load the config: the given file, else ./sitegen.toml, else [tool.sitegen] in ./pyproject.toml, else defaults."""
+    cwd = cwd or Path.cwd()
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{p}: config file not found")
+        return _load_file(p)
+    for candidate in (cwd / "sitegen.toml", cwd / "pyproject.toml"):
+        if candidate.is_file():
+            cfg = _load_file(candidate)
+            if cfg is not None:
+                return cfg
+    return Config(root=cwd)
+
+
+def _load_file(p: Path) -> Config | None:
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read ({e.strerror})") from None
+    where = str(p)
+    if p.name == "pyproject.toml":
+        table = data.get("tool", {}).get("sitegen")
+        if table is None:
+            return None if p.name == "pyproject.toml" else Config(root=p.parent.resolve(), path=p)
+        where = f"{p} [tool.sitegen]"
+        data = table
+    return from_mapping(data, where, root=p.parent.resolve(), path=p)

@@ -1,0 +1,261 @@
+"""Entries from every listing -> `Catalog` of distinct papers.
+
+1. Identical entries (same normalised title and abstract) collapse into one *variant*.
+2. Variants that may be the same paper are found by *blocking*: they share the normalised
+   title, its first or last 24 characters, or the opening of the abstract. Only variants in
+   a common block are compared, so the work grows with the catalogue, not its square.
+3. A pair is the same paper when the titles are near-identical (rapidfuzz ratio) *and* the
+   abstracts agree over their common length (so a truncated abstract matches its full
+   form, and two papers with near-identical titles but different abstracts stay apart).
+4. Matching variants are joined with union-find; a join that would put two disagreeing
+   abstracts into one paper is refused, so a title-only entry cannot chain two papers.
+
+Variants are sorted before any comparison, so the result depends only on the set of
+entries, never on the order of the listings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from itertools import combinations
+
+from rapidfuzz import fuzz
+from slugify import slugify
+
+from .model import Appearance, Catalog, Entry, Listing, Merge, Paper, Problem
+
+TITLE_MIN = 90.0  # titles at least this similar may be the same paper, if the abstracts agree
+TITLE_ONLY_MIN = 95.0  # with no abstract to confirm, titles must be this similar
+ABSTRACT_MIN = 90.0  # abstracts this similar over their common length are the same text
+ABSTRACT_COMPARABLE = 60  # characters; shorter abstracts cannot confirm or refute
+BLOCK_AFFIX = 24  # characters of the title key that form the prefix and suffix blocks
+BLOCK_MAX = 64  # a fuzzy block larger than this is too common to say anything
+SLUG_MAX = 80
+RESERVED_SLUGS = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+_TYPOGRAPHY = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2026": "...",
+})
+_NON_WORD = re.compile(r"[\W_]+")
+_ELLIPSIS = re.compile(r"(?:\.\.\.|\u2026|\[\.\.\.\])\s*$")
+
+
+def title_key(title: str) -> str:
+    """Case, spacing, typography and Unicode form folded away; words kept apart by single spaces."""
+    s = unicodedata.normalize("NFKC", title).translate(_TYPOGRAPHY).casefold()
+    return _NON_WORD.sub(" ", s).strip()
+
+
+def abstract_key(abstract: str) -> str:
+    s = unicodedata.normalize("NFKC", abstract).translate(_TYPOGRAPHY)
+    s = _ELLIPSIS.sub("", s.strip())
+    return _NON_WORD.sub(" ", s.casefold()).strip()
+
+
+@dataclass
+class _Variant:
+    """Identical entries, compared as one."""
+
+    tkey: str
+    compact: str
+    akey: str
+    entries: list[Entry]
+
+
+def _abstract_similarity(a: str, b: str) -> float | None:
+    n = min(len(a), len(b))
+    if n < ABSTRACT_COMPARABLE:
+        return None
+    return fuzz.ratio(a[:n], b[:n])
+
+
+def compare(a: _Variant, b: _Variant) -> tuple[bool, float, float | None]:
+    """(same paper?, title similarity, abstract similarity or None)."""
+    ts = 100.0 if a.compact == b.compact else fuzz.ratio(a.tkey, b.tkey)
+    if ts < TITLE_MIN:
+        return False, ts, None
+    abs_sim = _abstract_similarity(a.akey, b.akey)
+    if abs_sim is None:
+        return ts >= TITLE_ONLY_MIN, ts, None
+    return abs_sim >= ABSTRACT_MIN, ts, abs_sim
+
+
+def _blocks(v: _Variant) -> list[tuple[str, str]]:
+    keys = [("t", v.compact)]
+    if len(v.compact) > BLOCK_AFFIX:
+        keys += [("p", v.compact[:BLOCK_AFFIX]), ("s", v.compact[-BLOCK_AFFIX:])]
+    if len(v.akey) >= 80:
+        keys.append(("a", v.akey[:80]))
+    return keys
+
+
+class _Components:
+    """Union-find that refuses to join two groups whose abstracts disagree."""
+
+    def __init__(self, variants: list[_Variant]):
+        self.parent = list(range(len(variants)))
+        self.longest = [v.akey for v in variants]  # the longest abstract key in each group
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> bool:
+        ri, rj = self.find(i), self.find(j)
+        if ri == rj:
+            return True
+        a, b = self.longest[ri], self.longest[rj]
+        sim = _abstract_similarity(a, b)
+        if sim is not None and sim < ABSTRACT_MIN:
+            return False
+        root, other = (ri, rj) if ri < rj else (rj, ri)
+        self.parent[other] = root
+        self.longest[root] = a if len(a) >= len(b) else b
+        return True
+
+
+def _appearance_order(e: Entry):
+    # Oldest digest first; undated listings after every dated one; then file and line.
+    return (e.listing_date is None, e.listing_date or 0, e.source, e.line)
+
+
+def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
+    entries = [e for listing in listings for e in listing.entries]
+    problems = [p for listing in listings for p in listing.problems]
+
+    # 1. identical entries -> variants
+    by_identity: dict[tuple[str, str], _Variant] = {}
+    for e in entries:
+        tkey = title_key(e.title)
+        compact = tkey.replace(" ", "")
+        akey = abstract_key(e.abstract)
+        variant = by_identity.get((compact, akey))
+        if variant is None:
+            variant = by_identity[(compact, akey)] = _Variant(tkey, compact, akey, [])
+        variant.entries.append(e)
+    variants = [by_identity[k] for k in sorted(by_identity)]
+
+    # 2-4. blocking, comparison, union-find
+    blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, v in enumerate(variants):
+        for key in _blocks(v):
+            blocks[key].append(i)
+    comps = _Components(variants)
+    scores: dict[tuple[int, int], tuple[float, float | None]] = {}
+    pairs = set()
+    for key, members in blocks.items():
+        if len(members) < 2 or (key[0] != "t" and len(members) > BLOCK_MAX):
+            continue
+        pairs.update(combinations(members, 2))
+    for i, j in sorted(pairs):
+        same, ts, abs_sim = compare(variants[i], variants[j])
+        if same and comps.union(i, j):
+            scores[(i, j)] = (ts, abs_sim)
+
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(variants)):
+        groups[comps.find(i)].append(i)
+
+    papers: list[Paper] = []
+    pending: list[tuple[Entry, int, float, float | None, bool]] = []  # (entry, paper index, scores, exact)
+    for members in groups.values():
+        group_entries = sorted((e for i in members for e in variants[i].entries), key=_appearance_order)
+        first = group_entries[0]
+        first_variant = next(i for i in members if any(e is first for e in variants[i].entries))
+        for i in members:
+            for e in variants[i].entries:
+                if e is first:
+                    continue
+                if i == first_variant:
+                    ts, abs_sim, exact = 100.0, (100.0 if variants[i].akey else None), True
+                else:
+                    pair = (min(i, first_variant), max(i, first_variant))
+                    ts, abs_sim = scores.get(pair) or _score(variants[i], variants[first_variant])
+                    exact = False
+                pending.append((e, len(papers), ts, abs_sim, exact))
+        papers.append(_merge(group_entries))
+
+    papers = _assign_ids(papers)
+    merges = sorted(
+        (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
+         for e, n, ts, abs_sim, exact in pending),
+        key=lambda m: (m.source, m.line),
+    )
+    papers.sort(key=lambda p: (_appearance_order_key(p.appearances[0]), p.id))
+    return Catalog(tuple(_sort_listings(listings)), tuple(papers), tuple(merges), tuple(problems), len(entries))
+
+
+def _score(a: _Variant, b: _Variant) -> tuple[float, float | None]:
+    _, ts, abs_sim = compare(a, b)
+    return ts, abs_sim
+
+
+def _appearance_order_key(a: Appearance):
+    return (a.date is None, a.date or 0, a.source, a.line)
+
+
+def _sort_listings(listings) -> list[Listing]:
+    return sorted(listings, key=lambda l: (l.date is None, l.date or 0, l.source))
+
+
+def _merge(entries: list[Entry]) -> Paper:
+    """One paper from its entries (oldest appearance first): every appearance, the richest data."""
+    complete = [e.abstract for e in entries if e.abstract and not e.abstract_truncated]
+    partial = [e.abstract for e in entries if e.abstract]
+    abstract = max(complete or partial or [""], key=len)
+    newest_first = entries[::-1]
+
+    def newest(attr):
+        return next((getattr(e, attr) for e in newest_first if getattr(e, attr) is not None), None)
+
+    upvotes = [e.upvotes for e in entries if e.upvotes is not None]
+    published = newest("published")
+    return Paper(
+        id="",
+        title=entries[0].title,
+        abstract=abstract,
+        appearances=tuple(Appearance(e.source, e.line, e.rank, e.listing_date, e.upvotes) for e in entries),
+        authors_count=newest("authors_count"),
+        organization=newest("organization"),
+        published=published,
+        published_text=None if published else newest("published_text"),
+        upvotes=max(upvotes) if upvotes else None,
+    )
+
+
+def slug_for(title: str) -> str:
+    slug = slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True) or "paper"
+    if slug in RESERVED_SLUGS:
+        slug += "-paper"
+    return slug
+
+
+def _assign_ids(papers: list[Paper]) -> list[Paper]:
+    """Permalink slugs. On a clash the paper listed first keeps the plain slug; the others get
+    a suffix hashed from their own title and abstract, so adding newer listings never moves a URL."""
+    by_slug: dict[str, list[int]] = defaultdict(list)
+    for n, p in enumerate(papers):
+        by_slug[slug_for(p.title)].append(n)
+    ids: dict[int, str] = {}
+    taken = set(by_slug)
+    for slug, members in sorted(by_slug.items()):
+        members.sort(key=lambda n: (_appearance_order_key(papers[n].appearances[0]), abstract_key(papers[n].abstract)))
+        ids[members[0]] = slug
+        for n in members[1:]:
+            digest = hashlib.sha1(f"{title_key(papers[n].title)}\0{abstract_key(papers[n].abstract)[:200]}".encode()).hexdigest()
+            candidate, k = f"{slug}-{digest[:6]}", 6
+            while candidate in taken:
+                k += 1
+                candidate = f"{slug}-{digest[:k]}"
+            taken.add(candidate)
+            ids[n] = candidate
+    return [dataclasses.replace(p, id=ids[n]) for n, p in enumerate(papers)]

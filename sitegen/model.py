@@ -1,0 +1,113 @@
+"""The vocabulary every stage speaks: frozen records that remember where they came from.
+
+Stages pass these, never dicts: a `Listing` from the parser, a `Catalog` from dedupe.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a stage could not place, reported compiler-style as `source:line: severity: message`."""
+
+    source: str
+    line: int
+    message: str
+    severity: str = "warning"  # "warning" or "error"
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One paper as one listing shows it."""
+
+    source: str  # listing file name, as given on the command line / config
+    line: int  # 1-based line of the title
+    rank: int  # 1-based position within its listing
+    title: str
+    abstract: str = ""
+    authors_count: int | None = None
+    organization: str | None = None
+    published: dt.date | None = None
+    published_text: str | None = None  # the date as printed, when it could not be made a full date
+    upvotes: int | None = None
+    listing_date: dt.date | None = None
+
+    @property
+    def abstract_truncated(self) -> bool:
+        return self.abstract.rstrip().endswith(("...", "\u2026"))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One listing file, parsed."""
+
+    source: str
+    date: dt.date | None
+    entries: tuple[Entry, ...]
+    problems: tuple[Problem, ...] = ()
+    title: str | None = None  # a label for undated listings (from config), else None
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """Where and when a paper was listed."""
+
+    source: str
+    line: int
+    rank: int
+    date: dt.date | None
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A distinct paper: every appearance, the richest data."""
+
+    id: str  # the permalink slug, unique in the catalog
+    title: str
+    abstract: str
+    appearances: tuple[Appearance, ...]
+    authors_count: int | None = None
+    organization: str | None = None
+    published: dt.date | None = None
+    published_text: str | None = None
+    upvotes: int | None = None
+
+    @property
+    def dates(self) -> tuple[dt.date, ...]:
+        return tuple(sorted({a.date for a in self.appearances if a.date is not None}))
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.source for a in self.appearances))
+
+
+@dataclass(frozen=True)
+class Merge:
+    """An entry that dedupe folded into a paper, for audit (`sitegen check`)."""
+
+    source: str
+    line: int
+    title: str
+    paper_id: str
+    paper_title: str
+    title_similarity: float  # 0-100, rapidfuzz ratio of normalised titles
+    abstract_similarity: float | None  # 0-100, or None when one side had no abstract
+    exact: bool  # True when the normalised titles and abstracts were identical
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every listing and every distinct paper, ready for assembly."""
+
+    listings: tuple[Listing, ...]
+    papers: tuple[Paper, ...]
+    merges: tuple[Merge, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    entry_count: int = field(default=0)
