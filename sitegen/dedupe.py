@@ -26,6 +26,7 @@ from itertools import combinations
 from rapidfuzz import fuzz
 from slugify import slugify
 
+from . import text
 from .model import Appearance, Catalog, Entry, Listing, Merge, Paper, Problem
 
 TITLE_MIN = 90.0  # titles at least this similar may be the same paper, if the abstracts agree
@@ -233,7 +234,7 @@ def _merge(entries: list[Entry]) -> Paper:
 
 
 def slug_for(title: str) -> str:
-    slug = slugify(title, max_length=SLUG_MAX, word_boundary=True, save_order=True) or "paper"
+    slug = slugify(text.plain(title), max_length=SLUG_MAX, word_boundary=True, save_order=True) or "paper"
     if slug in RESERVED_SLUGS:
         slug += "-paper"
     return slug

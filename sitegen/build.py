@@ -1,0 +1,188 @@
+"""The pipeline, end to end: read -> dedupe -> assemble -> render -> write.
+
+Only `read_listings` reads input files and only `write_site` writes; everything between is
+pure. Everything is gathered and rendered before the output is swapped in.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import dedupe, listing, urls
+from .config import Config
+from .model import Catalog, Listing, Problem
+from .output import MemoryWriter, Writer, publish
+from .render import Renderer
+from .site import Site, assemble
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
+
+
+class BuildError(Exception):
+    """A fatal problem with the inputs or the theme; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    name: str  # how problems and papers.json name it: the path as the user would write it
+
+
+@dataclass
+class BuildResult:
+    catalog: Catalog
+    site: Site | None = None
+    out: Path | None = None
+    files: int = 0
+    bytes_written: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, bytes] | None = None  # the files, for a build into memory (tests)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return self.catalog.problems
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def report(self) -> dict:
+        c = self.catalog
+        per_source = []
+        for l in c.listings:
+            per_source.append({
+                "source": l.source,
+                "entries": len(l.entries),
+                "date": l.date.isoformat() if l.date else None,
+                "warnings": sum(1 for p in c.problems if p.source == l.source),
+            })
+        return {
+            "entries": c.entry_count,
+            "papers": len(c.papers),
+            "merged": len(c.merges),
+            "listings": len(c.listings),
+            "dates": len({l.date for l in c.listings if l.date}),
+            "pages": len(self.site.pages) if self.site else 0,
+            "files": self.files,
+            "bytes": self.bytes_written,
+            "seconds": {k: round(v, 4) for k, v in self.timings.items()},
+            "sources": per_source,
+            "warnings": [{"source": p.source, "line": p.line, "message": p.message}
+                         for p in c.problems if p.severity == "warning"],
+            "errors": [{"source": p.source, "line": p.line, "message": p.message}
+                       for p in c.problems if p.severity == "error"],
+        }
+
+
+def _display_name(path: Path, root: Path) -> str:
+    for base in (Path.cwd(), root):
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+def discover(inputs: list[str] | None, config: Config) -> list[Source]:
+    """Listing files from INPUT arguments (files or folders), else the config's sources."""
+    if inputs:
+        candidates = [Path(i) for i in inputs]
+    else:
+        candidates = [config.resolve(s) for s in config.sources]
+    files: list[Path] = []
+    for c in candidates:
+        if c.is_dir():
+            found = sorted(p for p in c.rglob("*.txt") if p.is_file() and not p.name.startswith("."))
+            if not found:
+                raise BuildError(f"{c}: no listing files (*.txt) in this folder")
+            files += found
+        elif c.is_file():
+            files.append(c)
+        else:
+            raise BuildError(f"{c}: no such file or folder")
+    seen, sources = set(), []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            sources.append(Source(f, _display_name(f, config.root)))
+    return sources
+
+
+def read_listings(sources: list[Source], config: Config) -> list[Listing]:
+    listings = []
+    for s in sources:
+        try:
+            raw = s.path.read_bytes()
+        except OSError as e:
+            raise BuildError(f"{s.name}: cannot read ({e.strerror})") from None
+        settings = config.listings.get(s.path.name) or config.listing(s.name)
+        listings.append(listing.parse(raw, s.name, settings, config.year))
+    return listings
+
+
+def theme_dirs(config: Config) -> tuple[Path, Path]:
+    """templates/ and static/ of the project, else those shipped beside the sitegen package."""
+    templates, static = config.resolve("templates"), config.resolve("static")
+    if not templates.is_dir():
+        templates = PROJECT_ROOT / "templates"
+    if not static.is_dir():
+        static = PROJECT_ROOT / "static"
+    if not templates.is_dir():
+        raise BuildError(f"no templates folder: expected {config.resolve('templates')}")
+    return templates, static
+
+
+def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float]) -> Catalog:
+    t0 = time.perf_counter()
+    listings = read_listings(discover(inputs, config), config)
+    t1 = time.perf_counter()
+    catalog = dedupe.dedupe(listings)
+    t2 = time.perf_counter()
+    timings["parse"], timings["dedupe"] = t1 - t0, t2 - t1
+    return catalog
+
+
+def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float]) -> None:
+    t0 = time.perf_counter()
+    renderer = Renderer(site, templates)
+    for page in site.pages:
+        writer.add(page.path, renderer.render(page), f"page {page.kind}")
+    t1 = time.perf_counter()
+    writer.add(urls.CATALOG, site.catalog_json, "catalogue")
+    if static.is_dir():
+        writer.copy_tree(static, "static", "static file")
+    timings["render"] = t1 - t0
+    timings["write"] = time.perf_counter() - t1
+
+
+def build(config: Config, inputs: list[str] | None = None, out: Path | None = None,
+          strict: bool = False, memory: bool = False) -> BuildResult:
+    """Build the site. Raises BuildError (or ConfigError/OutputError/TemplateError) on fatal problems."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    catalog = load_catalog(config, inputs, timings)
+    result = BuildResult(catalog, timings=timings)
+    if strict and catalog.problems:
+        raise BuildError(f"--strict: {len(catalog.problems)} warning(s); the site was not written")
+    if not catalog.papers and not catalog.listings:
+        raise BuildError("no listings to build")
+    t0 = time.perf_counter()
+    site = assemble(catalog, config)
+    timings["assemble"] = time.perf_counter() - t0
+    templates, static = theme_dirs(config)
+    result.site = site
+    if memory:
+        writer = MemoryWriter()
+        render_site(site, writer, templates, static, timings)
+        result.files, result.bytes_written = len(writer.origins), writer.bytes_written
+        result.memory = writer.files
+    else:
+        out = out or config.resolve(config.out)
+        with publish(out) as writer:
+            render_site(site, writer, templates, static, timings)
+        result.out = out
+        result.files, result.bytes_written = len(writer.origins), writer.bytes_written
+    timings["total"] = time.perf_counter() - started
+    return result

@@ -1,0 +1,134 @@
+"""The only stage that writes: one writer for every output file, an atomic swap, a lock.
+
+The site is written into a staging folder beside the output and swapped in at the end, so
+a build that fails or is killed leaves the previous site as it was. A lock file beside the
+output keeps two builds from interleaving. A folder that holds files sitegen did not write
+is never replaced.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+MARKER = ".sitegen"  # written into every output; its presence says "sitegen may replace this"
+_SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+class OutputError(Exception):
+    """The output cannot be written; the message says why and what to do."""
+
+
+def check_path(rel: str) -> str:
+    """An output path must stay inside the output folder: plain relative POSIX segments only."""
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") or not _SEGMENT.match(p) for p in parts):
+        raise OutputError(f"unsafe output path {rel!r}")
+    return rel
+
+
+class Writer:
+    """Writes output files into a folder, refusing two outputs that claim the same path."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.origins: dict[str, str] = {}
+        self.bytes_written = 0
+
+    def add(self, rel: str, data: bytes, origin: str) -> None:
+        check_path(rel)
+        if rel in self.origins:
+            raise OutputError(f"two outputs claim {rel}: {self.origins[rel]} and {origin}")
+        self.origins[rel] = origin
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.bytes_written += len(data)
+
+    def copy_tree(self, source: Path, prefix: str, origin: str) -> None:
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts):
+                self.add(f"{prefix}/{path.relative_to(source).as_posix()}", path.read_bytes(), origin)
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(self.origins)
+
+
+class MemoryWriter(Writer):
+    """The same checks, into a dict: for tests."""
+
+    def __init__(self):
+        super().__init__(Path("/nonexistent"))
+        self.files: dict[str, bytes] = {}
+
+    def add(self, rel: str, data: bytes, origin: str) -> None:
+        check_path(rel)
+        if rel in self.origins:
+            raise OutputError(f"two outputs claim {rel}: {self.origins[rel]} and {origin}")
+        self.origins[rel] = origin
+        self.files[rel] = data
+        self.bytes_written += len(data)
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise OutputError(f"{out} exists and is not a folder: choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise OutputError(f"{out} holds files that sitegen did not write (no {MARKER} marker): "
+                          f"refusing to replace it; empty it or choose another --out")
+
+
+@contextlib.contextmanager
+def locked(out: Path, wait_seconds: float = 120.0):
+    """Hold the build lock for `out`; wait for a running build, then give up with a clear error."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = out.parent / f".{out.name}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise OutputError(f"another sitegen build of {out} is still running (lock {lock_path}); "
+                                      f"gave up after {wait_seconds:.0f} s") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def publish(out: Path):
+    """Yield a Writer into a staging folder; on success swap it in for `out`, on failure discard it."""
+    out = out.absolute()
+    with locked(out):
+        _check_replaceable(out)
+        for stale in out.parent.glob(f".{out.name}.staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed build; we hold the lock
+        for stale in out.parent.glob(f".{out.name}.old-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = out.parent / f".{out.name}.staging-{os.getpid()}"
+        staging.mkdir()
+        try:
+            writer = Writer(staging)
+            yield writer
+            writer.add(MARKER, b"This folder was written by sitegen and is replaced whole by each build.\n", "sitegen")
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            if out.exists():
+                os.rename(out, old)
+            os.rename(staging, out)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise

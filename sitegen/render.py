@@ -1,0 +1,78 @@
+"""Pages -> bytes, through the Jinja templates in `templates/`.
+
+Autoescaping is on and undefined names are errors. Content is only ever passed as values,
+never compiled as a template, so `{{ 7*7 }}` in a title stays text. The `url` filter turns
+a root-relative output path into a link relative to the page being rendered.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from . import __version__, urls
+from .site import Page, Site
+
+
+class TemplateError(Exception):
+    """A template is missing or broken; the message names the template and line."""
+
+
+def environment(templates: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+    @jinja2.pass_context
+    def url(context, path: str) -> str:
+        return urls.relative(context["page"].path, path)
+
+    @jinja2.pass_context
+    def absolute(context, path: str) -> str | None:
+        return urls.absolute(context["site"].base_url, path)
+
+    env.filters["url"] = url
+    env.filters["absolute"] = absolute
+    env.filters["json_script"] = json_script
+    return env
+
+
+def json_script(value) -> Markup:
+    """JSON safe inside <script>: no `</script>` or `<!--` breakout, no U+2028 surprises."""
+    s = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    s = s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    s = s.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return Markup(s)
+
+
+class Renderer:
+    def __init__(self, site: Site, templates: Path):
+        self.site = site
+        self.env = environment(templates)
+        self.globals = {
+            "site": site.config,
+            "generator": f"sitegen {__version__}",
+            "nav": {"index": urls.INDEX, "search": urls.SEARCH, "stylesheet": urls.STYLESHEET,
+                    "catalog": urls.CATALOG},
+        }
+
+    def render(self, page: Page) -> bytes:
+        try:
+            template = self.env.get_template(page.template)
+            html = template.render(page=page, view=page.view, **page.extra, **self.globals)
+        except jinja2.TemplateSyntaxError as e:
+            raise TemplateError(f"{e.filename or e.name}:{e.lineno}: template error: {e.message}") from None
+        except jinja2.TemplateNotFound as e:
+            raise TemplateError(f"template not found: {e.name}") from None
+        except jinja2.UndefinedError as e:
+            raise TemplateError(f"{page.template}: {e.message} (while rendering {page.path})") from None
+        except Exception as e:  # a template's own mistake, e.g. a filter given the wrong type
+            raise TemplateError(f"{page.template}: {type(e).__name__}: {e} (while rendering {page.path})") from None
+        return html.encode("utf-8")

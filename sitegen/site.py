@@ -1,0 +1,258 @@
+"""Catalog + config -> the site as records: every page is (path, template, view).
+
+Views are read-only records built here, so templates only present ready values: labels,
+HTML-safe titles, excerpts and root-relative paths (the `url` filter makes them relative to
+the page being rendered). Nothing here touches the disk.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import quote_plus
+
+from markupsafe import Markup
+from slugify import slugify
+
+from . import text, urls
+from .config import Config
+from .model import Catalog, Listing, Paper
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def short_date(d: dt.date) -> str:
+    return f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}"
+
+
+def long_date(d: dt.date) -> str:
+    return f"{WEEKDAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}"
+
+
+@dataclass(frozen=True)
+class Link:
+    path: str  # root-relative output path
+    label: str
+
+
+@dataclass(frozen=True)
+class PaperSummary:
+    """A paper as a list shows it."""
+
+    id: str
+    path: str
+    title_html: Markup
+    title_text: str
+    excerpt: str
+    meta: tuple[str, ...]
+    rank: int = 0
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A digest date (all listings of that date) or one undated listing."""
+
+    path: str
+    label: str  # "Wednesday, March 12, 2025" or the listing's name
+    short_label: str
+    date: dt.date | None
+    sources: tuple[str, ...]
+    papers: tuple[PaperSummary, ...]
+    previous: Link | None = None
+    next: Link | None = None
+
+
+@dataclass(frozen=True)
+class AppearanceView:
+    digest: Link
+    source: str
+    line: int
+    rank: int
+    upvotes: int | None
+
+
+@dataclass(frozen=True)
+class PaperView:
+    id: str
+    path: str
+    title_html: Markup
+    title_text: str
+    abstract_html: Markup
+    description: str
+    meta: tuple[str, ...]
+    authors_count: int | None
+    organization: str | None
+    published: str | None
+    upvotes: int | None
+    appearances: tuple[AppearanceView, ...]
+    links_out: tuple[Link, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One output page: where it goes, which template draws it, and what it is given."""
+
+    path: str
+    template: str
+    title: str
+    description: str
+    kind: str
+    view: object = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Site:
+    config: Config
+    pages: tuple[Page, ...]
+    digests: tuple[Digest, ...]
+    papers: tuple[PaperView, ...]
+    catalog_json: bytes
+
+
+def paper_meta(p: Paper) -> tuple[str, ...]:
+    meta = []
+    if p.authors_count is not None:
+        meta.append(f"{p.authors_count} author{'s' if p.authors_count != 1 else ''}")
+    if p.organization:
+        meta.append(p.organization)
+    if p.published is not None:
+        meta.append(f"published {short_date(p.published)}")
+    elif p.published_text:
+        meta.append(f"published {p.published_text}")
+    if p.upvotes is not None:
+        meta.append(f"{p.upvotes} upvote{'s' if p.upvotes != 1 else ''}")
+    return tuple(meta)
+
+
+def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary],
+             paper_of: dict[tuple[str, int], str]) -> list[Digest]:
+    by_date: dict[dt.date, list[Listing]] = defaultdict(list)
+    undated: list[Listing] = []
+    for listing in catalog.listings:
+        (by_date[listing.date] if listing.date else undated).append(listing)
+
+    def papers_of(listings: list[Listing]) -> tuple[PaperSummary, ...]:
+        seen, out = set(), []
+        for listing in listings:
+            for e in listing.entries:
+                pid = paper_of[(e.source, e.line)]
+                if pid in seen:
+                    continue
+                seen.add(pid)
+                s = summaries[pid]
+                upvotes = e.upvotes
+                out.append(PaperSummary(s.id, s.path, s.title_html, s.title_text, s.excerpt, s.meta,
+                                        rank=len(out) + 1, upvotes=upvotes))
+        return tuple(out)
+
+    dated = [
+        Digest(urls.date(d), long_date(d), short_date(d), d, tuple(l.source for l in ls), papers_of(ls))
+        for d, ls in sorted(by_date.items())
+    ]
+    slugs: set[str] = set()
+    loose = []
+    for listing in undated:
+        stem = PurePosixPath(listing.source).stem
+        slug = slugify(stem, max_length=80) or "listing"
+        while slug in slugs:
+            slug += "-x"
+        slugs.add(slug)
+        label = listing.title or PurePosixPath(listing.source).name
+        loose.append(Digest(urls.listing(slug), label, label, None, (listing.source,), papers_of([listing])))
+    return _chain(dated) + _chain(loose)
+
+
+def _chain(digests: list[Digest]) -> list[Digest]:
+    out = []
+    for i, d in enumerate(digests):
+        prev = digests[i - 1] if i > 0 else None
+        nxt = digests[i + 1] if i + 1 < len(digests) else None
+        out.append(Digest(d.path, d.label, d.short_label, d.date, d.sources, d.papers,
+                          Link(prev.path, prev.short_label) if prev else None,
+                          Link(nxt.path, nxt.short_label) if nxt else None))
+    return out
+
+
+def _links_out(title: str) -> tuple[Link, ...]:
+    q = quote_plus(title)
+    return (
+        Link(f"https://arxiv.org/search/?searchtype=title&query={q}", "Search arXiv"),
+        Link(f"https://scholar.google.com/scholar?q={quote_plus(chr(34) + title + chr(34))}", "Google Scholar"),
+        Link(f"https://huggingface.co/papers?q={q}", "Hugging Face"),
+    )
+
+
+def assemble(catalog: Catalog, config: Config) -> Site:
+    summaries: dict[str, PaperSummary] = {}
+    plain_titles: dict[str, str] = {}
+    plain_abstracts: dict[str, str] = {}
+    paper_of: dict[tuple[str, int], str] = {}
+    for p in catalog.papers:
+        plain_titles[p.id] = text.plain(p.title)
+        plain_abstracts[p.id] = text.plain(p.abstract)
+        summaries[p.id] = PaperSummary(
+            p.id, urls.paper(p.id), Markup(text.inline_html(p.title)), plain_titles[p.id],
+            text.excerpt(plain_abstracts[p.id], config.excerpt_length), paper_meta(p))
+        for a in p.appearances:
+            paper_of[(a.source, a.line)] = p.id
+
+    digests = _digests(catalog, config, summaries, paper_of)
+    digest_of_source = {src: d for d in digests for src in d.sources}
+
+    paper_views = []
+    for p in catalog.papers:
+        appearances = tuple(
+            AppearanceView(Link(digest_of_source[a.source].path, digest_of_source[a.source].short_label),
+                           a.source, a.line, a.rank, a.upvotes)
+            for a in p.appearances
+        )
+        paper_views.append(PaperView(
+            id=p.id, path=urls.paper(p.id), title_html=summaries[p.id].title_html,
+            title_text=plain_titles[p.id], abstract_html=Markup(text.block_html(p.abstract)),
+            description=text.excerpt(plain_abstracts[p.id], 200), meta=summaries[p.id].meta,
+            authors_count=p.authors_count, organization=p.organization,
+            published=p.published.isoformat() if p.published else p.published_text,
+            upvotes=p.upvotes, appearances=appearances, links_out=_links_out(plain_titles[p.id]),
+        ))
+
+    pages: list[Page] = []
+    pages.append(Page(urls.INDEX, "index.html", config.title, config.description, "index",
+                      extra={"digests": digests, "paper_count": len(catalog.papers)}))
+    for d in digests:
+        pages.append(Page(d.path, "digest.html", f"{d.label} \u2013 {config.title}",
+                          f"{len(d.papers)} papers listed on {d.label}." if d.date else
+                          f"{len(d.papers)} papers from the listing {d.label}.", "digest", d))
+    for v in paper_views:
+        pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v))
+    pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
+                      "This page does not exist.", "404"))
+    return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog_json(catalog))
+
+
+def catalog_json(catalog: Catalog) -> bytes:
+    """`papers.json`: the machine-readable catalogue, one object per paper."""
+    rows = []
+    for p in catalog.papers:
+        rows.append({
+            "id": p.id,
+            "title": p.title,
+            "abstract": p.abstract,
+            "url": urls.paper(p.id),
+            "dates": [d.isoformat() for d in p.dates],
+            "appearances": [
+                {"source": a.source, "line": a.line, "rank": a.rank,
+                 "date": a.date.isoformat() if a.date else None, "upvotes": a.upvotes}
+                for a in p.appearances
+            ],
+            "authors_count": p.authors_count,
+            "organization": p.organization,
+            "published": p.published.isoformat() if p.published else None,
+            "upvotes": p.upvotes,
+        })
+    return (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")

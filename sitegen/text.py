@@ -1,0 +1,151 @@
+"""Titles and abstracts -> safe HTML and plain text.
+
+What a listing says is text. It goes through markdown-it-py with raw HTML, links, images
+and block syntax off, so `<script>`, `[x](javascript:...)` and `{{ 7*7 }}` show as typed.
+LaTeX is recognised in `$...$`, `\\(...\\)` and `\\[...\\]`: for pages it becomes MathML
+(rebuilt from an allowlist, since latex2mathml passes `\\href`, `\\style` and `\\text{<tag>}`
+through); for plain text (search, feeds, mail, <title>) it becomes Unicode via pylatexenc.
+TeX that neither can read is shown as its source, in `<code>`.
+A few text-mode commands (`{\\em x}`, `\\emph{x}`, `\\textbf{x}`, ...) become emphasis.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import re
+import xml.etree.ElementTree as ET
+from functools import lru_cache
+
+from latex2mathml.converter import convert as _latex_to_mathml
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.texmath import texmath_plugin
+from pylatexenc.latex2text import LatexNodes2Text
+
+logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)
+
+# Private-use markers carry emphasis from the TeX pre-pass through markdown-it untouched.
+_EM_OPEN, _EM_CLOSE, _STRONG_OPEN, _STRONG_CLOSE = "\ue000", "\ue001", "\ue002", "\ue003"
+_MARKERS = re.compile("[\ue000-\ue003]")
+_TEX_EM = re.compile(r"\{\\(?:em|it|sl)\s+([^{}$]*)\}|\\(?:emph|textit|textsl)\{([^{}$]*)\}")
+_TEX_BF = re.compile(r"\{\\bf\s+([^{}$]*)\}|\\textbf\{([^{}$]*)\}")
+_TEX_PLAIN = re.compile(r"\\(?:textsc|texttt|textrm|textsf|textup|textmd)\{([^{}$]*)\}")
+
+_MATHML_ELEMENTS = {
+    "math", "mi", "mn", "mo", "ms", "mtext", "mspace", "mrow", "mfrac", "msqrt", "mroot", "mstyle",
+    "merror", "mpadded", "mphantom", "mfenced", "menclose", "msub", "msup", "msubsup", "munder",
+    "mover", "munderover", "mmultiscripts", "mprescripts", "none", "mtable", "mtr", "mtd",
+    "mlabeledtr", "semantics", "annotation",
+}
+_MATHML_ATTRIBUTES = {
+    "display", "mathvariant", "stretchy", "fence", "separator", "form", "lspace", "rspace",
+    "accent", "accentunder", "columnalign", "rowalign", "columnspacing", "rowspacing",
+    "columnlines", "rowlines", "frame", "linethickness", "displaystyle", "scriptlevel",
+    "width", "height", "depth", "notation", "movablelimits", "largeop", "symmetric",
+    "minsize", "maxsize", "open", "close", "separators", "encoding", "voffset",
+}
+_MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
+_latex_text = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("zero").enable(["emphasis", "backticks", "escape", "newline"])
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
+    md.use(texmath_plugin, delimiters="brackets")
+    return md
+
+
+_MD = _markdown()
+
+
+def _tex_prepass(s: str) -> str:
+    s = _MARKERS.sub("", s)
+    s = _TEX_EM.sub(lambda m: _EM_OPEN + (m[1] or m[2] or "") + _EM_CLOSE, s)
+    s = _TEX_BF.sub(lambda m: _STRONG_OPEN + (m[1] or m[2] or "") + _STRONG_CLOSE, s)
+    return _TEX_PLAIN.sub(lambda m: m[1], s)
+
+
+def _markers_to_html(s: str) -> str:
+    return (s.replace(_EM_OPEN, "<em>").replace(_EM_CLOSE, "</em>")
+             .replace(_STRONG_OPEN, "<strong>").replace(_STRONG_CLOSE, "</strong>"))
+
+
+@lru_cache(maxsize=4096)
+def math_html(tex: str, display: bool = False) -> str:
+    """TeX -> MathML rebuilt from an allowlist; TeX it cannot read comes back as escaped source."""
+    try:
+        tree = ET.fromstring(_latex_to_mathml(tex, display="block" if display else "inline"))
+    except Exception:  # latex2mathml raises many types on bad input; all mean "cannot read"
+        return f'<code class="tex">{html.escape(tex)}</code>'
+    for el in tree.iter():
+        if el.tag.removeprefix(_MATHML_NS) not in _MATHML_ELEMENTS:
+            return f'<code class="tex">{html.escape(tex)}</code>'
+    return _serialise(tree, top=True)
+
+
+def _serialise(el: ET.Element, top: bool = False) -> str:
+    tag = el.tag.removeprefix(_MATHML_NS)
+    attrs = "".join(f' {k}="{html.escape(v)}"' for k, v in sorted(el.attrib.items()) if k in _MATHML_ATTRIBUTES)
+    if top:
+        attrs = f' xmlns="http://www.w3.org/1998/Math/MathML"{attrs}'
+    inner = html.escape(el.text or "", quote=False)
+    inner += "".join(_serialise(child) + html.escape(child.tail or "", quote=False) for child in el)
+    return f"<{tag}{attrs}>{inner}</{tag}>"
+
+
+@lru_cache(maxsize=4096)
+def math_text(tex: str) -> str:
+    try:
+        out = _latex_text.latex_to_text(tex).strip()
+    except Exception:
+        return tex
+    return out if out and "%s" not in out else tex
+
+
+def _render(s: str, math: str) -> str:
+    tokens = _MD.parseInline(_tex_prepass(s))
+    out: list[str] = []
+    for token in tokens[0].children or []:
+        t = token.type
+        if t == "text":
+            out.append(html.escape(token.content, quote=False))
+        elif t in ("math_inline", "math_inline_double", "math_single", "math_block", "math_block_eqno"):
+            display = t in ("math_inline_double", "math_block", "math_block_eqno")
+            out.append(math_html(token.content, display) if math == "html" else html.escape(math_text(token.content), quote=False))
+        elif t == "code_inline":
+            out.append(f"<code>{html.escape(token.content, quote=False)}</code>")
+        elif t in ("em_open", "em_close", "strong_open", "strong_close"):
+            out.append(f"<{'/' if t.endswith('close') else ''}{'em' if t.startswith('em') else 'strong'}>")
+        elif t in ("softbreak", "hardbreak"):
+            out.append(" " if math == "html" else " ")
+        else:  # anything else markdown-it might emit is shown as its source text
+            out.append(html.escape(token.content, quote=False))
+    return _markers_to_html("".join(out))
+
+
+def inline_html(s: str) -> str:
+    """A title as safe inline HTML (emphasis, code, MathML)."""
+    return _render(s, "html")
+
+
+def block_html(s: str) -> str:
+    """An abstract as safe HTML paragraphs."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", s) if p.strip()]
+    return "\n".join(f"<p>{_render(p, 'html')}</p>" for p in paragraphs)
+
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def plain(s: str) -> str:
+    """Title or abstract as plain text: math in Unicode, no markup."""
+    return html.unescape(_TAGS.sub("", _render(s, "text"))).strip()
+
+
+def excerpt(plain_text: str, limit: int) -> str:
+    """The first `limit` characters, cut at a word, with an ellipsis when cut."""
+    text = " ".join(plain_text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-\u2013\u2014")
+    return cut + "\u2026"

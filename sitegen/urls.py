@@ -1,0 +1,44 @@
+"""The URL policy in one place.
+
+Pages link to each other *relatively* and always to files (`dates/2025-03-12.html`, never a
+bare folder), so one build works at a domain root, under a sub-path, and from `file://`.
+Absolute URLs (canonical links, feeds, sitemap, mail) join the configured base URL.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from urllib.parse import quote
+
+INDEX = "index.html"
+SEARCH = "search.html"
+NOT_FOUND = "404.html"
+CATALOG = "papers.json"
+STYLESHEET = "static/style.css"
+
+
+def paper(paper_id: str) -> str:
+    return f"papers/{paper_id}.html"
+
+
+def date(day: dt.date) -> str:
+    return f"dates/{day.isoformat()}.html"
+
+
+def listing(slug: str) -> str:
+    return f"listings/{slug}.html"
+
+
+def relative(from_page: str, to_file: str) -> str:
+    """The link from one output file to another, both given relative to the site root."""
+    if to_file == from_page:
+        return quote(posixpath.basename(to_file))
+    start = posixpath.dirname(from_page) or "."
+    return quote(posixpath.relpath(to_file, start))
+
+
+def absolute(base_url: str, path: str) -> str | None:
+    """The absolute URL of an output file, or None when no base URL is configured."""
+    if not base_url:
+        return None
+    return base_url.rstrip("/") + "/" + quote(path)
