@@ -168,15 +168,12 @@ def classify(text: str) -> list[_Line]:
             lines.append(_Line(number, s, "authors"))
             continue
         lines.append(_Line(number, s, "text"))
-    # An organisation line is a text line directly followed (blank lines aside) by a separator.
-    nxt = None
-    for i in range(len(lines) - 1, -1, -1):
-        line = lines[i]
-        if line.kind == "blank":
-            continue
-        if line.kind == "text" and nxt is not None and nxt.kind == "sep":
-            lines[i] = _Line(line.number, line.text, "org")
-        nxt = line
+    # An organisation line is a short text line between an abstract and a `·` separator.
+    significant = [i for i, line in enumerate(lines) if line.kind not in ("blank", "chrome")]
+    for before, here, after in zip(significant, significant[1:], significant[2:]):
+        b, h, a = lines[before], lines[here], lines[after]
+        if h.kind == "text" and a.kind == "sep" and b.kind == "text" and is_prose(b.text) and not is_prose(h.text):
+            lines[here] = _Line(h.number, h.text, "org")
     return lines
 
 

@@ -29,6 +29,7 @@ _EM_OPEN, _EM_CLOSE, _STRONG_OPEN, _STRONG_CLOSE = "\ue000", "\ue001", "\ue002",
 _MARKERS = re.compile("[\ue000-\ue003]")
 _TEX_EM = re.compile(r"\{\\(?:em|it|sl)\s+([^{}$]*)\}|\\(?:emph|textit|textsl)\{([^{}$]*)\}")
 _TEX_BF = re.compile(r"\{\\bf\s+([^{}$]*)\}|\\textbf\{([^{}$]*)\}")
+_TEX_QUOTES = re.compile(r"``(.+?)''")
 _TEX_PLAIN = re.compile(r"\\(?:textsc|texttt|textrm|textsf|textup|textmd)\{([^{}$]*)\}")
 
 _MATHML_ELEMENTS = {
@@ -60,6 +61,7 @@ _MD = _markdown()
 
 def _tex_prepass(s: str) -> str:
     s = _MARKERS.sub("", s)
+    s = _TEX_QUOTES.sub("\u201c\\1\u201d", s)  # ``quoted'' -> “quoted”
     s = _TEX_EM.sub(lambda m: _EM_OPEN + (m[1] or m[2] or "") + _EM_CLOSE, s)
     s = _TEX_BF.sub(lambda m: _STRONG_OPEN + (m[1] or m[2] or "") + _STRONG_CLOSE, s)
     return _TEX_PLAIN.sub(lambda m: m[1], s)
@@ -114,6 +116,8 @@ def _render(s: str, math: str) -> str:
             out.append(math_html(token.content, display) if math == "html" else html.escape(math_text(token.content), quote=False))
         elif t == "code_inline":
             out.append(f"<code>{html.escape(token.content, quote=False)}</code>")
+        elif t in ("em_open", "em_close", "strong_open", "strong_close") and "_" in token.markup:
+            out.append(token.markup)  # `x_{a} and y_{b}` is subscript notation, not emphasis
         elif t in ("em_open", "em_close", "strong_open", "strong_close"):
             out.append(f"<{'/' if t.endswith('close') else ''}{'em' if t.startswith('em') else 'strong'}>")
         elif t in ("softbreak", "hardbreak"):

@@ -1,0 +1,187 @@
+"""Dedupe: one paper per real paper, never two papers merged."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from sitegen import dedupe, listing
+from sitegen.config import ListingSettings
+from sitegen.model import Entry, Listing
+
+SEEDS = Path(__file__).parent.parent / "seeds"
+A_CM = ("We propose consistency models, a new family of models that generate high quality samples by directly "
+        "mapping noise to data. They support fast one-step generation by design, while still allowing multistep "
+        "sampling to trade compute for sample quality, and zero-shot data editing such as inpainting.")
+A_MUSIC = ("Music consistency models leverage consistency distillation for efficient music generation. We show that "
+           "a few steps of sampling are enough for text-to-music at high fidelity, and we compare against diffusion "
+           "baselines on standard benchmarks, reducing inference cost by an order of magnitude.")
+A_MULTI = ("Multistep consistency models unify consistency models and TRACT, interpolating between a consistency "
+           "model and a diffusion model: a trade-off between sampling speed and sampling quality, with results on "
+           "ImageNet 64 and 128 at two to eight steps that approach the quality of diffusion models.")
+
+
+def entry(title, abstract="", source="a.txt", line=1, date=None, **meta) -> Entry:
+    return Entry(source=source, line=line, rank=line, title=title, abstract=abstract, listing_date=date, **meta)
+
+
+def run(*entries: Entry):
+    by_source: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_source.setdefault(e.source, []).append(e)
+    listings = [Listing(src, es[0].listing_date, tuple(es)) for src, es in by_source.items()]
+    return dedupe.dedupe(listings)
+
+
+def titles(catalog) -> list[str]:
+    return sorted(p.title for p in catalog.papers)
+
+
+# -- the seeds ------------------------------------------------------------------------------
+
+def test_seeds_give_508_papers_from_557_entries():
+    listings = [listing.parse(p.read_bytes(), p.name, ListingSettings(year=2025)) for p in sorted(SEEDS.glob("*.txt"))]
+    catalog = dedupe.dedupe(listings)
+    assert (catalog.entry_count, len(catalog.papers), len(catalog.merges)) == (557, 508, 49)
+    assert sum(len(p.appearances) for p in catalog.papers) == 557
+    assert len({p.id for p in catalog.papers}) == 508
+    ids = {p.title: p.id for p in catalog.papers}
+    assert {"Consistency Models", "Music Consistency Models", "Multistep Consistency Models"} <= set(ids)
+
+
+# -- positives ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", [
+    "consistency models",  # case
+    "Consistency  Models ",  # spacing
+    "Consistency\u00a0Models",  # no-break space
+    "Consistency-Models",  # punctuation
+    "\uff23onsistency Models",  # full-width letter (NFKC)
+])
+def test_typographic_variants_merge(variant):
+    catalog = run(entry("Consistency Models", A_CM, "a.txt", 1), entry(variant, A_CM, "b.txt", 1))
+    assert len(catalog.papers) == 1
+    assert len(catalog.papers[0].appearances) == 2
+
+
+def test_curly_and_straight_quotes_and_dashes_merge():
+    a = entry("Let\u2019s Verify Step by Step \u2014 Revisited", A_CM, "a.txt")
+    b = entry("Let's Verify Step by Step - Revisited", A_CM, "b.txt")
+    assert len(run(a, b).papers) == 1
+
+
+def test_truncated_abstract_merges_and_the_full_abstract_wins():
+    short = A_CM[:150] + "..."
+    catalog = run(entry("Consistency Models", short, "a.txt", 1), entry("Consistency Models", A_CM, "b.txt", 1))
+    assert len(catalog.papers) == 1 and catalog.papers[0].abstract == A_CM
+
+
+def test_one_letter_typo_in_a_long_title_merges_when_abstracts_agree():
+    a = entry("Improved Techniques for Training Consistency Models at Scale", A_CM, "a.txt")
+    b = entry("Improved Techniques for Trainng Consistency Models at Scale", A_CM, "b.txt")
+    catalog = run(a, b)
+    assert len(catalog.papers) == 1
+    (merge,) = catalog.merges
+    assert not merge.exact and 90 <= merge.title_similarity < 100 and merge.abstract_similarity == 100
+
+
+def test_merged_paper_keeps_every_appearance_and_the_richest_metadata():
+    d1, d2 = dt.date(2025, 3, 11), dt.date(2025, 3, 12)
+    catalog = run(
+        entry("Consistency Models", A_CM, "a.txt", 4, d1, upvotes=12),
+        entry("Consistency Models", A_CM[:100] + "\u2026", "b.txt", 9, d2, authors_count=4, upvotes=48,
+              published=dt.date(2023, 3, 2)),
+    )
+    (paper,) = catalog.papers
+    assert [(a.source, a.line, a.date, a.upvotes) for a in paper.appearances] == [
+        ("a.txt", 4, d1, 12), ("b.txt", 9, d2, 48)]
+    assert (paper.abstract, paper.authors_count, paper.upvotes, paper.published) == (A_CM, 4, 48, dt.date(2023, 3, 2))
+    assert paper.dates == (d1, d2)
+
+
+def test_title_only_entry_joins_its_paper():
+    catalog = run(entry("Consistency Models", A_CM, "a.txt"), entry("Consistency Models", "", "b.txt"))
+    assert len(catalog.papers) == 1 and catalog.papers[0].abstract == A_CM
+
+
+# -- negatives ------------------------------------------------------------------------------
+
+def test_similar_titles_stay_apart():
+    catalog = run(entry("Consistency Models", A_CM, line=1), entry("Music Consistency Models", A_MUSIC, line=2),
+                  entry("Multistep Consistency Models", A_MULTI, line=3))
+    assert titles(catalog) == ["Consistency Models", "Multistep Consistency Models", "Music Consistency Models"]
+
+
+def test_similar_titles_stay_apart_even_without_abstracts():
+    catalog = run(entry("Consistency Models", line=1), entry("Music Consistency Models", line=2))
+    assert len(catalog.papers) == 2
+
+
+def test_same_title_over_a_different_abstract_is_a_different_paper():
+    catalog = run(entry("Consistency Models", A_CM, "a.txt"), entry("Consistency Models", A_MUSIC, "b.txt"))
+    assert len(catalog.papers) == 2
+    assert len({p.id for p in catalog.papers}) == 2
+
+
+def test_a_title_only_entry_cannot_chain_two_different_papers():
+    catalog = run(entry("Consistency Models", A_CM, "a.txt"), entry("Consistency Models", "", "b.txt"),
+                  entry("Consistency Models", A_MUSIC, "c.txt"))
+    assert len(catalog.papers) == 2
+    assert sorted(len(p.appearances) for p in catalog.papers) == [1, 2]
+
+
+def test_sibling_titles_with_different_abstracts_stay_apart():
+    a = entry("A-SDM: Accelerating Stable Diffusion through Redundancy Removal and Performance Optimization", A_CM)
+    b = entry("A-SDM: Accelerating Stable Diffusion through Model Assembly and Feature Inheritance Strategies", A_MULTI, line=2)
+    assert len(run(a, b).papers) == 2
+
+
+# -- order, ids -----------------------------------------------------------------------------
+
+def test_listing_order_does_not_change_the_result():
+    es = [entry("Consistency Models", A_CM, "a.txt", 1), entry("consistency models", A_CM[:120] + "...", "b.txt", 1),
+          entry("Music Consistency Models", A_MUSIC, "c.txt", 1), entry("Consistency Models", "", "d.txt", 1)]
+    forward, backward = run(*es), run(*reversed(es))
+    assert forward.papers == backward.papers
+
+
+@pytest.mark.parametrize("title,slug", [
+    ("Consistency Models", "consistency-models"),
+    ("../../etc/passwd", "etc-passwd"),
+    ("CON", "con-paper"),
+    ("\U0001f600\U0001f680", "paper"),
+    ("?!...", "paper"),
+    ("A $\\mathscr{W}_+$ Adapter", "a-w-adapter"),
+    ("x" * 300, "x" * 80),
+])
+def test_slugs_are_safe(title, slug):
+    assert dedupe.slug_for(title) == slug
+
+
+def test_slug_clash_keeps_the_first_listed_plain_and_is_stable_when_newer_listings_arrive():
+    old = entry("Consistency Models", A_CM, "a.txt", 1, dt.date(2025, 1, 1))
+    new = entry("Consistency Models", A_MUSIC, "b.txt", 1, dt.date(2025, 2, 1))
+    first = {p.abstract: p.id for p in run(old).papers}
+    both = {p.abstract: p.id for p in run(old, new).papers}
+    assert both[A_CM] == first[A_CM] == "consistency-models"
+    assert both[A_MUSIC].startswith("consistency-models-") and len(both[A_MUSIC]) == len("consistency-models-") + 6
+    newest = entry("Music Consistency Models", A_MUSIC, "c.txt", 1, dt.date(2025, 3, 1))
+    assert {p.abstract: p.id for p in run(old, new, newest).papers}[A_CM] == "consistency-models"
+
+
+def test_blocking_scales_without_all_pairs(monkeypatch):
+    calls = 0
+    real = dedupe.compare
+
+    def counting(a, b):
+        nonlocal calls
+        calls += 1
+        return real(a, b)
+
+    monkeypatch.setattr(dedupe, "compare", counting)
+    es = [entry(f"Paper about topic {i} and its {i * 7} friends", A_CM.replace("noise", f"noise{i}"), line=i)
+          for i in range(2000)]
+    catalog = run(*es)
+    assert len(catalog.papers) == 2000
+    assert calls < 2000 * 5  # all pairs would be ~2,000,000

@@ -1,0 +1,137 @@
+"""Assembly and rendering: golden pages from fixtures, and the seed site's promises."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from sitegen import text
+from sitegen.build import build
+from sitegen.config import Config, ListingSettings
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden"
+UPDATE = os.environ.get("SITEGEN_UPDATE_GOLDEN") == "1"
+
+
+def visible_text(page: str) -> str:
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.fixture(scope="module")
+def fixture_site() -> dict[str, bytes]:
+    config = Config(title="Golden Digest", sources=("listings",), root=HERE / "fixtures", year=2025,
+                    listings={"missing_abstract.txt": ListingSettings(year=2024)})
+    return build(config, memory=True).memory
+
+
+@pytest.mark.parametrize("page", [
+    "index.html",
+    "dates/2025-03-12.html",
+    "dates/2025-12-11.html",
+    "listings/compact.html",
+    "papers/consistency-models.html",
+    "papers/stable-video-infinity.html",
+    "404.html",
+])
+def test_golden_pages(fixture_site, page):
+    """Rendered pages equal the reviewed copies in tests/golden/ (SITEGEN_UPDATE_GOLDEN=1 rewrites them)."""
+    golden = GOLDEN / page.replace("/", "__")
+    actual = fixture_site[page].decode()
+    if UPDATE:
+        golden.write_text(actual, encoding="utf-8")
+    assert golden.exists(), f"no golden copy of {page}: run with SITEGEN_UPDATE_GOLDEN=1 and review it"
+    assert actual == golden.read_text(encoding="utf-8")
+
+
+def test_fixture_site_layout(fixture_site):
+    pages = sorted(p for p in fixture_site if p.endswith(".html"))
+    assert pages == sorted([
+        "404.html", "index.html", "dates/2024-01-03.html", "dates/2025-03-12.html", "dates/2025-12-11.html",
+        "listings/compact.html",
+        "papers/another-title-here.html", "papers/consistency-models.html", "papers/grokking-at-the-edge-of-numerical-stability.html",
+        "papers/last-title-alone.html", "papers/multistep-consistency-models.html", "papers/music-consistency-models.html",
+        "papers/on-the-initialization-of-graph-neural-networks.html", "papers/stable-video-infinity.html",
+        "papers/title-without-abstract.html",
+    ])
+    assert "static/style.css" in fixture_site and "papers.json" in fixture_site
+
+
+def test_every_internal_link_resolves(fixture_site):
+    for path, data in fixture_site.items():
+        if not path.endswith(".html"):
+            continue
+        for target in re.findall(r'(?:href|src)="([^"#?]+)', data.decode()):
+            if target.startswith(("http://", "https://")):
+                continue
+            resolved = os.path.normpath(os.path.join(os.path.dirname(path), html.unescape(target)))
+            assert resolved in fixture_site, f"{path} links to missing {target}"
+            assert not target.endswith("/"), f"{path} links to a bare folder {target}"
+
+
+def test_date_page_lists_papers_in_listing_order(fixture_site):
+    page = fixture_site["dates/2025-12-11.html"].decode()
+    order = [page.index(t) for t in ("On the Initialization", "Stable Video Infinity", "Grokking at the Edge")]
+    assert order == sorted(order)
+
+
+# -- the seed site ----------------------------------------------------------------------------
+
+def test_seed_site_has_every_paper_and_date(seed_site, seed_report):
+    papers = json.loads((seed_site / "papers.json").read_text())
+    assert len(papers) == 508 == seed_report["papers"] == len(list((seed_site / "papers").glob("*.html")))
+    assert sorted(p.name for p in (seed_site / "dates").glob("*.html")) == [
+        "2025-03-11.html", "2025-03-12.html", "2025-12-11.html"]
+    assert len(list((seed_site / "listings").glob("*.html"))) == 2  # 003 and 004 carry no date
+    assert (seed_report["entries"], seed_report["merged"]) == (557, 49)
+    assert sum(len(p["appearances"]) for p in papers) == 557
+    for p in papers:
+        assert set(p) >= {"id", "title", "abstract", "url", "dates", "appearances", "authors_count",
+                          "organization", "published", "upvotes"}
+        assert (seed_site / p["url"]).is_file()
+
+
+def test_every_seed_title_and_abstract_is_on_its_paper_page(seed_site):
+    papers = json.loads((seed_site / "papers.json").read_text())
+    with_tex = 0
+    for p in papers:
+        page = visible_text((seed_site / p["url"]).read_text())
+        for raw in (p["title"], p["abstract"]):
+            if "$" in raw or "\\" in raw:
+                with_tex += 1
+                for word in re.findall(r"[A-Za-z]{3,}", re.sub(r"\$[^$]*\$|\\\(.*?\\\)|\\[A-Za-z]+", " ", raw)):
+                    assert word in page, f"{p['url']}: {word!r} missing"
+            else:
+                raw = re.sub(r"``(.+?)''", "\u201c\\1\u201d", raw)  # TeX quotes become typographic ones
+                assert " ".join(raw.split()) in page, f"{p['url']}: text missing"
+    assert 0 < with_tex < 60  # most papers are checked verbatim
+
+
+def test_seed_002_metadata_in_catalogue(seed_site):
+    papers = {p["title"]: p for p in json.loads((seed_site / "papers.json").read_text())}
+    p = papers["On the Initialization of Graph Neural Networks"]
+    assert (p["authors_count"], p["published"], p["upvotes"], p["dates"]) == (4, "2023-12-05", None, ["2025-12-11"])
+    svi = next(v for k, v in papers.items() if k.startswith("Stable Video Infinity"))
+    assert (svi["organization"], svi["published"], svi["upvotes"]) == ("epfl-vita EPFL VITA Lab", "2025-10-10", 2)
+
+
+def test_index_lists_dates_newest_first_with_counts(seed_site):
+    page = visible_text((seed_site / "index.html").read_text())
+    positions = [page.index(d) for d in ("December 11, 2025", "March 12, 2025", "March 11, 2025")]
+    assert positions == sorted(positions)
+    assert "44 papers" in page and "118 papers" in page
+    assert page.index("003_0cff7f7095663720.txt") > positions[-1]
+
+
+def test_paper_page_links_every_digest_it_appeared_in(seed_site):
+    papers = json.loads((seed_site / "papers.json").read_text())
+    multi = next(p for p in papers if len(p["dates"]) >= 2)
+    page = (seed_site / multi["url"]).read_text()
+    for d in multi["dates"]:
+        assert f'href="../dates/{d}.html"' in page
+    assert text.plain(multi["title"]) in visible_text(page)

@@ -1,0 +1,77 @@
+"""Titles and abstracts to safe HTML and plain text."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from sitegen import text
+
+
+def tags(html: str) -> list[tuple[str, list]]:
+    """The elements and attributes a browser would build from this HTML."""
+    found = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collect().feed(html)
+    return found
+
+
+@pytest.mark.parametrize("source,expected_html,expected_plain", [
+    ("HyperZ$\\cdot$Z$\\cdot$W Operator", "HyperZ<math", "HyperZ\u00b7Z\u00b7W Operator"),
+    ("a $\\mathscr{W}_+$ Adapter", '<mi mathvariant="script">W</mi>', "a \U0001d4b2_+ Adapter"),
+    ("\\(W\\) is small", "<mi>W</mi>", "W is small"),
+    ("PixArt-$\u03b1$: Fast", "<mi>\u03b1</mi>", "PixArt-\u03b1: Fast"),
+    ("{\\em Deep} and \\textbf{bold}", "<em>Deep</em> and <strong>bold</strong>", "Deep and bold"),
+    ("costs $5 and $10", "costs $5 and $10", "costs $5 and $10"),
+    ("simple ``behavior cloning'' for `a` and ``b''", "simple \u201cbehavior cloning\u201d for <code>a</code> and \u201cb\u201d",
+     "simple \u201cbehavior cloning\u201d for a and \u201cb\u201d"),
+])
+def test_latex_shows_as_math_or_clean_text(source, expected_html, expected_plain):
+    assert expected_html in text.inline_html(source)
+    assert text.plain(source) == expected_plain
+
+
+@pytest.mark.parametrize("hostile", [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "[click](javascript:alert(1))",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "![x](http://evil/x.png)",
+])
+def test_markup_in_text_is_shown_as_text(hostile):
+    out = text.inline_html(hostile) + text.block_html(hostile)
+    assert {tag for tag, _ in tags(out)} <= {"p"}
+    assert text.plain(hostile) == hostile
+
+
+@pytest.mark.parametrize("tex", [
+    "$\\text{<script>alert(1)</script>}$",
+    "$\\href{javascript:alert(1)}{x}$",
+    "$\\style{background:url(x)}{x}$",
+])
+def test_math_cannot_smuggle_markup(tex):
+    found = tags(text.inline_html(tex))
+    assert not {tag for tag, _ in found} - {"code", "math", "mrow", "mi", "mo", "mn", "mtext"}
+    assert all(name in ("xmlns", "display", "mathvariant", "stretchy", "class") for _, attrs in found for name, _ in attrs)
+
+
+def test_broken_latex_shows_its_source():
+    assert text.inline_html("bad $\\frac{1}{$ x") == 'bad <code class="tex">\\frac{1}{</code> x'
+
+
+def test_abstract_paragraphs():
+    assert text.block_html("One.\n\nTwo *three*.") == "<p>One.</p>\n<p>Two <em>three</em>.</p>"
+
+
+def test_underscores_are_subscripts_not_emphasis():
+    assert text.inline_html("{LoRETTA}_{adp} and {LoRETTA}_{rep}") == "{LoRETTA}_{adp} and {LoRETTA}_{rep}"
+    assert text.inline_html("a *real* emphasis") == "a <em>real</em> emphasis"
+
+
+def test_excerpt_cuts_at_a_word():
+    assert text.excerpt("alpha beta gamma delta", 13) == "alpha beta\u2026"
+    assert text.excerpt("short", 40) == "short"
