@@ -22,6 +22,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: d
 class BuildError(Exception):
     """A fatal problem with the inputs or the theme; the message is one line for the user."""
 
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()):
+        super().__init__(message)
+        self.problems = problems  # printed before the message, so the user sees what failed
+
 
 @dataclass(frozen=True)
 class Source:
@@ -165,7 +169,7 @@ def build(config: Config, inputs: list[str] | None = None, out: Path | None = No
     catalog = load_catalog(config, inputs, timings)
     result = BuildResult(catalog, timings=timings)
     if strict and catalog.problems:
-        raise BuildError(f"--strict: {len(catalog.problems)} warning(s); the site was not written")
+        raise BuildError(f"--strict: {len(catalog.problems)} warning(s); the site was not written", catalog.problems)
     if not catalog.papers and not catalog.listings:
         raise BuildError("no listings to build")
     t0 = time.perf_counter()

@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"build": cmd_build, "check": cmd_check}[args.command](args)
     except FATAL as e:
+        _print_problems(getattr(e, "problems", ()))
         print(f"sitegen: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,97 @@
+"""The CLI as a user runs it: a subprocess, exit codes, messages, reports."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT, run_cli
+
+ABSTRACT = ("We study a problem that matters. Our method improves results on many benchmarks while remaining "
+            "simple to implement, and we release code and models for everyone to use in research.")
+
+
+def test_build_seeds_with_report(seed_site, seed_report):
+    assert (seed_site / "index.html").is_file() and (seed_site / ".sitegen").is_file()
+    assert {k: seed_report[k] for k in ("entries", "papers", "merged", "listings", "dates")} == {
+        "entries": 557, "papers": 508, "merged": 49, "listings": 5, "dates": 3}
+    by_source = {s["source"]: s for s in seed_report["sources"]}
+    assert by_source["seeds/002_03c9e8e5c680292e.txt"] == {
+        "source": "seeds/002_03c9e8e5c680292e.txt", "entries": 44, "date": "2025-12-11", "warnings": 0}
+    assert seed_report["warnings"] == []
+
+
+def test_python_m_and_summary_line(tmp_path):
+    proc = run_cli("build", "--out", str(tmp_path / "out"), check=True)
+    assert proc.stdout.startswith("Built 508 papers (557 entries, 49 merged) from 5 listings")
+    assert proc.stderr == ""
+
+
+def test_warnings_print_with_file_and_line_and_still_build(tmp_path):
+    listing = tmp_path / "bad.txt"
+    listing.write_text(f"Mar 3, 2025\n\nA Paper\n\n{ABSTRACT}\n\nOrphan Title\n")
+    report = tmp_path / "r.json"
+    proc = run_cli("build", str(listing), "--out", str(tmp_path / "out"), "--report", str(report), cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "bad.txt:7: warning: title with no abstract: 'Orphan Title'" in proc.stderr
+    assert json.loads(report.read_text())["warnings"] == [
+        {"source": "bad.txt", "line": 7, "message": "title with no abstract: 'Orphan Title'"}]
+    assert (tmp_path / "out" / "papers" / "orphan-title.html").is_file()
+
+
+def test_strict_turns_warnings_into_failure_and_writes_nothing(tmp_path):
+    listing = tmp_path / "bad.txt"
+    listing.write_text("Orphan Title\n")
+    proc = run_cli("build", str(listing), "--out", str(tmp_path / "out"), "--strict", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "bad.txt:1: warning" in proc.stderr and "--strict" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_input_is_one_line_without_traceback(tmp_path):
+    proc = run_cli("build", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"sitegen: error: {tmp_path / 'nope.txt'}: no such file or folder"]
+
+
+def test_bad_config_names_file_and_key(tmp_path):
+    (tmp_path / "sitegen.toml").write_text("yeer = 2025\n")
+    proc = run_cli("build", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"sitegen: error: {tmp_path / 'sitegen.toml'}: unknown key `yeer`"
+    assert "Traceback" not in proc.stderr
+
+
+def test_broken_template_is_reported_with_its_name(tmp_path):
+    (tmp_path / "templates").mkdir()
+    for t in (ROOT / "templates").iterdir():
+        (tmp_path / "templates" / t.name).write_text(t.read_text())
+    (tmp_path / "templates" / "paper.html").write_text("{% extends 'base.html' %}{% block main %}{{ view.nope }}{% endblock %}")
+    (tmp_path / "l.txt").write_text(f"A Paper\n{ABSTRACT}\n")
+    proc = run_cli("build", "l.txt", cwd=tmp_path)
+    assert proc.returncode == 1 and "paper.html" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "_site").exists()
+
+
+def test_config_sources_and_out(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nA Paper\n{ABSTRACT}\n")
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nout = "public"\ntitle = "Mine"\n')
+    run_cli("build", cwd=tmp_path, check=True)
+    assert (tmp_path / "public" / "dates" / "2024-01-05.html").is_file()
+    assert "<title>Mine</title>" in (tmp_path / "public" / "index.html").read_text()
+
+
+def test_check_lists_problems_and_near_duplicate_merges(tmp_path):
+    (tmp_path / "a.txt").write_text(f"Improved Techniques for Training Consistency Models\n{ABSTRACT}\n")
+    (tmp_path / "b.txt").write_text(f"Improved Techniques for Trainng Consistency Models\n{ABSTRACT[:120]}...\nOrphan\n")
+    proc = run_cli("check", "a.txt", "b.txt", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "b.txt:3: warning: title with no abstract: 'Orphan'" in proc.stderr
+    assert "b.txt:1: merged into improved-techniques-for-training-consistency-models (title 99, abstract 100)" in proc.stdout
+    assert "3 entries, 2 papers, 1 merged" in proc.stdout
+    assert not (tmp_path / "_site").exists()
+
+
+def test_check_on_seeds():
+    proc = run_cli("check", check=True)
+    assert "557 entries, 508 papers, 49 merged (49 identical, 0 near-duplicates); 0 warnings, 0 errors" in proc.stdout
