@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dedupe, listing, urls
+from . import dedupe, listing, search, urls
 from .config import Config
 from .model import Catalog, Listing, Problem
 from .output import MemoryWriter, Writer, publish
@@ -138,6 +138,15 @@ def theme_dirs(config: Config) -> tuple[Path, Path]:
     return templates, static
 
 
+def lunr_js(config: Config) -> Path:
+    """lunr.js as installed from the npm registry (`npm ci`): never a committed copy."""
+    for root in (config.root, PROJECT_ROOT):
+        candidate = root / "node_modules" / "lunr" / "lunr.min.js"
+        if candidate.is_file():
+            return candidate
+    raise BuildError("lunr.js is not installed: run `npm ci` in the sitegen folder (`make setup` does it)")
+
+
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float]) -> Catalog:
     t0 = time.perf_counter()
     listings = read_listings(discover(inputs, config), config)
@@ -149,6 +158,11 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
 
 
 def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float]) -> None:
+    t0 = time.perf_counter()
+    for path, data in search.index_files(search.documents(site.papers)).items():
+        writer.add(path, data, "search index")
+    writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
+    timings["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     renderer = Renderer(site, templates)
     for page in site.pages:

@@ -83,6 +83,7 @@ class PaperView:
     title_html: Markup
     title_text: str
     abstract_html: Markup
+    abstract_text: str
     description: str
     meta: tuple[str, ...]
     authors_count: int | None
@@ -215,6 +216,7 @@ def assemble(catalog: Catalog, config: Config) -> Site:
         paper_views.append(PaperView(
             id=p.id, path=urls.paper(p.id), title_html=summaries[p.id].title_html,
             title_text=plain_titles[p.id], abstract_html=Markup(text.block_html(p.abstract)),
+            abstract_text=plain_abstracts[p.id],
             description=text.excerpt(plain_abstracts[p.id], 200), meta=summaries[p.id].meta,
             authors_count=p.authors_count, organization=p.organization,
             published=p.published.isoformat() if p.published else p.published_text,
@@ -230,6 +232,8 @@ def assemble(catalog: Catalog, config: Config) -> Site:
                           f"{len(d.papers)} papers from the listing {d.label}.", "digest", d))
     for v in paper_views:
         pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v))
+    pages.append(Page(urls.SEARCH, "search.html", f"Search \u2013 {config.title}",
+                      f"Search {len(catalog.papers)} papers by title and abstract.", "search"))
     pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
                       "This page does not exist.", "404"))
     return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog_json(catalog))

@@ -15,6 +15,11 @@ SEARCH = "search.html"
 NOT_FOUND = "404.html"
 CATALOG = "papers.json"
 STYLESHEET = "static/style.css"
+SITE_SCRIPT = "static/site.js"
+SEARCH_SCRIPT = "static/search.js"
+LUNR = "static/vendor/lunr.min.js"
+SEARCH_INDEX = "search/index.js"
+SEARCH_STORE = "search/store.js"
 
 
 def paper(paper_id: str) -> str:

@@ -1,0 +1,40 @@
+# The two commands README.md leads with:
+#   make site   - set up (virtualenv, npm packages) and build _site/ from seeds/
+#   make test   - set up (plus Chromium for browser tests) and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: site test setup browser clean screenshots bench
+
+site: setup
+	$(BIN)/sitegen build
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser:
+	@scripts/install-browser
+
+screenshots: setup browser
+	$(BIN)/python -m sitegen build
+	$(BIN)/python scripts/screenshots.py _site screenshots
+
+bench: setup
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf _site ._site.* .sitegen-cache screenshots

@@ -1,0 +1,186 @@
+"""The search index: a Lunr index built here with lunr.py, answered in the browser by lunr.js.
+
+Two files, both JavaScript that assigns a global, so a `<script>` tag loads them from a web
+server and from `file://` alike (browsers refuse `fetch()` of local files):
+
+- `search/index.js`: `window.SITEGEN_INDEX = <lunr.Index.toJSON()>`; the browser calls
+  `lunr.Index.load` on it and never rebuilds anything.
+- `search/store.js`: `window.SITEGEN_STORE = {"ref": [title, url, dates, snippet], ...}`:
+  what a result line needs, so results show without fetching paper pages.
+
+Refs are short base-36 numbers behind a letter (`p0`, `p1z`), not slugs: every posting
+repeats its ref, so this keeps the index small. The letter matters: JavaScript iterates
+integer-like object keys (`"47"`) before others (`"1i"`), which would reorder tied results
+in lunr.js against lunr.py. No term positions are stored (lunr's metadata whitelist stays empty); the
+browser highlights matched terms in the snippet by stemming its words, using the terms
+lunr reports as matched.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from lunr import get_default_builder
+from lunr.field_ref import FieldRef
+from lunr.idf import idf as lunr_idf
+from lunr.token import Token
+from lunr.vector import Vector
+
+from . import urls
+from .site import PaperView
+
+FIELDS = [
+    {"field_name": "title", "boost": 10},
+    {"field_name": "abstract"},
+    {"field_name": "organization"},
+]
+SNIPPET = 280  # characters of abstract shipped per paper for the result list
+TOO_LARGE_GZIP = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    ref: str
+    title: str
+    abstract: str
+    organization: str
+    url: str
+    dates: tuple[str, ...]
+    snippet: str
+
+
+def ref_for(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return "p" + out
+
+
+def documents(papers: tuple[PaperView, ...]) -> list[SearchDocument]:
+    docs = []
+    for n, p in enumerate(papers):
+        abstract = " ".join(p.abstract_text.split())  # lunr.js splits on every Unicode space; lunr.py on fewer
+        docs.append(SearchDocument(
+            ref=ref_for(n), title=" ".join(p.title_text.split()), abstract=abstract, organization=p.organization or "",
+            url=p.path, dates=tuple(a.digest.label for a in p.appearances), snippet=_snippet(abstract)))
+    return docs
+
+
+def _snippet(abstract: str) -> str:
+    text = " ".join(abstract.split())
+    if len(text) <= SNIPPET:
+        return text
+    return text[:SNIPPET].rsplit(" ", 1)[0] + "\u2026"
+
+
+_SEPARATOR = re.compile(r"[ \t\n\r\f\v\xa0-]+")  # lunr.py's tokenizer separators, as a regex
+
+
+class MemoBuilder:
+    """lunr.py's Builder with `add` made fast: tokenise with one regex and run the pipeline
+    (trimmer, stop words, Porter stemmer) once per distinct token instead of per occurrence.
+    Everything else, and so the serialised index, is lunr.py's own: a test checks the output
+    is identical to `lunr.lunr(...)`. Positions are not indexed (empty metadata whitelist)."""
+
+    def __new__(cls):
+        builder = get_default_builder()
+        builder.add = _memo_add.__get__(builder)
+        builder._create_field_vectors = _field_vectors.__get__(builder)
+        builder._memo = {}
+        return builder
+
+
+def _memo_add(self, doc, attributes=None):
+    assert not self.metadata_whitelist, "MemoBuilder does not record term metadata"
+    doc_ref = str(doc[self._ref])
+    self._documents[doc_ref] = attributes or {}
+    self.document_count += 1
+    memo, index = self._memo, self.inverted_index
+    for field_name, field in self._fields.items():
+        value = doc[field_name] if field.extractor is None else field.extractor(doc)
+        terms: list[str] = []
+        if value is not None:
+            for token in _SEPARATOR.split(str(value).lower()):
+                if not token:
+                    continue
+                key = (field_name, token)
+                processed = memo.get(key)
+                if processed is None:
+                    processed = memo[key] = [str(t) for t in self.pipeline.run([Token(token, {})], field_name)]
+                terms.extend(processed)
+        field_ref = str(FieldRef(doc_ref, field_name))
+        field_terms = defaultdict(int)
+        self.field_term_frequencies[field_ref] = field_terms
+        self.field_lengths[field_ref] = len(terms)
+        for term in terms:
+            field_terms[term] += 1
+            posting = index.get(term)
+            if posting is None:
+                posting = index[term] = {name: {} for name in self._fields}
+                posting["_index"] = self.term_index
+                self.term_index += 1
+            if doc_ref not in posting[field_name]:
+                posting[field_name][doc_ref] = defaultdict(list)
+
+
+def _field_vectors(self):
+    """lunr.py's `_create_field_vectors` with the same arithmetic, but each vector sorted once
+    instead of built by a binary-search insert per term."""
+    idf_cache: dict[str, float] = {}
+    k1, b = self._k1, self._b
+    vectors = {}
+    for field_ref, frequencies in self.field_term_frequencies.items():
+        ref = FieldRef.from_string(field_ref)
+        field_length = self.field_lengths[field_ref]
+        field_boost = self._fields[ref.field_name].boost
+        doc_boost = self._documents[ref.doc_ref].get("boost", 1)
+        average = self.average_field_length[ref.field_name]
+        pairs = []
+        for term, tf in frequencies.items():
+            posting = self.inverted_index[term]
+            idf = idf_cache.get(term)
+            if idf is None:
+                idf = idf_cache[term] = lunr_idf(posting, self.document_count)
+            score = idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (field_length / average)) + tf)
+            score *= field_boost
+            score *= doc_boost
+            pairs.append((posting["_index"], round(score, 3)))
+        pairs.sort()
+        vectors[field_ref] = Vector([x for pair in pairs for x in pair])
+    self.field_vectors = vectors
+
+
+def lunr_documents(docs: list[SearchDocument]) -> list[dict]:
+    return [{"ref": d.ref, "title": d.title, "abstract": d.abstract, "organization": d.organization} for d in docs]
+
+
+def build_index(docs: list[SearchDocument]):
+    builder = MemoBuilder()
+    builder.ref("ref")
+    for field in FIELDS:
+        builder.field(field["field_name"], boost=field.get("boost", 1))
+    for doc in lunr_documents(docs):
+        builder.add(doc)
+    return builder.build()
+
+
+def _js_global(name: str, value) -> bytes:
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    # JSON is JavaScript except for U+2028/2029 in strings (before ES2019); escape them anyway.
+    body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"window.{name}={body};\n".encode("utf-8")
+
+
+def index_files(docs: list[SearchDocument]) -> dict[str, bytes]:
+    """{output path: bytes} for the index and the document store."""
+    index = build_index(docs)
+    store = {d.ref: [d.title, d.url, list(d.dates), d.snippet] for d in docs}
+    return {
+        urls.SEARCH_INDEX: _js_global("SITEGEN_INDEX", index.serialize()),
+        urls.SEARCH_STORE: _js_global("SITEGEN_STORE", store),
+    }
