@@ -52,7 +52,7 @@ def test_golden_pages(fixture_site, page):
 def test_fixture_site_layout(fixture_site):
     pages = sorted(p for p in fixture_site if p.endswith(".html"))
     assert pages == sorted([
-        "404.html", "index.html", "dates/2024-01-03.html", "dates/2025-03-12.html", "dates/2025-12-11.html",
+        "404.html", "index.html", "search.html", "dates/2024-01-03.html", "dates/2025-03-12.html", "dates/2025-12-11.html",
         "listings/compact.html",
         "papers/another-title-here.html", "papers/consistency-models.html", "papers/grokking-at-the-edge-of-numerical-stability.html",
         "papers/last-title-alone.html", "papers/multistep-consistency-models.html", "papers/music-consistency-models.html",
