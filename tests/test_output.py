@@ -65,17 +65,19 @@ def test_an_empty_folder_may_be_used(tmp_path):
 def test_a_second_build_waits_for_the_first(tmp_path):
     out = tmp_path / "_site"
     events = []
+    first_in = threading.Event()
 
     def slow():
         with output.publish(out) as w:
             events.append("first in")
+            first_in.set()
             time.sleep(0.5)
             w.add("index.html", b"first", "t")
             events.append("first out")
 
     t = threading.Thread(target=slow)
     t.start()
-    time.sleep(0.1)
+    assert first_in.wait(10)
     with output.publish(out) as w:
         events.append("second in")
         w.add("index.html", b"second", "t")

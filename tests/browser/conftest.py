@@ -79,8 +79,15 @@ class Watched:
         self.errors: list[str] = []
         page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.errors.append(f"failed request: {r.url} {r.failure}"))
+        page.on("requestfailed", self._failed)
         page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+
+    def _failed(self, request) -> None:
+        # A navigation cancels loads still in flight (net::ERR_ABORTED): not a broken link.
+        # Missing files show as HTTP 404 or net::ERR_FILE_NOT_FOUND and are recorded.
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"failed request: {request.url} {request.failure}")
 
 
 @pytest.fixture
