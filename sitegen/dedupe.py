@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 from slugify import slugify
 
 from . import text
 from .model import Appearance, Catalog, Entry, Listing, Merge, Paper, Problem
 
 TITLE_MIN = 90.0  # titles at least this similar may be the same paper, if the abstracts agree
+TITLE_EDITS = 25  # ...and differ by at most one edit per this many characters (a typo, not a word)
 TITLE_ONLY_MIN = 95.0  # with no abstract to confirm, titles must be this similar
 ABSTRACT_MIN = 90.0  # abstracts this similar over their common length are the same text
 ABSTRACT_COMPARABLE = 60  # characters; shorter abstracts cannot confirm or refute
@@ -45,6 +47,7 @@ _TYPOGRAPHY = str.maketrans({
     "\u2026": "...",
 })
 _NON_WORD = re.compile(r"[\W_]+")
+_NUMBER = re.compile(r"\d+")
 _ELLIPSIS = re.compile(r"(?:\.\.\.|\u2026|\[\.\.\.\])\s*$")
 
 
@@ -77,10 +80,20 @@ def _abstract_similarity(a: str, b: str) -> float | None:
     return fuzz.ratio(a[:n], b[:n])
 
 
+def _titles_close(a: _Variant, b: _Variant, ts: float) -> bool:
+    """Near-identical: a typo apart, never a word apart, and the same numbers (Llama 2 is not Llama 3)."""
+    if a.compact == b.compact:
+        return True
+    if ts < TITLE_MIN or _NUMBER.findall(a.tkey) != _NUMBER.findall(b.tkey):
+        return False
+    budget = max(2, min(len(a.tkey), len(b.tkey)) // TITLE_EDITS)
+    return Levenshtein.distance(a.tkey, b.tkey, score_cutoff=budget) <= budget
+
+
 def compare(a: _Variant, b: _Variant) -> tuple[bool, float, float | None]:
     """(same paper?, title similarity, abstract similarity or None)."""
     ts = 100.0 if a.compact == b.compact else fuzz.ratio(a.tkey, b.tkey)
-    if ts < TITLE_MIN:
+    if not _titles_close(a, b, ts):
         return False, ts, None
     abs_sim = _abstract_similarity(a.akey, b.akey)
     if abs_sim is None:

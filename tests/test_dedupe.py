@@ -113,6 +113,15 @@ def test_similar_titles_stay_apart():
     assert titles(catalog) == ["Consistency Models", "Multistep Consistency Models", "Music Consistency Models"]
 
 
+@pytest.mark.parametrize("a,b", [
+    ("Llama 2: Open Foundation and Fine-Tuned Chat Models", "Llama 3: Open Foundation and Fine-Tuned Chat Models"),
+    ("Target-Driven Distillation: Consistency Distillation with Target Timestep Selection and Decoupled Guidance Hydra Mask",
+     "Target-Driven Distillation: Consistency Distillation with Target Timestep Selection and Decoupled Guidance Photo Layer"),
+])
+def test_titles_a_number_or_a_word_apart_stay_apart_even_over_one_abstract(a, b):
+    assert len(run(entry(a, A_CM, "a.txt"), entry(b, A_CM, "b.txt")).papers) == 2
+
+
 def test_similar_titles_stay_apart_even_without_abstracts():
     catalog = run(entry("Consistency Models", line=1), entry("Music Consistency Models", line=2))
     assert len(catalog.papers) == 2
