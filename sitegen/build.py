@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dedupe, listing, search, urls
+from . import dedupe, feeds, listing, mail, search, urls
 from .config import Config
 from .model import Catalog, Listing, Problem
 from .output import MemoryWriter, Writer, publish
@@ -169,10 +169,23 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
         writer.add(page.path, renderer.render(page), f"page {page.kind}")
     t1 = time.perf_counter()
     writer.add(urls.CATALOG, site.catalog_json, "catalogue")
+    for path, data in feeds.files(site).items():
+        writer.add(path, data, "feeds and crawler files")
+    for digest in site.digests:
+        if digest.date:
+            message = mail.compose(site, digest, templates)
+            path = mail.email_path(digest)
+            writer.add(path, message.html.encode("utf-8"), "email page")
+            writer.add(path.removesuffix(".html") + ".txt", message.text.encode("utf-8"), "email text")
     if static.is_dir():
         writer.copy_tree(static, "static", "static file")
     timings["render"] = t1 - t0
     timings["write"] = time.perf_counter() - t1
+
+
+def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
+    """Read, dedupe and assemble without rendering: for commands that need one part of the site."""
+    return assemble(load_catalog(config, inputs, {}), config)
 
 
 def build(config: Config, inputs: list[str] | None = None, out: Path | None = None,

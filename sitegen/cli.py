@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .build import BuildError, build, load_catalog
+from .build import BuildError, assemble_only, build, load_catalog, theme_dirs
 from .config import ConfigError, load
+from .mail import MailError
 from .output import OutputError
 from .render import TemplateError
 
-FATAL = (BuildError, ConfigError, OutputError, TemplateError)
+FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,10 +36,31 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", metavar="DIR", help="output folder (default: the config's `out`, else _site)")
     b.add_argument("--report", metavar="FILE", help="write a JSON build report")
     b.add_argument("--base-url", metavar="URL", help="absolute URL the site will be served from")
+    b.add_argument("--zip", metavar="FILE", help="also pack the built site into this zip archive")
 
     c = sub.add_parser("check", help="parse and dedupe without writing; list problems and merges")
     common(c)
     c.add_argument("--merges", action="store_true", help="list every merge, not only the near-duplicates")
+
+    s = sub.add_parser("serve", help="build, serve on localhost, rebuild and reload on changes")
+    common(s)
+    s.add_argument("--out", metavar="DIR", help="output folder (default: the config's `out`)")
+    s.add_argument("--base-url", metavar="URL", help="serve under this URL's path (default: the config's)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+
+    e = sub.add_parser("email", help="a digest date as an email: write a .eml file or send it over SMTP")
+    e.add_argument("date", metavar="DATE", help="the digest date (YYYY-MM-DD) or `latest`")
+    e.add_argument("inputs", nargs="*", metavar="INPUT", help="listing files or folders (default: as for build)")
+    e.add_argument("--config", metavar="FILE")
+    e.add_argument("--base-url", metavar="URL", help="absolute site URL for the message's links (default: the config's)")
+    e.add_argument("--out", metavar="FILE.eml", help="write the MIME message here (default: stdout, unless sending)")
+    e.add_argument("--to", metavar="ADDR", action="append", help="recipient (repeatable); sends when --smtp is given")
+    e.add_argument("--from", dest="sender", metavar="ADDR", help="sender address")
+    e.add_argument("--smtp", metavar="HOST:PORT", help="send through this SMTP server")
+    e.add_argument("--starttls", action="store_true", help="upgrade the SMTP connection with STARTTLS")
+    e.add_argument("--user", metavar="NAME", help="SMTP login; the password comes from $SITEGEN_SMTP_PASSWORD")
+    e.add_argument("-q", "--quiet", action="store_true")
     return parser
 
 
@@ -61,6 +83,9 @@ def cmd_build(args) -> int:
     result = build(config, args.inputs or None, Path(args.out) if args.out else None, strict=args.strict)
     _print_problems(result.problems)
     report = result.report()
+    if args.zip:
+        from .output import zip_site
+        zip_site(result.out, Path(args.zip))
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if not args.quiet:
@@ -87,10 +112,97 @@ def cmd_check(args) -> int:
     return 1 if errors or (args.strict and catalog.problems) else 0
 
 
+def cmd_serve(args) -> int:
+    import threading
+
+    from . import serve
+
+    config = _config(args)
+    out = Path(args.out) if args.out else config.resolve(config.out)
+    state = serve.State()
+
+    def rebuild(changes=None) -> None:
+        try:
+            result = build(config if changes is None else _config(args), args.inputs or None, out)
+            _print_problems(result.problems)
+            state.bump()
+            print(f"Built {len(result.catalog.papers)} papers in {result.timings['total']:.2f} s", flush=True)
+        except FATAL as e:
+            _print_problems(getattr(e, "problems", ()))
+            print(f"sitegen: error: {e} (still serving the previous build)", file=sys.stderr, flush=True)
+
+    rebuild()
+    server = serve.make_server(out, config.base_url, args.host, args.port, state)
+    url = f"http://{args.host}:{server.server_address[1]}{serve.base_path(config.base_url)}"
+    print(f"Serving {out} at {url} (Ctrl-C stops)", flush=True)
+    templates, static = (config.resolve("templates"), config.resolve("static"))
+    watched = [config.resolve(s) for s in config.sources] + [Path(i) for i in args.inputs] + [templates, static]
+    if config.path:
+        watched.append(config.path)
+    stop = threading.Event()
+    threading.Thread(target=serve.watch, args=(watched, rebuild, stop), daemon=True).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+    return 0
+
+
+def cmd_email(args) -> int:
+    import datetime as dt
+    import os
+
+    from . import mail
+
+    config = _config(args)
+    if not config.base_url:
+        raise MailError("an emailed digest needs absolute links: give --base-url or set base_url in the config")
+    site = assemble_only(config, args.inputs or None)
+    dated = [d for d in site.digests if d.date]
+    if args.date == "latest":
+        if not dated:
+            raise MailError("no listing has a date, so there is no latest digest")
+        digest = max(dated, key=lambda d: d.date)
+    else:
+        try:
+            day = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise MailError(f"DATE must be YYYY-MM-DD or `latest`, not {args.date!r}") from None
+        digest = next((d for d in dated if d.date == day), None)
+        if digest is None:
+            known = ", ".join(d.date.isoformat() for d in dated[-5:]) or "none"
+            raise MailError(f"no digest on {day.isoformat()} (latest dates: {known})")
+    templates, _ = theme_dirs(config)
+    composed = mail.compose(site, digest, templates)
+    sending = bool(args.smtp)
+    if sending and not (args.to and args.sender):
+        raise MailError("sending needs --to and --from")
+    msg = mail.message(composed, args.sender, args.to, date_now=sending)
+    if args.out:
+        Path(args.out).write_bytes(bytes(msg))
+    elif not sending:
+        sys.stdout.buffer.write(bytes(msg))
+    if sending:
+        host, _, port = args.smtp.rpartition(":")
+        if not host or not port.isdigit():
+            raise MailError(f"--smtp must be HOST:PORT, not {args.smtp!r}")
+        mail.send(msg, host, int(port), starttls=args.starttls, user=args.user,
+                  password=os.environ.get("SITEGEN_SMTP_PASSWORD"))
+    if not args.quiet and (sending or args.out):
+        size = len(composed.html.encode())
+        cut = f"; {composed.omitted} papers left to the web page" if composed.omitted else ""
+        print(f"{'Sent' if sending else 'Wrote'} {composed.subject!r}: HTML {size / 1024:.1f} KB "
+              f"(Gmail clips at 102 KB){cut}" + (f" to {', '.join(args.to)}" if sending else f" to {args.out}"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "check": cmd_check}[args.command](args)
+        return {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "email": cmd_email}[args.command](args)
     except FATAL as e:
         _print_problems(getattr(e, "problems", ()))
         print(f"sitegen: error: {e}", file=sys.stderr)

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 MARKER = ".sitegen"  # written into every output; its presence says "sitegen may replace this"
@@ -132,3 +133,23 @@ def publish(out: Path):
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+def zip_site(out: Path, archive: Path) -> None:
+    """Pack the built site into one zip, deterministically (sorted names, fixed timestamps)."""
+    archive = archive.absolute()
+    if archive.is_relative_to(out.absolute()):
+        raise OutputError(f"{archive}: the archive cannot go inside the site it packs")
+    tmp = archive.with_name(f".{archive.name}.tmp-{os.getpid()}")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name in sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()):
+                path = out / name
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, path.read_bytes())
+        os.replace(tmp, archive)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{archive}: cannot write the archive ({e.strerror})") from None

@@ -25,6 +25,11 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+def noon_utc(d: dt.date) -> dt.datetime:
+    """A digest date as a moment (noon UTC), for headers that need a time."""
+    return dt.datetime(d.year, d.month, d.day, 12, tzinfo=dt.timezone.utc)
+
+
 def short_date(d: dt.date) -> str:
     return f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}"
 
@@ -92,6 +97,7 @@ class PaperView:
     upvotes: int | None
     appearances: tuple[AppearanceView, ...]
     links_out: tuple[Link, ...]
+    structured_data: dict = field(default_factory=dict)  # schema.org ScholarlyArticle, as JSON-LD
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,9 @@ class Page:
     kind: str
     view: object = None
     extra: dict = field(default_factory=dict)
+    lastmod: dt.date | None = None  # for the sitemap: the newest digest date the page shows
+    og_type: str = "website"
+    base_href: str | None = None  # a <base> for pages served at any depth (404)
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,11 @@ class Site:
     digests: tuple[Digest, ...]
     papers: tuple[PaperView, ...]
     catalog_json: bytes
+
+    @property
+    def has_feed(self) -> bool:
+        """A feed needs dated digests: its entries are timed by their digest date."""
+        return any(d.date and d.papers for d in self.digests)
 
 
 def paper_meta(p: Paper) -> tuple[str, ...]:
@@ -221,22 +235,44 @@ def assemble(catalog: Catalog, config: Config) -> Site:
             authors_count=p.authors_count, organization=p.organization,
             published=p.published.isoformat() if p.published else p.published_text,
             upvotes=p.upvotes, appearances=appearances, links_out=_links_out(plain_titles[p.id]),
+            structured_data=_scholarly_article(p, plain_titles[p.id], plain_abstracts[p.id], config),
         ))
 
+    newest = max((d.date for d in digests if d.date), default=None)
     pages: list[Page] = []
     pages.append(Page(urls.INDEX, "index.html", config.title, config.description, "index",
-                      extra={"digests": digests, "paper_count": len(catalog.papers)}))
+                      extra={"digests": digests, "paper_count": len(catalog.papers)}, lastmod=newest))
     for d in digests:
         pages.append(Page(d.path, "digest.html", f"{d.label} \u2013 {config.title}",
                           f"{len(d.papers)} papers listed on {d.label}." if d.date else
-                          f"{len(d.papers)} papers from the listing {d.label}.", "digest", d))
-    for v in paper_views:
-        pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v))
+                          f"{len(d.papers)} papers from the listing {d.label}.", "digest", d, lastmod=d.date))
+    for p, v in zip(catalog.papers, paper_views):
+        pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v,
+                          lastmod=p.dates[-1] if p.dates else None, og_type="article"))
     pages.append(Page(urls.SEARCH, "search.html", f"Search \u2013 {config.title}",
                       f"Search {len(catalog.papers)} papers by title and abstract.", "search"))
+    # Hosts serve 404.html at any depth, where relative links would break: with a known base
+    # URL the page resolves its links against the site root instead.
     pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
-                      "This page does not exist.", "404"))
+                      "This page does not exist.", "404", base_href=config.base_url or None))
     return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog_json(catalog))
+
+
+def _scholarly_article(p: Paper, title: str, abstract: str, config: Config) -> dict:
+    data = {"@context": "https://schema.org", "@type": "ScholarlyArticle", "headline": title[:110], "name": title}
+    if abstract:
+        data["abstract"] = abstract
+    if p.published:
+        data["datePublished"] = p.published.isoformat()
+    url = urls.absolute(config.base_url, urls.paper(p.id))
+    if url:
+        data["url"] = url
+        data["mainEntityOfPage"] = url
+    if p.organization:
+        data["sourceOrganization"] = {"@type": "Organization", "name": p.organization}
+    if p.dates:
+        data["dateCreated"] = p.dates[0].isoformat()
+    return data
 
 
 def catalog_json(catalog: Catalog) -> bytes:

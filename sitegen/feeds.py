@@ -1,0 +1,102 @@
+"""Site-wide machine outputs: the Atom feed (feedgen), sitemap.xml, robots.txt, .nojekyll.
+
+Nothing here reads a clock: feed timestamps are digest dates, so the same input gives the
+same bytes. Entry ids are name-based UUIDs of the paper id, stable when the base URL changes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from xml.sax.saxutils import escape
+
+from feedgen.feed import FeedGenerator
+
+from . import __version__, urls
+from .site import Site
+
+FEED_ITEMS = 50  # papers in the feed: the newest digest dates first
+
+
+def _instant(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+
+
+def _href(base_url: str, path: str) -> str:
+    return urls.absolute(base_url, path) or path
+
+
+def feed_items(site: Site, limit: int = FEED_ITEMS):
+    """(digest, paper summary) pairs, newest digest first, each paper once, at most `limit`."""
+    seen, items = set(), []
+    for digest in sorted((d for d in site.digests if d.date), key=lambda d: d.date, reverse=True):
+        for paper in digest.papers:
+            if paper.id in seen:
+                continue
+            seen.add(paper.id)
+            items.append((digest, paper))
+            if len(items) == limit:
+                return items
+    return items
+
+
+def atom(site: Site) -> bytes | None:
+    """The Atom feed, or None when no listing has a date (a feed needs `updated` times)."""
+    items = feed_items(site)
+    if not items:
+        return None
+    base = site.config.base_url
+    fg = FeedGenerator()
+    fg.id(f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sitegen:feed:' + site.config.title)}")
+    fg.title(site.config.title)
+    fg.subtitle(site.config.description)
+    fg.link(href=_href(base, urls.INDEX), rel="alternate", type="text/html")
+    fg.link(href=_href(base, urls.FEED), rel="self", type="application/atom+xml")
+    fg.language(site.config.language)
+    fg.generator("sitegen", __version__)
+    fg.updated(_instant(items[0][0].date))
+    for digest, paper in items:
+        entry = fg.add_entry(order="append")
+        entry.id(f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sitegen:paper:' + paper.id)}")
+        entry.title(paper.title_text)
+        entry.link(href=_href(base, paper.path), rel="alternate", type="text/html")
+        entry.updated(_instant(digest.date))
+        entry.published(_instant(digest.date))
+        entry.summary(paper.excerpt or paper.title_text)
+        entry.category(term=digest.date.isoformat(), label=digest.short_label)
+    return fg.atom_str(pretty=True)
+
+
+def sitemap(site: Site) -> bytes | None:
+    """sitemap.xml; the protocol requires absolute URLs, so only with a base URL."""
+    base = site.config.base_url
+    if not base:
+        return None
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for page in site.pages:
+        if page.kind == "404":
+            continue
+        lastmod = page.lastmod.isoformat() if page.lastmod else None
+        lines.append(f"  <url><loc>{escape(urls.absolute(base, page.path))}</loc>"
+                     + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "") + "</url>")
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def robots(site: Site, with_sitemap: bool) -> bytes:
+    text = "User-agent: *\nAllow: /\n"
+    if with_sitemap:
+        text += f"Sitemap: {urls.absolute(site.config.base_url, urls.SITEMAP)}\n"
+    return text.encode("utf-8")
+
+
+def files(site: Site) -> dict[str, bytes]:
+    out: dict[str, bytes] = {urls.NOJEKYLL: b""}
+    feed = atom(site)
+    if feed is not None:
+        out[urls.FEED] = feed
+    smap = sitemap(site)
+    if smap is not None:
+        out[urls.SITEMAP] = smap
+    out[urls.ROBOTS] = robots(site, smap is not None)
+    return out

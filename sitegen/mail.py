@@ -1,0 +1,144 @@
+"""Emailed digests: a day's papers as an email-safe HTML page, a plain-text twin, a MIME
+message, and sending it over SMTP.
+
+The HTML uses a table layout, no script and no external stylesheet: css-inline copies the
+`<style>` rules onto each element (and keeps the dark-mode media query, whose rules win with
+!important). Gmail clips messages over 102 KB, so excerpts are shortened, then dropped, then
+the list is cut with a link to the full page, until the HTML fits.
+"""
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, formatdate
+from pathlib import Path
+
+import css_inline
+import jinja2
+
+from . import urls
+from .config import Config
+from .site import Digest, Site, noon_utc
+
+GMAIL_CLIP = 102 * 1024
+BUDGET = 100 * 1024  # bytes of HTML we allow ourselves, leaving room for headers and encoding
+EXCERPT_STEPS = (280, 160, 80, 0)
+
+
+class MailError(Exception):
+    """The digest cannot be mailed; the message says why."""
+
+
+@dataclass(frozen=True)
+class MailPaper:
+    title: str
+    href: str
+    meta: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class Mail:
+    digest: Digest
+    subject: str
+    html: str
+    text: str
+    omitted: int  # papers left out to stay under the clipping limit
+    excerpt_length: int
+
+
+def _href(config: Config, from_page: str, path: str) -> str:
+    return urls.absolute(config.base_url, path) or urls.relative(from_page, path)
+
+
+def _environment(templates: Path) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True,
+                              autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False))
+
+
+def compose(site: Site, digest: Digest, templates: Path, page_path: str | None = None) -> Mail:
+    """The digest as an email. Links are absolute with a base URL, else relative to `page_path`."""
+    config = site.config
+    page_path = page_path or email_path(digest)
+    env = _environment(templates)
+    inliner = css_inline.CSSInliner(keep_style_tags=True)
+    subject = f"{config.title}: {digest.short_label} ({len(digest.papers)} paper{'s' if len(digest.papers) != 1 else ''})"
+    context = {"site": config, "digest": digest, "digest_href": _href(config, page_path, digest.path),
+               "index_href": _href(config, page_path, urls.INDEX)}
+    count = len(digest.papers)
+    for limit in EXCERPT_STEPS:
+        html, text = _render(env, inliner, context, digest, page_path, limit, count)
+        if len(html.encode()) <= BUDGET:
+            return Mail(digest, subject, html, text, 0, limit)
+    # Titles alone are still too many: halve the list until it fits.
+    while count > 1:
+        count //= 2
+        html, text = _render(env, inliner, context, digest, page_path, 0, count)
+        if len(html.encode()) <= BUDGET:
+            return Mail(digest, subject, html, text, len(digest.papers) - count, 0)
+    return Mail(digest, subject, html, text, len(digest.papers) - count, 0)
+
+
+def _render(env, inliner, context, digest: Digest, page_path: str, limit: int, count: int):
+    config = context["site"]
+    papers = [
+        MailPaper(p.title_text, _href(config, page_path, p.path), " \u00b7 ".join(p.meta),
+                  _shorten(p.excerpt, limit))
+        for p in digest.papers[:count]
+    ]
+    values = {**context, "papers": papers, "omitted": len(digest.papers) - count}
+    html = inliner.inline(env.get_template("email.html").render(**values))
+    text = env.get_template("email.txt").render(**values)
+    return html, text
+
+
+def _shorten(excerpt: str, limit: int) -> str:
+    if limit == 0:
+        return ""
+    if len(excerpt) <= limit:
+        return excerpt
+    return excerpt[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
+
+
+def email_path(digest: Digest) -> str:
+    name = digest.path.rsplit("/", 1)[-1].removesuffix(".html")
+    return f"email/{name}.html"
+
+
+def message(mail: Mail, sender: str | None = None, to: list[str] | None = None, date_now: bool = False) -> EmailMessage:
+    """A multipart/alternative message: the plain text first, the HTML as the preferred part."""
+    msg = EmailMessage()
+    msg["Subject"] = mail.subject
+    if sender:
+        msg["From"] = sender
+    if to:
+        msg["To"] = ", ".join(to)
+    if date_now:
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+    elif mail.digest.date:
+        msg["Date"] = format_datetime(noon_utc(mail.digest.date), usegmt=True)
+    digest_id = hashlib.sha1(f"{mail.subject}\0{mail.html}".encode()).hexdigest()[:16]
+    msg["Message-ID"] = f"<digest-{digest_id}@sitegen.invalid>"  # from the content: the same digest, the same id
+    msg.set_content(mail.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+    msg.set_boundary(f"=_sitegen_{digest_id}")  # not random: the same digest gives the same bytes
+    return msg
+
+
+def send(msg: EmailMessage, host: str, port: int, starttls: bool = False, user: str | None = None,
+         password: str | None = None, timeout: float = 30.0) -> None:
+    try:
+        with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+            smtp.ehlo()
+            if starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if user:
+                smtp.login(user, password or "")
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as e:
+        raise MailError(f"sending through {host}:{port} failed: {e}") from None

@@ -1,0 +1,166 @@
+"""Static hosting: sub-path base URLs, 404, sitemap, robots, feed, metadata, zip, serve."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+from linkcheck import crawl_files, crawl_http
+from sitegen import serve
+
+BASE = "https://user.github.io/digest/"
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("hosted") / "_site"
+    run_cli("build", "--out", str(out), "--base-url", BASE, "--zip", str(out.parent / "site.zip"), check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def subpath_server(hosted):
+    server = serve.make_server(hosted, BASE, "127.0.0.1", 0, serve.State())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/digest/"
+    server.shutdown()
+
+
+def test_every_link_resolves_under_a_sub_path(subpath_server, hosted):
+    reached, broken = crawl_http(subpath_server + "index.html")
+    assert broken == []
+    pages = {u.removeprefix(subpath_server) for u in reached if u.endswith(".html")}
+    assert len([p for p in pages if p.startswith("papers/")]) == 508
+    assert {"search.html", "dates/2025-03-12.html", "listings/003-0cff7f7095663720.html"} <= pages
+
+
+def test_every_link_resolves_from_disk_and_every_page_is_reachable(hosted):
+    reached, broken = crawl_files(hosted)
+    assert broken == []
+    on_disk = {p.relative_to(hosted).as_posix() for p in hosted.rglob("*.html")}
+    assert on_disk - reached <= {"404.html"} | {p for p in on_disk if p.startswith("email/")}
+
+
+def test_404_resolves_links_from_any_depth(subpath_server):
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(subpath_server + "papers/deep/missing/page.html")
+    assert e.value.code == 404
+    page = e.value.read().decode()
+    assert f'<base href="{BASE}">' in page
+    assert 'href="index.html"' in page  # resolved against the base, it is the site's index
+
+
+def test_canonical_open_graph_and_json_ld(hosted):
+    page = (hosted / "papers/consistency-models.html").read_text()
+    assert f'<link rel="canonical" href="{BASE}papers/consistency-models.html">' in page
+    assert '<meta property="og:type" content="article">' in page
+    assert '<meta property="og:title" content="Consistency Models \u2013 Paper Digest">' in page
+    assert re.search(r'<meta name="description" content="Diffusion models have made significant', page)
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)[1])
+    assert data["@type"] == "ScholarlyArticle" and data["name"] == "Consistency Models"
+    assert data["url"] == BASE + "papers/consistency-models.html" and data["abstract"].startswith("Diffusion models")
+
+
+def test_feed_is_valid_atom_and_links_to_existing_pages(hosted):
+    feed = ET.parse(hosted / "feed.xml").getroot()
+    assert feed.tag == f"{ATOM}feed"
+    for required in ("id", "title", "updated"):
+        assert feed.find(f"{ATOM}{required}") is not None
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href") == BASE + "feed.xml"
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 50
+    ids = [e.find(f"{ATOM}id").text for e in entries]
+    assert len(set(ids)) == 50 and all(i.startswith("urn:uuid:") for i in ids)
+    dates = [e.find(f"{ATOM}updated").text for e in entries]
+    assert dates == sorted(dates, reverse=True) and dates[0].startswith("2025-12-11")
+    for e in entries:
+        href = e.find(f"{ATOM}link").get("href")
+        assert href.startswith(BASE) and (hosted / href.removeprefix(BASE)).is_file()
+        assert e.find(f"{ATOM}title").text and e.find(f"{ATOM}summary").text
+    for page in ("index.html", "papers/consistency-models.html", "404.html"):
+        assert 'rel="alternate" type="application/atom+xml"' in (hosted / page).read_text()
+
+
+def test_sitemap_and_robots(hosted):
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    locs = [u.find(f"{ns}loc").text for u in ET.parse(hosted / "sitemap.xml").getroot()]
+    assert len(locs) == 515 and len(set(locs)) == 515
+    assert all(loc.startswith(BASE) and (hosted / loc.removeprefix(BASE)).is_file() for loc in locs)
+    assert BASE + "404.html" not in locs
+    assert (hosted / "robots.txt").read_text() == f"User-agent: *\nAllow: /\nSitemap: {BASE}sitemap.xml\n"
+    assert (hosted / ".nojekyll").is_file()
+
+
+def test_without_a_base_url_there_is_no_sitemap_but_a_relative_feed(seed_site):
+    assert not (seed_site / "sitemap.xml").exists()
+    assert "Sitemap" not in (seed_site / "robots.txt").read_text()
+    first = ET.parse(seed_site / "feed.xml").getroot().find(f"{ATOM}entry/{ATOM}link").get("href")
+    assert first.startswith("papers/") and (seed_site / first).is_file()
+    assert "<base" not in (seed_site / "404.html").read_text()
+
+
+def test_no_network_resources_anywhere(hosted):
+    for page in hosted.rglob("*.html"):
+        html = page.read_text()
+        assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//(?!user\.github\.io)', html), page
+
+
+def test_zip_holds_the_whole_site_deterministically(hosted, tmp_path):
+    with zipfile.ZipFile(hosted.parent / "site.zip") as zf:
+        names = zf.namelist()
+        assert names == sorted(names)
+        assert {"index.html", "papers.json", "search/index.js", "static/vendor/lunr.min.js"} <= set(names)
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zf.infolist())
+    run_cli("build", "--out", str(tmp_path / "again"), "--base-url", BASE, "--zip", str(tmp_path / "again.zip"), check=True)
+    assert (tmp_path / "again.zip").read_bytes() == (hosted.parent / "site.zip").read_bytes()
+
+
+def test_workflow_builds_with_the_pages_base_url():
+    workflow = (ROOT / ".github/workflows/pages.yml").read_text()
+    for needed in ("actions/configure-pages", "actions/upload-pages-artifact", "actions/deploy-pages",
+                   "--base-url \"${{ steps.pages.outputs.base_url }}/\"", "make setup"):
+        assert needed in workflow
+
+
+def test_serve_rebuilds_on_change_and_tells_the_browser(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "in").mkdir()
+    abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried today."
+    (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nFirst Paper\n{abstract}\n")
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nbase_url = "https://x.org/sub/"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--port", "0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            m = re.search(r"at (http://\S+) ", line)
+            url = m[1] if m else None
+        assert url and url.endswith("/sub/")
+        page = urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
+        assert "First Paper" in page and "__sitegen__/build" in page
+        origin = url.removesuffix("sub/")
+        before = urllib.request.urlopen(origin + "__sitegen__/build").read()
+        time.sleep(0.5)
+        (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nSecond Paper\n{abstract}\n")
+        deadline = time.monotonic() + 30
+        while urllib.request.urlopen(origin + "__sitegen__/build").read() == before:
+            assert time.monotonic() < deadline, "no rebuild after a listing changed"
+            time.sleep(0.2)
+        assert "Second Paper" in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
+        assert "__sitegen__" not in (tmp_path / "_site" / "index.html").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(10)
