@@ -58,6 +58,7 @@ def test_fixture_site_layout(fixture_site):
         "papers/last-title-alone.html", "papers/multistep-consistency-models.html", "papers/music-consistency-models.html",
         "papers/on-the-initialization-of-graph-neural-networks.html", "papers/stable-video-infinity.html",
         "papers/title-without-abstract.html",
+        "email/2024-01-03.html", "email/2025-03-12.html", "email/2025-12-11.html",
     ])
     assert "static/style.css" in fixture_site and "papers.json" in fixture_site
 
