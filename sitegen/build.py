@@ -12,7 +12,7 @@ from pathlib import Path
 from . import dedupe, feeds, listing, mail, search, urls
 from .config import Config
 from .model import Catalog, Listing, Problem
-from .output import MemoryWriter, Writer, publish
+from .output import MemoryWriter, Writer, check_replaceable, locked, publish
 from .render import Renderer
 from .site import Site, assemble
 
@@ -190,7 +190,19 @@ def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
 
 def build(config: Config, inputs: list[str] | None = None, out: Path | None = None,
           strict: bool = False, memory: bool = False) -> BuildResult:
-    """Build the site. Raises BuildError (or ConfigError/OutputError/TemplateError) on fatal problems."""
+    """Build the site. Raises BuildError (or ConfigError/OutputError/TemplateError) on fatal problems.
+
+    A build holds the output's lock from its first read to its swap, so a second build of the
+    same folder waits for the first to finish and never interleaves with it."""
+    if memory:
+        return _build(config, inputs, None, strict, memory=True)
+    out = (out or config.resolve(config.out)).absolute()
+    with locked(out):
+        check_replaceable(out)  # refuse early, before any work, if the folder is not ours
+        return _build(config, inputs, out, strict, memory=False)
+
+
+def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: bool, memory: bool) -> BuildResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     catalog = load_catalog(config, inputs, timings)
@@ -210,8 +222,7 @@ def build(config: Config, inputs: list[str] | None = None, out: Path | None = No
         result.files, result.bytes_written = len(writer.origins), writer.bytes_written
         result.memory = writer.files
     else:
-        out = out or config.resolve(config.out)
-        with publish(out) as writer:
+        with publish(out, lock=False) as writer:
             render_site(site, writer, templates, static, timings)
         result.out = out
         result.files, result.bytes_written = len(writer.origins), writer.bytes_written

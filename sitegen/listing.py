@@ -92,7 +92,7 @@ def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
     head = raw[:65536]
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
     if controls > max(8, len(head) // 20):
-        problems.append(Problem(source, 0, "binary file, not a text listing: skipped"))
+        problems.append(Problem(source, 0, "binary file, not a text listing: skipped", "error"))
         return "", problems
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]

@@ -77,7 +77,7 @@ class MemoryWriter(Writer):
         self.bytes_written += len(data)
 
 
-def _check_replaceable(out: Path) -> None:
+def check_replaceable(out: Path) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise OutputError(f"{out} exists and is not a folder: choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
@@ -110,11 +110,12 @@ def locked(out: Path, wait_seconds: float = 120.0):
 
 
 @contextlib.contextmanager
-def publish(out: Path):
-    """Yield a Writer into a staging folder; on success swap it in for `out`, on failure discard it."""
+def publish(out: Path, lock: bool = True):
+    """Yield a Writer into a staging folder; on success swap it in for `out`, on failure discard it.
+    With lock=False the caller already holds `locked(out)` (a build holds it from its first read)."""
     out = out.absolute()
-    with locked(out):
-        _check_replaceable(out)
+    with (locked(out) if lock else contextlib.nullcontext()):
+        check_replaceable(out)
         for stale in out.parent.glob(f".{out.name}.staging-*"):
             shutil.rmtree(stale, ignore_errors=True)  # left by a killed build; we hold the lock
         for stale in out.parent.glob(f".{out.name}.old-*"):

@@ -175,6 +175,7 @@ def test_unicode_quotes_and_dashes_are_kept_as_typed():
 def test_empty_and_binary_files(data, message):
     result = parse(data)
     assert result.entries == () and messages(result) == [f"0: {message}"]
+    assert result.problems[0].severity == ("error" if "binary" in message else "warning")
 
 
 def test_nul_bytes_are_removed_and_reported():

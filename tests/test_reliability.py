@@ -1,0 +1,215 @@
+"""Hostile input, nothing lost, atomic and deterministic output: end to end through the CLI."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+ABSTRACT = ("We study a problem that matters a great deal. Our method improves results on many benchmarks while "
+            "remaining simple to implement, and we release code and models for everyone to use.")
+HOSTILE_TITLES = [
+    "<script>alert('t')</script> Attention",
+    "<img src=x onerror=alert(1)> Images",
+    "[Click me](javascript:alert(1)) Links",
+    "{{ 7*7 }} and {% if true %}Jinja{% endif %}",
+    "</script><script>alert(2)</script> Breakout",
+    "Broken TeX $\\frac{1}{$ here",
+    "Math $\\text{<script>x</script>}$ smuggling",
+]
+
+
+def tree_hash(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+class Elements(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.scripts, self.handlers, self.js_urls = [], [], []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts.append(dict(attrs).get("src") or dict(attrs).get("type"))
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append((tag, name))
+            if value and value.strip().lower().startswith("javascript:"):
+                self.js_urls.append((tag, name, value))
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory):
+    base = tmp_path_factory.mktemp("hostile")
+    listing = base / "hostile.txt"
+    listing.write_text("Mar 3, 2025\n\n" + "".join(f"{t}\n\n{ABSTRACT} <b>bold</b> {{{{ 7*7 }}}}\n\n" for t in HOSTILE_TITLES))
+    before = listing.stat().st_mtime_ns, listing.read_bytes()
+    out = base / "_site"
+    run_cli("build", str(listing), "--out", str(out), "--base-url", "https://x.org/d/", cwd=base, check=True)
+    assert (listing.stat().st_mtime_ns, listing.read_bytes()) == before  # inputs are only read
+    return out
+
+
+def test_hostile_text_is_text_in_every_page(hostile_site):
+    for page in hostile_site.rglob("*.html"):
+        html = page.read_text()
+        parsed = Elements()
+        parsed.feed(html)
+        assert parsed.handlers == [] and parsed.js_urls == [], page
+        allowed = {"static/site.js", "../static/site.js", "application/ld+json", "static/vendor/lunr.min.js",
+                   "search/index.js", "search/store.js", "static/search.js"}
+        assert set(parsed.scripts) <= allowed, (page, parsed.scripts)
+        assert ">49<" not in html and " 49 " not in html
+    paper_pages = list((hostile_site / "papers").glob("*.html"))
+    assert len(paper_pages) == len(HOSTILE_TITLES)
+    text = " ".join(p.read_text() for p in paper_pages)
+    assert "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;" in text or "&lt;script&gt;alert('t')&lt;/script&gt;" in text
+    assert "{{ 7*7 }}" in text and "[Click me](javascript:alert(1))" in text
+    assert '<code class="tex">\\frac{1}{</code>' in text
+
+
+def test_json_ld_cannot_break_out_of_its_script(hostile_site):
+    for page in (hostile_site / "papers").glob("*.html"):
+        html = page.read_text()
+        blocks = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+        assert len(blocks) == 1
+        assert json.loads(blocks[0])["@type"] == "ScholarlyArticle"
+
+
+def test_feed_and_email_carry_titles_as_text(hostile_site):
+    atom = "{http://www.w3.org/2005/Atom}"
+    titles = {e.find(f"{atom}title").text for e in ET.parse(hostile_site / "feed.xml").getroot().iter(f"{atom}entry")}
+    assert "<script>alert('t')</script> Attention" in titles
+    mail = (hostile_site / "email" / "2025-03-03.html").read_text()
+    parsed = Elements()
+    parsed.feed(mail)
+    assert parsed.scripts == [] and parsed.handlers == []
+    assert "&lt;script&gt;" in mail
+
+
+def test_search_files_hold_hostile_titles_as_json_strings(hostile_site):
+    store = (hostile_site / "search" / "store.js").read_text()
+    data = json.loads(store[len("window.SITEGEN_STORE="):-2])
+    assert "</script><script>alert(2)</script> Breakout" in {v[0] for v in data.values()}
+
+
+@pytest.mark.parametrize("name,content,expect", [pytest.param(*case, id=case[0]) for case in [
+    ("nul.txt", b"A Pa\x00per\n" + ABSTRACT.encode(), "nul.txt:1: warning: NUL bytes removed"),
+    ("binary.txt", bytes(range(256)) * 64, "binary.txt: error: binary file, not a text listing: skipped"),
+    ("empty.txt", b"", "empty.txt: warning: empty listing: no papers"),
+    ("latin1.txt", b"Caf\xe9 Paper\n" + ABSTRACT.encode(), "latin1.txt:1: warning: not UTF-8 text"),
+    ("chrome.txt", b"new\nSubscribe\nDaily Papers\n", None),
+    ("huge.txt", b"A Paper\n" + ABSTRACT.encode() + b"\n" + b"x" * 10_000_000 + b"\n", "huge.txt:3: warning: line of 10,000,000 characters"),
+]])
+def test_broken_files_warn_and_the_rest_still_builds(tmp_path, name, content, expect):
+    (tmp_path / name).write_bytes(content)
+    (tmp_path / "good.txt").write_text(f"Jan 2, 2025\nGood Paper\n{ABSTRACT}\n")
+    proc = run_cli("build", name, "good.txt", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    if expect:
+        assert expect in proc.stderr
+    assert (tmp_path / "out" / "papers" / "good-paper.html").is_file()
+
+
+def test_ten_thousand_titles_without_abstracts(tmp_path):
+    (tmp_path / "titles.txt").write_text("\n".join(f"Title number {i}" for i in range(10_000)))
+    proc = run_cli("build", "titles.txt", "--out", "out", "--report", "r.json", "-q", cwd=tmp_path)
+    assert proc.returncode == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["papers"] == 10_000 and len(report["warnings"]) == 10_000
+
+
+def test_counts_in_the_report_add_up(seed_site, seed_report):
+    papers = json.loads((seed_site / "papers.json").read_text())
+    assert seed_report["entries"] == seed_report["papers"] + seed_report["merged"]
+    assert sum(len(p["appearances"]) for p in papers) == seed_report["entries"]
+    assert sum(s["entries"] for s in seed_report["sources"]) == seed_report["entries"]
+
+
+def test_same_input_gives_byte_identical_output(tmp_path, seed_site):
+    run_cli("build", "--out", str(tmp_path / "again"), check=True)
+    files = [str(p) for p in sorted((ROOT / "seeds").glob("*.txt"), reverse=True)]
+    run_cli("build", *files, "--out", str(tmp_path / "reordered"), check=True)
+    assert tree_hash(tmp_path / "again") == tree_hash(seed_site)
+    assert tree_hash(tmp_path / "reordered") == tree_hash(seed_site)
+
+
+def test_check_exits_non_zero_on_errors(tmp_path):
+    (tmp_path / "bin.txt").write_bytes(bytes(range(256)) * 64)
+    proc = run_cli("check", "bin.txt", cwd=tmp_path)
+    assert proc.returncode == 1 and "1 errors" in proc.stdout
+
+
+def _big_corpus(tmp_path: Path, n: int = 4000) -> Path:
+    out = tmp_path / "corpus"
+    subprocess.run([sys.executable, str(ROOT.parent / "shared" / "bench" / "gen_corpus.py"), str(ROOT / "seeds"), str(n), str(out)],
+                   check=True, capture_output=True)
+    return out / "listings"
+
+
+@pytest.fixture(scope="module")
+def big_corpus(tmp_path_factory):
+    if not (ROOT.parent / "shared" / "bench" / "gen_corpus.py").is_file():
+        pytest.skip("../shared/bench/gen_corpus.py is not beside this checkout")
+    return _big_corpus(tmp_path_factory.mktemp("big"))
+
+
+def test_a_killed_build_leaves_the_previous_site_intact(tmp_path, big_corpus):
+    out = tmp_path / "_site"
+    run_cli("build", "--out", str(out), check=True)
+    before = tree_hash(out)
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "build", str(big_corpus), "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("._site.staging-*")):  # wait until it is writing
+        assert proc.poll() is None and time.monotonic() < deadline, "the build ended before it could be killed"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert tree_hash(out) == before
+    run_cli("build", "--out", str(out), check=True)  # the next build clears what the killed one left
+    assert not list(tmp_path.glob("._site.staging-*")) and tree_hash(out) == before
+
+
+def _held(lock: Path) -> bool:
+    import fcntl
+
+    if not lock.exists():
+        return False
+    with open(lock) as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f, fcntl.LOCK_UN)
+        return False
+
+
+def test_two_builds_at_once_do_not_interleave(tmp_path, big_corpus):
+    out = tmp_path / "_site"
+    cmd = [sys.executable, "-m", "sitegen", "build", "--out", str(out)]
+    first = subprocess.Popen(cmd + [str(big_corpus)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / "._site.lock"
+    deadline = time.monotonic() + 60
+    while not _held(lock):  # wait until the first build holds the lock
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    second = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert first.wait(300) == 0 and second.wait(300) == 0
+    papers = json.loads((out / "papers.json").read_text())
+    assert len(papers) == 508  # the second (seeds) build ran after the first and replaced it whole
+    assert len(list((out / "papers").glob("*.html"))) == 508
