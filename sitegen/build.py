@@ -171,16 +171,18 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     writer.add(urls.CATALOG, site.catalog_json, "catalogue")
     for path, data in feeds.files(site).items():
         writer.add(path, data, "feeds and crawler files")
+    if static.is_dir():
+        writer.copy_tree(static, "static", "static file")
+    t2 = time.perf_counter()
     for digest in site.digests:
         if digest.date:
             message = mail.compose(site, digest, templates)
             path = mail.email_path(digest)
             writer.add(path, message.html.encode("utf-8"), "email page")
             writer.add(path.removesuffix(".html") + ".txt", message.text.encode("utf-8"), "email text")
-    if static.is_dir():
-        writer.copy_tree(static, "static", "static file")
     timings["render"] = t1 - t0
-    timings["write"] = time.perf_counter() - t1
+    timings["feeds"] = t2 - t1
+    timings["email"] = time.perf_counter() - t2
 
 
 def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:

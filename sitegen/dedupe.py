@@ -48,19 +48,36 @@ _TYPOGRAPHY = str.maketrans({
 })
 _NON_WORD = re.compile(r"[\W_]+")
 _NUMBER = re.compile(r"\d+")
-_ELLIPSIS = re.compile(r"(?:\.\.\.|\u2026|\[\.\.\.\])\s*$")
+_ELLIPSES = ("[...]", "...", "\u2026")  # how a cut-short abstract ends
+
+
+_ASCII_FOLD = {c: " " for c in range(128) if not chr(c).isalnum()}
+_ASCII_FOLD.update({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
+
+
+def _fold(s: str) -> str:
+    """Lower case, every run of non-word characters one space (fast for ASCII, exact for the rest)."""
+    if s.isascii():
+        return " ".join(s.translate(_ASCII_FOLD).split())
+    s = unicodedata.normalize("NFKC", s).translate(_TYPOGRAPHY).casefold()
+    return _NON_WORD.sub(" ", s).strip()
 
 
 def title_key(title: str) -> str:
     """Case, spacing, typography and Unicode form folded away; words kept apart by single spaces."""
-    s = unicodedata.normalize("NFKC", title).translate(_TYPOGRAPHY).casefold()
-    return _NON_WORD.sub(" ", s).strip()
+    return _fold(title)
+
+
+ABSTRACT_KEY_CHARS = 1200  # two abstracts that agree this far are one text; beyond it costs time, not accuracy
 
 
 def abstract_key(abstract: str) -> str:
-    s = unicodedata.normalize("NFKC", abstract).translate(_TYPOGRAPHY)
-    s = _ELLIPSIS.sub("", s.strip())
-    return _NON_WORD.sub(" ", s.casefold()).strip()
+    s = abstract.rstrip()
+    for mark in _ELLIPSES:
+        if s.endswith(mark):
+            s = s[: -len(mark)]
+            break
+    return _fold(s[:ABSTRACT_KEY_CHARS])
 
 
 @dataclass
@@ -262,7 +279,8 @@ def _assign_ids(papers: list[Paper]) -> list[Paper]:
     ids: dict[int, str] = {}
     taken = set(by_slug)
     for slug, members in sorted(by_slug.items()):
-        members.sort(key=lambda n: (_appearance_order_key(papers[n].appearances[0]), abstract_key(papers[n].abstract)))
+        if len(members) > 1:
+            members.sort(key=lambda n: (_appearance_order_key(papers[n].appearances[0]), abstract_key(papers[n].abstract)))
         ids[members[0]] = slug
         for n in members[1:]:
             digest = hashlib.sha1(f"{title_key(papers[n].title)}\0{abstract_key(papers[n].abstract)[:200]}".encode()).hexdigest()

@@ -55,6 +55,7 @@ AUTHORS_LINE = re.compile(r"^(?:[\u2022\u00b7\u2219*-]\s*)?(?P<n>\d{1,5})\s+auth
 SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u2000-\u200a\u3000]+")
 INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))  # what text files do not hold
 
 MAX_LINE = 100_000  # characters; a longer line is not an abstract anybody pasted
 MIN_PROSE = 200  # characters; a line this long is an abstract, never a title
@@ -90,7 +91,7 @@ def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
         problems.append(Problem(source, 0, "empty listing: no papers"))
         return "", problems
     head = raw[:65536]
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls > max(8, len(head) // 20):
         problems.append(Problem(source, 0, "binary file, not a text listing: skipped", "error"))
         return "", problems
@@ -110,10 +111,12 @@ def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
 
 
 def normalize_line(s: str) -> str:
-    s = unicodedata.normalize("NFC", s)
-    s = INVISIBLE.sub("", s)
-    s = CONTROL.sub(" ", s)
-    return SPACES.sub(" ", s).strip()
+    """NFC, no invisible or control characters, every run of (Unicode) spaces one space."""
+    if not s.isascii():
+        s = INVISIBLE.sub("", unicodedata.normalize("NFC", s))
+    if CONTROL.search(s):
+        s = CONTROL.sub(" ", s)
+    return " ".join(s.split())  # str.split() knows every Unicode space, NBSP included
 
 
 def _strip_glued_chrome(s: str) -> str:

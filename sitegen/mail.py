@@ -8,6 +8,7 @@ the list is cut with a link to the full page, until the HTML fits.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import smtplib
 import ssl
@@ -26,6 +27,7 @@ from .site import Digest, Site, noon_utc
 GMAIL_CLIP = 102 * 1024
 BUDGET = 100 * 1024  # bytes of HTML we allow ourselves, leaving room for headers and encoding
 EXCERPT_STEPS = (280, 160, 80, 0)
+_INLINER = css_inline.CSSInliner(keep_style_tags=True)
 
 
 class MailError(Exception):
@@ -54,6 +56,7 @@ def _href(config: Config, from_page: str, path: str) -> str:
     return urls.absolute(config.base_url, path) or urls.relative(from_page, path)
 
 
+@functools.lru_cache(maxsize=8)
 def _environment(templates: Path) -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True,
@@ -65,7 +68,7 @@ def compose(site: Site, digest: Digest, templates: Path, page_path: str | None =
     config = site.config
     page_path = page_path or email_path(digest)
     env = _environment(templates)
-    inliner = css_inline.CSSInliner(keep_style_tags=True)
+    inliner = _INLINER
     subject = f"{config.title}: {digest.short_label} ({len(digest.papers)} paper{'s' if len(digest.papers) != 1 else ''})"
     context = {"site": config, "digest": digest, "digest_href": _href(config, page_path, digest.path),
                "index_href": _href(config, page_path, urls.INDEX)}

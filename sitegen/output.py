@@ -40,6 +40,7 @@ class Writer:
         self.root = root
         self.origins: dict[str, str] = {}
         self.bytes_written = 0
+        self._folders: set[str] = set()
 
     def add(self, rel: str, data: bytes, origin: str) -> None:
         check_path(rel)
@@ -47,7 +48,10 @@ class Writer:
             raise OutputError(f"two outputs claim {rel}: {self.origins[rel]} and {origin}")
         self.origins[rel] = origin
         target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder = rel.rpartition("/")[0]
+        if folder not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
         target.write_bytes(data)
         self.bytes_written += len(data)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from lunr import get_default_builder
@@ -103,29 +103,29 @@ def _memo_add(self, doc, attributes=None):
     memo, index = self._memo, self.inverted_index
     for field_name, field in self._fields.items():
         value = doc[field_name] if field.extractor is None else field.extractor(doc)
-        terms: list[str] = []
-        if value is not None:
-            for token in _SEPARATOR.split(str(value).lower()):
-                if not token:
-                    continue
-                key = (field_name, token)
-                processed = memo.get(key)
-                if processed is None:
-                    processed = memo[key] = [str(t) for t in self.pipeline.run([Token(token, {})], field_name)]
-                terms.extend(processed)
-        field_ref = str(FieldRef(doc_ref, field_name))
+        # Count tokens in C, then do the per-term work once per distinct token. Counter keeps
+        # first-occurrence order, so terms get their `_index` in the order lunr.py gives them.
+        tokens = Counter(_SEPARATOR.split(str(value).lower())) if value is not None else Counter()
+        tokens.pop("", None)
         field_terms = defaultdict(int)
+        length = 0
+        for token, count in tokens.items():
+            processed = memo.get((field_name, token))
+            if processed is None:
+                processed = memo[(field_name, token)] = [str(t) for t in self.pipeline.run([Token(token, {})], field_name)]
+            for term in processed:
+                field_terms[term] += count
+                length += count
+        field_ref = str(FieldRef(doc_ref, field_name))
         self.field_term_frequencies[field_ref] = field_terms
-        self.field_lengths[field_ref] = len(terms)
-        for term in terms:
-            field_terms[term] += 1
+        self.field_lengths[field_ref] = length
+        for term in field_terms:
             posting = index.get(term)
             if posting is None:
                 posting = index[term] = {name: {} for name in self._fields}
                 posting["_index"] = self.term_index
                 self.term_index += 1
-            if doc_ref not in posting[field_name]:
-                posting[field_name][doc_ref] = defaultdict(list)
+            posting[field_name][doc_ref] = defaultdict(list)
 
 
 def _field_vectors(self):

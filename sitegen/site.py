@@ -295,4 +295,6 @@ def catalog_json(catalog: Catalog) -> bytes:
             "published": p.published.isoformat() if p.published else None,
             "upvotes": p.upvotes,
         })
-    return (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    # One paper per line: readable, diff-friendly, and written by the C encoder (indent= is pure Python).
+    body = ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+    return f"[\n{body}\n]\n".encode("utf-8")

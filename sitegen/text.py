@@ -104,7 +104,12 @@ def math_text(tex: str) -> str:
     return out if out and "%s" not in out else tex
 
 
+_SPECIAL = re.compile(r"[\\$*_`\n\ue000-\ue003]")  # what markdown-it, the math rules or the TeX pre-pass act on
+
+
 def _render(s: str, math: str) -> str:
+    if not _SPECIAL.search(s):  # most titles and abstracts: nothing to interpret, only to escape
+        return html.escape(s, quote=False)
     tokens = _MD.parseInline(_tex_prepass(s))
     out: list[str] = []
     for token in tokens[0].children or []:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
+from functools import lru_cache
 from urllib.parse import quote
 
 INDEX = "index.html"
@@ -43,8 +44,13 @@ def relative(from_page: str, to_file: str) -> str:
     """The link from one output file to another, both given relative to the site root."""
     if to_file == from_page:
         return quote(posixpath.basename(to_file))
-    start = posixpath.dirname(from_page) or "."
-    return quote(posixpath.relpath(to_file, start))
+    return _relative_from(posixpath.dirname(from_page) or ".", to_file)
+
+
+@lru_cache(maxsize=65536)
+def _relative_from(folder: str, to_file: str) -> str:
+    # Pages in one folder share their links (../index.html, ../static/...): computed once each.
+    return quote(posixpath.relpath(to_file, folder))
 
 
 def absolute(base_url: str, path: str) -> str | None:
