@@ -42,6 +42,8 @@ class BuildResult:
     bytes_written: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     memory: dict[str, bytes] | None = None  # the files, for a build into memory (tests)
+    notes: list[str] = field(default_factory=list)  # things the user should know about the output
+    index_bytes: tuple[int, int | None] = (0, None)  # search index size, raw and gzip (None: under the limit raw)
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -70,6 +72,7 @@ class BuildResult:
             "pages": len(self.site.pages) if self.site else 0,
             "files": self.files,
             "bytes": self.bytes_written,
+            "search_index": {"raw": self.index_bytes[0], "gzip": self.index_bytes[1]},
             "seconds": {k: round(v, 4) for k, v in self.timings.items()},
             "sources": per_source,
             "warnings": [{"source": p.source, "line": p.line, "message": p.message}
@@ -161,6 +164,9 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     t0 = time.perf_counter()
     for path, data in search.index_files(search.documents(site.papers)).items():
         writer.add(path, data, "search index")
+        if path == urls.SEARCH_INDEX:
+            writer.index_bytes = search.index_size(data)
+            writer.notes.extend(search.size_notes(*writer.index_bytes))
     writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
     timings["index"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -223,10 +229,12 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         render_site(site, writer, templates, static, timings)
         result.files, result.bytes_written = len(writer.origins), writer.bytes_written
         result.memory = writer.files
+        result.notes, result.index_bytes = writer.notes, writer.index_bytes
     else:
         with publish(out, lock=False) as writer:
             render_site(site, writer, templates, static, timings)
         result.out = out
         result.files, result.bytes_written = len(writer.origins), writer.bytes_written
+        result.notes, result.index_bytes = writer.notes, writer.index_bytes
     timings["total"] = time.perf_counter() - started
     return result

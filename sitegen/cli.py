@@ -82,6 +82,8 @@ def cmd_build(args) -> int:
     config = _config(args)
     result = build(config, args.inputs or None, Path(args.out) if args.out else None, strict=args.strict)
     _print_problems(result.problems)
+    for note in result.notes:
+        print(f"sitegen: note: {note}", file=sys.stderr)
     report = result.report()
     if args.zip:
         from .output import zip_site

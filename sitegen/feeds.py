@@ -6,6 +6,7 @@ same bytes. Entry ids are name-based UUIDs of the paper id, stable when the base
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from xml.sax.saxutils import escape
 
@@ -66,6 +67,35 @@ def atom(site: Site) -> bytes | None:
     return fg.atom_str(pretty=True)
 
 
+def json_feed(site: Site) -> bytes | None:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/): the same items as the Atom feed."""
+    items = feed_items(site)
+    if not items:
+        return None
+    base = site.config.base_url
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": site.config.title,
+        "description": site.config.description,
+        "home_page_url": _href(base, urls.INDEX),
+        "feed_url": _href(base, urls.JSON_FEED),
+        "language": site.config.language,
+        "items": [
+            {
+                "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sitegen:paper:' + paper.id)}",
+                "url": _href(base, paper.path),
+                "title": paper.title_text,
+                "summary": paper.excerpt or paper.title_text,
+                "content_text": paper.excerpt or paper.title_text,
+                "date_published": _instant(digest.date).isoformat(),
+                "tags": [digest.date.isoformat()],
+            }
+            for digest, paper in items
+        ],
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
 def sitemap(site: Site) -> bytes | None:
     """sitemap.xml; the protocol requires absolute URLs, so only with a base URL."""
     base = site.config.base_url
@@ -95,6 +125,7 @@ def files(site: Site) -> dict[str, bytes]:
     feed = atom(site)
     if feed is not None:
         out[urls.FEED] = feed
+        out[urls.JSON_FEED] = json_feed(site)
     smap = sitemap(site)
     if smap is not None:
         out[urls.SITEMAP] = smap

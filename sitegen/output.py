@@ -41,6 +41,8 @@ class Writer:
         self.origins: dict[str, str] = {}
         self.bytes_written = 0
         self._folders: set[str] = set()
+        self.notes: list[str] = []  # remarks from stages about what they wrote (e.g. a large index)
+        self.index_bytes: tuple[int, int | None] = (0, None)
 
     def add(self, rel: str, data: bytes, origin: str) -> None:
         check_path(rel)

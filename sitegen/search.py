@@ -17,6 +17,7 @@ lunr reports as matched.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections import Counter, defaultdict
@@ -167,6 +168,19 @@ def build_index(docs: list[SearchDocument]):
     for doc in lunr_documents(docs):
         builder.add(doc)
     return builder.build()
+
+
+def index_size(data: bytes) -> tuple[int, int | None]:
+    """(raw, gzip) bytes of the index as a browser would download it (gzip level 6, as servers use).
+    gzip is only measured when the raw size could be over the limit (gzip is never larger)."""
+    return len(data), (len(gzip.compress(data, 6)) if len(data) > TOO_LARGE_GZIP else None)
+
+
+def size_notes(raw: int, gzipped: int | None) -> list[str]:
+    if gzipped is None or gzipped <= TOO_LARGE_GZIP:
+        return []
+    return [f"the search index is {gzipped / 1e6:.1f} MB gzipped ({raw / 1e6:.0f} MB raw): over 10 MB, "
+            f"browsers load it slowly and phones may give up; see README, Search, on large archives"]
 
 
 def _js_global(name: str, value) -> bytes:

@@ -16,7 +16,7 @@ from urllib.parse import quote_plus
 from markupsafe import Markup
 from slugify import slugify
 
-from . import text, urls
+from . import related, text, urls
 from .config import Config
 from .model import Catalog, Listing, Paper
 
@@ -98,6 +98,8 @@ class PaperView:
     appearances: tuple[AppearanceView, ...]
     links_out: tuple[Link, ...]
     structured_data: dict = field(default_factory=dict)  # schema.org ScholarlyArticle, as JSON-LD
+    history: str = ""  # "listed on 3 days; upvotes 12 -> 48"
+    related: tuple[Link, ...] = ()  # the most similar papers, best first
 
 
 @dataclass(frozen=True)
@@ -220,8 +222,9 @@ def assemble(catalog: Catalog, config: Config) -> Site:
     digests = _digests(catalog, config, summaries, paper_of)
     digest_of_source = {src: d for d in digests for src in d.sources}
 
+    similar = related.related([(plain_titles[p.id], plain_abstracts[p.id]) for p in catalog.papers])
     paper_views = []
-    for p in catalog.papers:
+    for n, p in enumerate(catalog.papers):
         appearances = tuple(
             AppearanceView(Link(digest_of_source[a.source].path, digest_of_source[a.source].short_label),
                            a.source, a.line, a.rank, a.upvotes)
@@ -236,6 +239,9 @@ def assemble(catalog: Catalog, config: Config) -> Site:
             published=p.published.isoformat() if p.published else p.published_text,
             upvotes=p.upvotes, appearances=appearances, links_out=_links_out(plain_titles[p.id]),
             structured_data=_scholarly_article(p, plain_titles[p.id], plain_abstracts[p.id], config),
+            history=history_line(p),
+            related=tuple(Link(urls.paper(catalog.papers[j].id), plain_titles[catalog.papers[j].id])
+                          for j, _score in similar[n]),
         ))
 
     newest = max((d.date for d in digests if d.date), default=None)
@@ -256,6 +262,22 @@ def assemble(catalog: Catalog, config: Config) -> Site:
     pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
                       "This page does not exist.", "404", base_href=config.base_url or None))
     return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog_json(catalog))
+
+
+def history_line(p: Paper) -> str:
+    """How often and when a paper was listed, and how its upvotes moved: 'listed on 3 days; upvotes 12 → 48'."""
+    days = len(p.dates)
+    undated = len({a.source for a in p.appearances if a.date is None})
+    parts = []
+    if days:
+        parts.append(f"listed on {days} day{'s' if days != 1 else ''}")
+    if undated:
+        parts.append(f"in {undated} undated listing{'s' if undated != 1 else ''}")
+    upvotes = [a.upvotes for a in sorted(p.appearances, key=lambda a: (a.date is None, a.date or 0, a.source, a.line))
+               if a.upvotes is not None]
+    if upvotes:
+        parts.append("upvotes " + " → ".join(str(u) for u in upvotes))
+    return "; ".join(parts)
 
 
 def _scholarly_article(p: Paper, title: str, abstract: str, config: Config) -> dict:

@@ -123,3 +123,12 @@ def load_js_global_text(text: str, name: str):
 @pytest.mark.parametrize("n,ref", [(0, "p0"), (35, "pz"), (36, "p10"), (1295, "pzz"), (1296, "p100")])
 def test_refs_are_base36(n, ref):
     assert search.ref_for(n) == ref
+
+
+def test_a_large_index_is_called_out():
+    assert search.size_notes(4_000_000, None) == []
+    assert search.size_notes(30_000_000, 9_000_000) == []
+    (note,) = search.size_notes(40_000_000, 11_000_000)
+    assert note.startswith("the search index is 11.0 MB gzipped (40 MB raw)")
+    raw, gzipped = search.index_size(b"x" * 100)
+    assert (raw, gzipped) == (100, None)

@@ -1,0 +1,152 @@
+"""Benchmark sitegen builds (and Hugo on the same corpus) and print the figures.
+
+usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [--work bench-out]
+
+For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
+for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
+- cold build: wall time, peak memory (max RSS of the build process), pages/s, per-stage times;
+- no-change rebuild, and a rebuild after adding one day's listing (30 papers);
+- output size, search index size (raw and gzip, and per 1k papers), index load time in Node;
+- Hugo (Debian's `hugo`) building the same papers, wall time and peak memory.
+Every build is a separate process, timed from outside like a user would.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
+STAGES = ("parse", "dedupe", "assemble", "index", "render", "feeds", "email", "total")
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """(wall seconds, peak RSS in MB) of one command, measured with wait4 on its own process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
+    return wall, usage.ru_maxrss // 1024
+
+
+def corpus(size: int, work: Path) -> Path:
+    out = work / f"corpus-{size}"
+    if not (out / "listings").is_dir():
+        subprocess.run([sys.executable, str(GEN), str(ROOT / "seeds"), str(size), str(out)], check=True)
+    return out
+
+
+def sitegen_build(listings: Path, out: Path, report: Path) -> tuple[float, int, dict]:
+    wall, rss = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
+                     "--report", str(report), "-q"], cwd=ROOT)
+    return wall, rss, json.loads(report.read_text())
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def node_load_ms(site: Path) -> float | None:
+    node = shutil.which("node")
+    if not node:
+        return None
+    proc = subprocess.run([node, str(ROOT / "tests" / "js" / "query.js"), str(site)], input="[]",
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)["loadMs"]
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
+    c = corpus(size, work)
+    out, report = work / f"site-{size}", work / f"report-{size}.json"
+    cold = [sitegen_build(c / "listings", out, report) for _ in range(runs)]
+    rep = cold[-1][2]
+    pages = rep["pages"]
+    stages = {s: median([r[2]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
+    nochange = [sitegen_build(c / "listings", out, report)[0] for _ in range(runs)]
+    # One more day: a copy of the corpus plus one listing of 30 new papers.
+    plus = work / f"corpus-{size}-plus-day"
+    if plus.exists():
+        shutil.rmtree(plus)
+    shutil.copytree(c / "listings", plus)
+    last = sorted(plus.glob("*.txt"))[-1]
+    lines = last.read_text().splitlines()
+    extra = [f"{l} (follow-up {i})" if 0 < len(l) < 250 and l[0].isupper() and i > 3 else l
+             for i, l in enumerate(lines)]
+    (plus / "9999-12-31.txt").write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
+    add_day = [sitegen_build(plus, out, report)[0] for _ in range(runs)]
+    sitegen_build(c / "listings", out, report)  # leave the plain corpus's site for the size figures
+    index = (out / "search" / "index.js").read_bytes()
+    result = {
+        "papers": rep["papers"], "pages": pages,
+        "cold_s": median([r[0] for r in cold]), "cold_rss_mb": median([r[1] for r in cold]),
+        "pages_per_s": pages / median([r[0] for r in cold]),
+        "nochange_s": median(nochange), "add_day_s": median(add_day),
+        "stages": stages, "output_mb": du(out) / 1e6,
+        "index_raw_mb": len(index) / 1e6, "index_gzip_mb": len(gzip.compress(index, 6)) / 1e6,
+        "node_load_ms": node_load_ms(out),
+    }
+    if hugo and shutil.which("hugo"):
+        times = []
+        for _ in range(runs):
+            shutil.rmtree(c / "hugo" / "public", ignore_errors=True)
+            times.append(run(["hugo", "--quiet", "--source", str(c / "hugo")]))
+        result["hugo_s"] = median([t[0] for t in times])
+        result["hugo_rss_mb"] = median([t[1] for t in times])
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-hugo", action="store_true")
+    parser.add_argument("--work", default=str(ROOT / "bench-out"))
+    args = parser.parse_args()
+    if not GEN.is_file():
+        print(f"{GEN} not found: the benchmark needs ../shared/bench/gen_corpus.py", file=sys.stderr)
+        return 2
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    seeds_wall, seeds_rss = zip(*[run([sys.executable, "-m", "sitegen", "build", "--out", str(work / "site-seeds"), "-q"],
+                                     cwd=ROOT) for _ in range(args.runs)])
+    print(f"seeds (508 papers): cold build {median(seeds_wall):.2f} s, peak {median(seeds_rss)} MB "
+          f"(median of {args.runs})\n")
+    results = {}
+    for size in [int(s) for s in args.sizes.split(",")]:
+        r = results[size] = bench_size(size, args.runs, work, not args.no_hugo)
+        print(f"== {size:,} papers ({r['pages']:,} pages), medians of {args.runs} runs")
+        print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB   {r['pages_per_s']:7.0f} pages/s")
+        if "hugo_s" in r:
+            print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB   "
+                  f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
+        print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
+        print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold)")
+        print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
+        print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
+              f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers); "
+              f"lunr.js load in Node {r['node_load_ms']:.0f} ms\n")
+    sizes = sorted(results)
+    if len(sizes) > 1:
+        a, b = sizes[0], sizes[-1]
+        print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.1f} "
+              f"for x{b / a:.0f} papers")
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

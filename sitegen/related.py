@@ -1,0 +1,78 @@
+"""Related papers: TF-IDF cosine similarity of titles and abstracts, computed at build time.
+
+Each paper becomes a sparse vector of stemmed words (title words count twice), weighted by
+(1 + log tf) * idf and L2-normalised; similarities are sparse matrix products taken a block
+of rows at a time, and only each row's top k survive, so memory stays O(n k), never n x n.
+Words in more than MAX_DF of the papers say little about relatedness and are left out, which
+also keeps the products sparse.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+from lunr.stemmer import stemmer
+from lunr.stop_word_filter import WORDS as STOP_WORDS
+from lunr.token import Token
+from scipy import sparse
+
+TOP_K = 5
+MAX_DF = 0.05  # fraction of papers; a word in more of them is too common to relate two papers
+BLOCK = 2048  # rows per sparse product
+_WORD = re.compile(r"[a-z][a-z0-9]+")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(stemmer(Token(word)))
+
+
+def _terms(text: str) -> list[str]:
+    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
+
+
+def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple[int, float]]]:
+    """For each (title, abstract), the indices and scores of its k most similar documents,
+    best first; ties go to the earlier document. Documents with nothing in common get fewer."""
+    n = len(documents)
+    if n < 2:
+        return [[] for _ in range(n)]
+    vocab: dict[str, int] = {}
+    rows, cols, vals = [], [], []
+    for i, (title, abstract) in enumerate(documents):
+        counts: dict[int, int] = {}
+        for weight, text in ((2, title), (1, abstract)):
+            for term in _terms(text):
+                j = vocab.setdefault(term, len(vocab))
+                counts[j] = counts.get(j, 0) + weight
+        rows.extend([i] * len(counts))
+        cols.extend(counts)
+        vals.extend(counts.values())
+    tf = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n, len(vocab)))
+    df = np.bincount(tf.indices, minlength=len(vocab))
+    keep = df <= max(2, MAX_DF * n)
+    idf = np.where(keep, np.log((1 + n) / (1 + df)) + 1.0, 0.0)
+    tf.data = 1.0 + np.log(tf.data)
+    x = tf.multiply(idf.reshape(1, -1)).tocsr()
+    x.eliminate_zeros()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    x = sparse.diags(1.0 / norms) @ x
+    xt = x.T.tocsc()
+    out: list[list[tuple[int, float]]] = []
+    for start in range(0, n, BLOCK):
+        block = (x[start:start + BLOCK] @ xt).tocsr()
+        for r in range(block.shape[0]):
+            i = start + r
+            lo, hi = block.indptr[r], block.indptr[r + 1]
+            idx, score = block.indices[lo:hi], block.data[lo:hi]
+            mask = (idx != i) & (score > 0)
+            idx, score = idx[mask], score[mask]
+            if len(idx) > k:  # keep the k best, and everything tied with the k-th
+                kth = np.partition(score, len(score) - k)[len(score) - k]
+                best = score >= kth
+                idx, score = idx[best], score[best]
+            order = np.lexsort((idx, -np.round(score, 9)))[:k]
+            out.append([(int(idx[o]), round(float(score[o]), 6)) for o in order])
+    return out
