@@ -104,7 +104,7 @@ def sitemap(site: Site) -> bytes | None:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for page in site.pages:
-        if page.kind == "404":
+        if not page.in_sitemap:
             continue
         lastmod = page.lastmod.isoformat() if page.lastmod else None
         lines.append(f"  <url><loc>{escape(urls.absolute(base, page.path))}</loc>"

@@ -261,13 +261,25 @@ class _Walk:
         if self.current is None:
             self.warn(line.number, f"author count before any paper: ignored: {line.text!r}")
             return
+        if not self._free("authors_count", line):
+            return
         self.current["authors_count"] = int(AUTHORS_LINE.match(line.text)["n"])
+
+    def _free(self, key: str, line: _Line) -> bool:
+        """Metadata never overwrites what the paper already has: a second value is reported."""
+        if key in self.current:
+            self.warn(line.number, f"second {key.replace('_', ' ')} for the paper at line {self.current['line']}: "
+                                   f"ignored: {line.text!r}")
+            return False
+        return True
 
     def _org(self, line: _Line) -> None:
         if self.title is not None:
             self._close_title()
         if self.current is None:
             self.warn(line.number, f"organisation line before any paper: ignored: {line.text!r}")
+            return
+        if not self._free("organization", line):
             return
         self.current["organization"] = line.text
 

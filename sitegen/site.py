@@ -6,6 +6,7 @@ the page being rendered). Nothing here touches the disk.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections import defaultdict
@@ -16,12 +17,13 @@ from urllib.parse import quote_plus
 from markupsafe import Markup
 from slugify import slugify
 
-from . import related, text, urls
+from . import periods, related, text, urls
 from .config import Config
 from .model import Catalog, Listing, Paper
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
+INDEX_DATES = 30  # the index shows this many newest dates; the archive has them all
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -70,6 +72,10 @@ class Digest:
     papers: tuple[PaperSummary, ...]
     previous: Link | None = None
     next: Link | None = None
+    week: Link | None = None  # the ISO week and month this date rolls up into
+    month: Link | None = None
+    ordering: str = "listing"  # or "top"
+    alternate: Link | None = None  # the other ordering, when upvotes are known
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ class Page:
     lastmod: dt.date | None = None  # for the sitemap: the newest digest date the page shows
     og_type: str = "website"
     base_href: str | None = None  # a <base> for pages served at any depth (404)
+    in_sitemap: bool = True  # False for 404 and for the "top" reorderings of a page already listed
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ class Site:
     digests: tuple[Digest, ...]
     papers: tuple[PaperView, ...]
     catalog_json: bytes
+    weeks: tuple = ()
+    months: tuple = ()
 
     @property
     def has_feed(self) -> bool:
@@ -190,9 +199,12 @@ def _chain(digests: list[Digest]) -> list[Digest]:
     for i, d in enumerate(digests):
         prev = digests[i - 1] if i > 0 else None
         nxt = digests[i + 1] if i + 1 < len(digests) else None
-        out.append(Digest(d.path, d.label, d.short_label, d.date, d.sources, d.papers,
-                          Link(prev.path, prev.short_label) if prev else None,
-                          Link(nxt.path, nxt.short_label) if nxt else None))
+        week = month = None
+        if d.date:
+            wk, mo = periods.week_key(d.date), periods.month_key(d.date)
+            week, month = Link(urls.week(wk), periods.week_label(wk)), Link(urls.month(mo), periods.month_label(mo))
+        out.append(dataclasses.replace(d, previous=Link(prev.path, prev.short_label) if prev else None,
+                                       next=Link(nxt.path, nxt.short_label) if nxt else None, week=week, month=month))
     return out
 
 
@@ -245,13 +257,29 @@ def assemble(catalog: Catalog, config: Config) -> Site:
         ))
 
     newest = max((d.date for d in digests if d.date), default=None)
+    dated = [d for d in digests if d.date]
+    weeks, months = periods.roll_up(dated, "week", Link), periods.roll_up(dated, "month", Link)
     pages: list[Page] = []
     pages.append(Page(urls.INDEX, "index.html", config.title, config.description, "index",
-                      extra={"digests": digests, "paper_count": len(catalog.papers)}, lastmod=newest))
+                      extra={"recent": dated[::-1][:INDEX_DATES], "undated": [d for d in digests if not d.date],
+                             "dated_count": len(dated), "paper_count": len(catalog.papers)}, lastmod=newest))
+    if dated:
+        pages.append(Page(urls.ARCHIVE, "archive.html", f"Archive \u2013 {config.title}",
+                          f"Every digest date, by month and week.", "archive",
+                          extra={"months": months[::-1], "weeks": weeks[::-1]}, lastmod=newest))
     for d in digests:
-        pages.append(Page(d.path, "digest.html", f"{d.label} \u2013 {config.title}",
-                          f"{len(d.papers)} papers listed on {d.label}." if d.date else
-                          f"{len(d.papers)} papers from the listing {d.label}.", "digest", d, lastmod=d.date))
+        for view in periods.with_top(d, Link):
+            top = " (most upvoted first)" if view.ordering == "top" else ""
+            pages.append(Page(view.path, "digest.html", f"{d.label}{top} \u2013 {config.title}",
+                              f"{len(d.papers)} papers listed on {d.label}." if d.date else
+                              f"{len(d.papers)} papers from the listing {d.label}.", "digest", view, lastmod=d.date,
+                              in_sitemap=view.ordering == "listing"))
+    for period in [*weeks, *months]:
+        for view in periods.with_top(period, Link):
+            top = " (most upvoted first)" if view.ordering == "top" else ""
+            pages.append(Page(view.path, "period.html", f"{period.label}{top} \u2013 {config.title}",
+                              f"{len(period.papers)} papers listed in {period.label}.", period.kind, view,
+                              lastmod=period.days[-1].date, in_sitemap=view.ordering == "listing"))
     for p, v in zip(catalog.papers, paper_views):
         pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v,
                           lastmod=p.dates[-1] if p.dates else None, og_type="article"))
@@ -260,8 +288,9 @@ def assemble(catalog: Catalog, config: Config) -> Site:
     # Hosts serve 404.html at any depth, where relative links would break: with a known base
     # URL the page resolves its links against the site root instead.
     pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
-                      "This page does not exist.", "404", base_href=config.base_url or None))
-    return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog_json(catalog))
+                      "This page does not exist.", "404", base_href=config.base_url or None, in_sitemap=False))
+    return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog_json(catalog),
+                tuple(weeks), tuple(months))
 
 
 def history_line(p: Paper) -> str:

@@ -12,6 +12,7 @@ from functools import lru_cache
 from urllib.parse import quote
 
 INDEX = "index.html"
+ARCHIVE = "archive.html"
 SEARCH = "search.html"
 NOT_FOUND = "404.html"
 CATALOG = "papers.json"
@@ -35,6 +36,14 @@ def paper(paper_id: str) -> str:
 
 def date(day: dt.date) -> str:
     return f"dates/{day.isoformat()}.html"
+
+
+def week(key: str) -> str:
+    return f"weeks/{key}.html"
+
+
+def month(key: str) -> str:
+    return f"months/{key}.html"
 
 
 def listing(slug: str) -> str:

@@ -1,17 +1,86 @@
-/* Every page: "/" focuses the search box (not while typing in a field). No dependencies. */
+/* Every page: keyboard shortcuts. None fires while typing in a field.
+ *   /      focus the search box           j / k  next / previous paper in a list
+ *   Enter  open the focused paper         [ / ]  previous / next date, week or month
+ *   ?      show or hide this help
+ */
 (function () {
   "use strict";
+  var HELP = [["/", "search"], ["j / k", "next / previous paper"], ["Enter", "open the focused paper"],
+              ["[ / ]", "previous / next date, week or month"], ["?", "show or hide this help"]];
+
   function typing(el) {
     if (!el) return false;
     var tag = el.tagName;
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
   }
+
+  function items() {
+    return Array.prototype.slice.call(document.querySelectorAll(".paper-nav .paper-title a, .paper-nav > li > a"));
+  }
+
+  function move(step) {
+    var all = items();
+    if (!all.length) return;
+    var at = all.indexOf(document.activeElement);
+    var next = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.max(0, Math.min(all.length - 1, at + step));
+    all[next].focus();
+    all[next].scrollIntoView({ block: "nearest" });
+  }
+
+  function follow(rel) {
+    var link = document.querySelector("a[rel=" + rel + "]");
+    if (link) window.location.href = link.href;
+  }
+
+  var dialog = null;
+  function toggleHelp() {
+    if (!dialog) {
+      dialog = document.createElement("dialog");
+      dialog.className = "shortcuts";
+      dialog.setAttribute("aria-labelledby", "shortcuts-title");
+      var title = document.createElement("h2");
+      title.id = "shortcuts-title";
+      title.textContent = "Keyboard shortcuts";
+      dialog.appendChild(title);
+      var list = document.createElement("dl");
+      HELP.forEach(function (pair) {
+        var dt = document.createElement("dt");
+        var kbd = document.createElement("kbd");
+        kbd.textContent = pair[0];
+        dt.appendChild(kbd);
+        var dd = document.createElement("dd");
+        dd.textContent = pair[1];
+        list.appendChild(dt);
+        list.appendChild(dd);
+      });
+      dialog.appendChild(list);
+      var close = document.createElement("button");
+      close.type = "button";
+      close.textContent = "Close";
+      close.addEventListener("click", function () { dialog.close(); });
+      dialog.appendChild(close);
+      document.body.appendChild(dialog);
+    }
+    if (dialog.open) dialog.close(); else dialog.showModal();
+  }
+
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
-    var box = document.getElementById("site-search");
-    if (!box) return;
-    event.preventDefault();
-    box.focus();
-    box.select();
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    var key = event.key;
+    if (key === "/") {
+      var box = document.getElementById("site-search");
+      if (!box) return;
+      event.preventDefault();
+      box.focus();
+      box.select();
+    } else if (key === "j" || key === "k") {
+      event.preventDefault();
+      move(key === "j" ? 1 : -1);
+    } else if (key === "[" || key === "]") {
+      follow(key === "[" ? "prev" : "next");
+    } else if (key === "?") {
+      event.preventDefault();
+      toggleHelp();
+    }
   });
 })();

@@ -60,3 +60,54 @@ def test_json_feed_is_valid_1_1(seed_site):
     dates = [i["date_published"] for i in feed["items"]]
     assert dates == sorted(dates, reverse=True)
     assert 'type="application/feed+json"' in (seed_site / "index.html").read_text()
+
+
+# -- weeks, months, top ordering ------------------------------------------------------------
+
+import pytest
+
+from sitegen import periods
+from sitegen.site import Digest, Link, PaperSummary
+
+
+@pytest.mark.parametrize("day,week,month", [
+    (dt.date(2024, 12, 30), "2025-W01", "2024-12"),  # a Monday in December that belongs to week 1
+    (dt.date(2025, 1, 1), "2025-W01", "2025-01"),
+    (dt.date(2021, 1, 3), "2020-W53", "2021-01"),  # a Sunday in January in the previous year's week 53
+    (dt.date(2020, 12, 31), "2020-W53", "2020-12"),
+    (dt.date(2025, 3, 12), "2025-W11", "2025-03"),
+])
+def test_week_and_month_keys_across_year_boundaries(day, week, month):
+    assert (periods.week_key(day), periods.month_key(day)) == (week, month)
+
+
+def test_week_labels():
+    assert periods.week_label("2020-W53") == "Week 53, 2020"
+    assert periods.week_range("2020-W53") == "Dec 28, 2020 \u2013 Jan 3, 2021"
+    assert periods.week_range("2025-W11") == "Mar 10 \u2013 Mar 16, 2025"
+    assert periods.month_label("2025-03") == "March 2025"
+
+
+def _summary(pid, rank, upvotes):
+    return PaperSummary(pid, f"papers/{pid}.html", pid, pid, "", (), rank=rank, upvotes=upvotes)
+
+
+def test_top_order_highest_first_ties_and_unknowns_in_listing_order():
+    papers = [_summary("a", 1, 5), _summary("b", 2, None), _summary("c", 3, 12), _summary("d", 4, 5), _summary("e", 5, 0)]
+    assert [p.id for p in periods.top_order(papers)] == ["c", "a", "d", "e", "b"]
+
+
+def test_roll_up_keeps_each_paper_once_with_its_best_upvotes():
+    d1 = Digest("dates/2025-03-10.html", "Mon", "Mar 10", dt.date(2025, 3, 10), ("a",), (_summary("x", 1, 3), _summary("y", 2, None)))
+    d2 = Digest("dates/2025-03-12.html", "Wed", "Mar 12", dt.date(2025, 3, 12), ("b",), (_summary("z", 1, 1), _summary("x", 2, 9)))
+    d3 = Digest("dates/2025-03-17.html", "Mon", "Mar 17", dt.date(2025, 3, 17), ("c",), (_summary("w", 1, None),))
+    weeks = periods.roll_up([d1, d2, d3], "week", Link)
+    assert [w.key for w in weeks] == ["2025-W11", "2025-W12"]
+    assert [(p.id, p.rank, p.upvotes) for p in weeks[0].papers] == [("x", 1, 9), ("y", 2, None), ("z", 3, 1)]
+    assert weeks[0].next == Link("weeks/2025-W12.html", "Week 12, 2025") and weeks[1].previous.path == "weeks/2025-W11.html"
+    (month,) = periods.roll_up([d1, d2, d3], "month", Link)
+    assert [p.id for p in month.papers] == ["x", "y", "z", "w"]
+    listing, top = periods.with_top(weeks[0], Link)
+    assert top.path == "weeks/2025-W11-top.html" and [p.id for p in top.papers] == ["x", "z", "y"]
+    assert listing.alternate.path == top.path and top.alternate.path == listing.path
+    assert periods.with_top(weeks[1], Link) == [weeks[1]]  # no upvotes known: one ordering only

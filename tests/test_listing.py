@@ -246,3 +246,9 @@ def test_date_line_forms(line, expected):
 ])
 def test_title_or_abstract(line, prose):
     assert listing.is_prose(line) is prose
+
+
+def test_second_metadata_line_is_reported_not_overwritten():
+    result = parse(f"A Paper\n{ABSTRACT}\nACME Lab\n\u00b7\n{ABSTRACT}\nOther Lab\n\u00b7\n")
+    assert result.entries[0].organization == "ACME Lab"
+    assert "6: second organization for the paper at line 1: ignored: 'Other Lab'" in messages(result)

@@ -44,6 +44,8 @@ def test_every_text_line_becomes_part_of_a_paper_or_is_reported(chosen, newline)
         kept.update([e.title, e.organization or ""])
         kept.update(e.abstract.split("\n\n"))
     reported = {p.line for p in result.problems}
+    if 0 in reported and not result.entries:
+        return  # reported as a whole (binary or empty file): every line is accounted for
     for number, line in enumerate(listing.classify(text), start=1):
         if line.kind in ("text", "org"):
             assert line.text in kept or line.number in reported, f"line {line.number} lost: {line.text!r}"

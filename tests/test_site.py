@@ -38,6 +38,10 @@ def fixture_site() -> dict[str, bytes]:
     "papers/consistency-models.html",
     "papers/stable-video-infinity.html",
     "404.html",
+    "dates/2025-12-11-top.html",
+    "weeks/2025-W50.html",
+    "months/2025-03.html",
+    "archive.html",
 ])
 def test_golden_pages(fixture_site, page):
     """Rendered pages equal the reviewed copies in tests/golden/ (SITEGEN_UPDATE_GOLDEN=1 rewrites them)."""
@@ -59,6 +63,9 @@ def test_fixture_site_layout(fixture_site):
         "papers/on-the-initialization-of-graph-neural-networks.html", "papers/stable-video-infinity.html",
         "papers/title-without-abstract.html",
         "email/2024-01-03.html", "email/2025-03-12.html", "email/2025-12-11.html",
+        "archive.html", "dates/2025-12-11-top.html",
+        "weeks/2024-W01.html", "weeks/2025-W11.html", "weeks/2025-W50.html", "weeks/2025-W50-top.html",
+        "months/2024-01.html", "months/2025-03.html", "months/2025-12.html", "months/2025-12-top.html",
     ])
     assert "static/style.css" in fixture_site and "papers.json" in fixture_site
 
@@ -87,7 +94,7 @@ def test_seed_site_has_every_paper_and_date(seed_site, seed_report):
     papers = json.loads((seed_site / "papers.json").read_text())
     assert len(papers) == 508 == seed_report["papers"] == len(list((seed_site / "papers").glob("*.html")))
     assert sorted(p.name for p in (seed_site / "dates").glob("*.html")) == [
-        "2025-03-11.html", "2025-03-12.html", "2025-12-11.html"]
+        "2025-03-11.html", "2025-03-12.html", "2025-12-11-top.html", "2025-12-11.html"]  # 002 shows upvotes
     assert len(list((seed_site / "listings").glob("*.html"))) == 2  # 003 and 004 carry no date
     assert (seed_report["entries"], seed_report["merged"]) == (557, 49)
     assert sum(len(p["appearances"]) for p in papers) == 557

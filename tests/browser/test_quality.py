@@ -15,7 +15,7 @@ from .conftest import Watched
 pytestmark = pytest.mark.browser
 BROKEN = ROOT / "tests" / "fixtures" / "broken"
 PAGES = ["index.html", "dates/2025-03-12.html", "papers/consistency-models.html", "search.html?q=stable", "404.html",
-         "listings/003-0cff7f7095663720.html",
+         "listings/003-0cff7f7095663720.html", "archive.html", "weeks/2025-W11.html", "months/2025-12-top.html",
          "papers/when-stylegan-meets-stable-diffusion-a-w-adapter-for-personalized-image.html"]
 
 
@@ -47,7 +47,8 @@ def test_focus_is_visible(browser, http_site):
 
 def test_every_page_kind_is_valid_html(seed_site):
     sample = [seed_site / p for p in ("index.html", "search.html", "404.html", "dates/2025-03-12.html",
-                                      "dates/2025-12-11.html", "listings/003-0cff7f7095663720.html")]
+                                      "dates/2025-12-11.html", "listings/003-0cff7f7095663720.html",
+                                      "archive.html", "weeks/2025-W11.html", "months/2025-12-top.html")]
     papers = sorted((seed_site / "papers").glob("*.html"))
     sample += papers[::50] + [p for p in papers if "stylegan" in p.name or "hyperz" in p.name or "pixart" in p.name]
     sample += [seed_site / "email" / "2025-03-11.html"]

@@ -1,0 +1,114 @@
+"""Week and month views that roll up digest dates, and the "top" ordering by upvotes.
+
+Weeks are ISO weeks (Monday to Sunday; the week of 2024-12-30 is 2025-W01, that of
+2021-01-03 is 2020-W53). A paper appears once in a period, at its first listing there, with
+the highest upvote count it had in the period. "Top" puts papers with known upvotes first,
+most upvoted first, ties (and papers with no count) in listing order.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from . import urls
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+def week_key(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_key(day: dt.date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def week_label(key: str) -> str:
+    year, week = key.split("-W")
+    return f"Week {int(week)}, {year}"
+
+
+def week_range(key: str) -> str:
+    year, week = key.split("-W")
+    monday = dt.date.fromisocalendar(int(year), int(week), 1)
+    sunday = monday + dt.timedelta(days=6)
+    left = f"{MONTHS[monday.month - 1][:3]} {monday.day}"
+    right = f"{MONTHS[sunday.month - 1][:3]} {sunday.day}, {sunday.year}"
+    return f"{left}{', ' + str(monday.year) if monday.year != sunday.year else ''} \u2013 {right}"
+
+
+def month_label(key: str) -> str:
+    year, month = key.split("-")
+    return f"{MONTHS[int(month) - 1]} {year}"
+
+
+def top_order(papers):
+    """Most upvoted first; ties and unknown counts keep listing order (rank)."""
+    return tuple(sorted(papers, key=lambda p: (p.upvotes is None, -(p.upvotes or 0), p.rank)))
+
+
+def has_upvotes(papers) -> bool:
+    return any(p.upvotes is not None for p in papers)
+
+
+def top_path(path: str) -> str:
+    return path.removesuffix(".html") + "-top.html"
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # "week" or "month"
+    key: str  # 2025-W11, 2025-03
+    path: str
+    label: str
+    range_label: str
+    days: tuple  # the Digests of this period, oldest first
+    papers: tuple  # PaperSummary, each paper once, in date then listing order
+    previous: object = None  # Link
+    next: object = None
+    ordering: str = "listing"  # or "top"
+    alternate: object = None  # Link to the other ordering, when upvotes are known
+
+
+def roll_up(dated_digests, kind: str, link_type) -> list[Period]:
+    """Periods of one kind from dated digests (oldest first), chained by previous/next."""
+    key_of = week_key if kind == "week" else month_key
+    groups: dict[str, list] = {}
+    for d in dated_digests:
+        groups.setdefault(key_of(d.date), []).append(d)
+    periods = []
+    for key, days in sorted(groups.items()):
+        seen: dict[str, object] = {}
+        for d in days:
+            for p in d.papers:
+                if p.id not in seen:
+                    seen[p.id] = p
+                elif p.upvotes is not None and (seen[p.id].upvotes or -1) < p.upvotes:
+                    seen[p.id] = dataclasses.replace(seen[p.id], upvotes=p.upvotes)
+        papers = tuple(dataclasses.replace(p, rank=i) for i, p in enumerate(seen.values(), start=1))
+        path = urls.week(key) if kind == "week" else urls.month(key)
+        label = week_label(key) if kind == "week" else month_label(key)
+        rng = week_range(key) if kind == "week" else ""
+        periods.append(Period(kind, key, path, label, rng, tuple(days), papers))
+    chained = []
+    for i, p in enumerate(periods):
+        prev = periods[i - 1] if i else None
+        nxt = periods[i + 1] if i + 1 < len(periods) else None
+        chained.append(dataclasses.replace(
+            p, previous=link_type(prev.path, prev.label) if prev else None,
+            next=link_type(nxt.path, nxt.label) if nxt else None))
+    return chained
+
+
+def with_top(view, link_type) -> list:
+    """The view in listing order, plus its top ordering when upvotes are known; each links the other."""
+    if not has_upvotes(view.papers):
+        return [view]
+    top = top_path(view.path)
+    listing = dataclasses.replace(view, alternate=link_type(top, "Top (most upvoted first)"))
+    ranked = dataclasses.replace(view, path=top, papers=top_order(view.papers), ordering="top",
+                                 alternate=link_type(view.path, "Listing order"))
+    return [listing, ranked]
