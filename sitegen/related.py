@@ -9,6 +9,7 @@ also keeps the products sparse.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 
 import numpy as np
@@ -28,8 +29,14 @@ def _stem(word: str) -> str:
     return str(stemmer(Token(word)))
 
 
-def _terms(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
+def _terms(text: str) -> Counter:
+    """Stemmed words and their counts; the stemmer runs once per distinct word."""
+    words = Counter(_WORD.findall(text.lower()))
+    terms: Counter = Counter()
+    for word, count in words.items():
+        if word not in STOP_WORDS:
+            terms[_stem(word)] += count
+    return terms
 
 
 def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple[int, float]]]:
@@ -43,9 +50,9 @@ def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple
     for i, (title, abstract) in enumerate(documents):
         counts: dict[int, int] = {}
         for weight, text in ((2, title), (1, abstract)):
-            for term in _terms(text):
+            for term, count in _terms(text).items():
                 j = vocab.setdefault(term, len(vocab))
-                counts[j] = counts.get(j, 0) + weight
+                counts[j] = counts.get(j, 0) + weight * count
         rows.extend([i] * len(counts))
         cols.extend(counts)
         vals.extend(counts.values())
