@@ -91,6 +91,20 @@ def check_replaceable(out: Path) -> None:
                           f"refusing to replace it; empty it or choose another --out")
 
 
+_HELD_LOCKS: set[int] = set()  # descriptors of the locks this process holds
+
+
+def release_inherited_locks() -> None:
+    """In a forked worker: close the lock descriptors inherited from the build, so a worker that
+    outlives its parent (killed) never keeps the lock. The parent's own lock is unaffected."""
+    for fd in list(_HELD_LOCKS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
 @contextlib.contextmanager
 def locked(out: Path, wait_seconds: float = 120.0):
     """Hold the build lock for `out`; wait for a running build, then give up with a clear error."""
@@ -110,8 +124,10 @@ def locked(out: Path, wait_seconds: float = 120.0):
                     raise OutputError(f"another sitegen build of {out} is still running (lock {lock_path}); "
                                       f"gave up after {wait_seconds:.0f} s") from None
                 time.sleep(0.1)
+        _HELD_LOCKS.add(fd)
         yield
     finally:
+        _HELD_LOCKS.discard(fd)
         os.close(fd)  # closing releases the lock
 
 

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
+from lunr import __VERSION__ as lunr_version
 from lunr import get_default_builder
 from lunr.field_ref import FieldRef
 from lunr.idf import idf as lunr_idf
@@ -88,11 +91,13 @@ class MemoBuilder:
     Everything else, and so the serialised index, is lunr.py's own: a test checks the output
     is identical to `lunr.lunr(...)`. Positions are not indexed (empty metadata whitelist)."""
 
-    def __new__(cls):
+    def __new__(cls, memo: dict | None = None):
         builder = get_default_builder()
         builder.add = _memo_add.__get__(builder)
         builder._create_field_vectors = _field_vectors.__get__(builder)
-        builder._memo = {}
+        builder._memo = memo if memo is not None else {}
+        # The memo is keyed by token alone: valid while no pipeline step is limited to a field.
+        assert not any(builder.pipeline._skip.get(fn) for fn in builder.pipeline._stack)
         return builder
 
 
@@ -111,9 +116,9 @@ def _memo_add(self, doc, attributes=None):
         field_terms = defaultdict(int)
         length = 0
         for token, count in tokens.items():
-            processed = memo.get((field_name, token))
+            processed = memo.get(token)
             if processed is None:
-                processed = memo[(field_name, token)] = [str(t) for t in self.pipeline.run([Token(token, {})], field_name)]
+                processed = memo[token] = [str(t) for t in self.pipeline.run([Token(token, {})], field_name)]
             for term in processed:
                 field_terms[term] += count
                 length += count
@@ -160,14 +165,38 @@ def lunr_documents(docs: list[SearchDocument]) -> list[dict]:
     return [{"ref": d.ref, "title": d.title, "abstract": d.abstract, "organization": d.organization} for d in docs]
 
 
-def build_index(docs: list[SearchDocument]):
-    builder = MemoBuilder()
+def build_index(docs: list[SearchDocument], memo: dict | None = None):
+    builder = MemoBuilder(memo)
     builder.ref("ref")
     for field in FIELDS:
         builder.field(field["field_name"], boost=field.get("boost", 1))
     for doc in lunr_documents(docs):
         builder.add(doc)
     return builder.build()
+
+
+def _memo_path(cache_dir: Path) -> Path:
+    return cache_dir / f"lunr-pipeline-{lunr_version}.json"
+
+
+def _load_memo(cache_dir: Path | None) -> dict:
+    if cache_dir is None:
+        return {}
+    try:
+        data = json.loads(_memo_path(cache_dir).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}  # no cache yet, or a damaged one: start afresh
+
+
+def _save_memo(cache_dir: Path, memo: dict) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = cache_dir / f".{_memo_path(cache_dir).name}.{os.getpid()}"
+        tmp.write_text(json.dumps(memo, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, _memo_path(cache_dir))
+    except OSError:
+        pass  # a cache that cannot be written only costs time
 
 
 def index_size(data: bytes) -> tuple[int, int | None]:
@@ -190,9 +219,17 @@ def _js_global(name: str, value) -> bytes:
     return f"window.{name}={body};\n".encode("utf-8")
 
 
-def index_files(docs: list[SearchDocument]) -> dict[str, bytes]:
-    """{output path: bytes} for the index and the document store."""
-    index = build_index(docs)
+def index_files(docs: list[SearchDocument], cache_dir: Path | None = None) -> dict[str, bytes]:
+    """{output path: bytes} for the index and the document store.
+
+    With a cache folder, the pipeline's answer for each token (trimmer, stop words, stemmer:
+    the same token always gives the same terms) is kept between builds in
+    `cache_dir/lunr-pipeline-<version>.json`, so only new words are stemmed."""
+    memo = _load_memo(cache_dir)
+    known = len(memo)
+    index = build_index(docs, memo)
+    if cache_dir is not None and len(memo) != known:
+        _save_memo(cache_dir, memo)
     store = {d.ref: [d.title, d.url, list(d.dates), d.snippet] for d in docs}
     return {
         urls.SEARCH_INDEX: _js_global("SITEGEN_INDEX", index.serialize()),

@@ -213,3 +213,17 @@ def test_two_builds_at_once_do_not_interleave(tmp_path, big_corpus):
     papers = json.loads((out / "papers.json").read_text())
     assert len(papers) == 508  # the second (seeds) build ran after the first and replaced it whole
     assert len(list((out / "papers").glob("*.html"))) == 508
+
+
+def test_warm_pipeline_cache_gives_the_same_bytes(tmp_path):
+    (tmp_path / "in").mkdir()
+    for seed in sorted((ROOT / "seeds").glob("00[02]*.txt")):
+        (tmp_path / "in" / seed.name).write_bytes(seed.read_bytes())
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\n')
+    run_cli("build", "--out", "cold", cwd=tmp_path, check=True)
+    cache = tmp_path / ".sitegen-cache"
+    assert [p.name for p in cache.iterdir()] == ["lunr-pipeline-0.8.0.json"]
+    run_cli("build", "--out", "warm", cwd=tmp_path, check=True)
+    (cache / "lunr-pipeline-0.8.0.json").write_text("{not json")  # a damaged cache is ignored
+    run_cli("build", "--out", "damaged", cwd=tmp_path, check=True)
+    assert tree_hash(tmp_path / "cold") == tree_hash(tmp_path / "warm") == tree_hash(tmp_path / "damaged")
