@@ -3,8 +3,11 @@
 Each paper becomes a sparse vector of stemmed words (title words count twice), weighted by
 (1 + log tf) * idf and L2-normalised; similarities are sparse matrix products taken a block
 of rows at a time, and only each row's top k survive, so memory stays O(n k), never n x n.
-Words in more than MAX_DF of the papers say little about relatedness and are left out, which
-also keeps the products sparse.
+Words in more than MAX_DF of the papers say little about relatedness and are left out.
+To bound the work per paper whatever the corpus, the product runs over pruned postings: each
+paper keeps its TERMS_PER_PAPER heaviest words and each word the POSTINGS_PER_TERM papers it
+weighs most in (rare shared words, which make two papers siblings, keep all of theirs).
+Scores sum over the words kept, so they can only be lower than the full cosine.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from scipy import sparse
 
 TOP_K = 5
 MAX_DF = 0.05  # fraction of papers; a word in more of them is too common to relate two papers
+TERMS_PER_PAPER = 32  # a paper is compared through its most distinctive words only
+POSTINGS_PER_TERM = 64  # ...and each word through the papers it matters most to
 BLOCK = 2048  # rows per sparse product
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 
@@ -37,6 +42,31 @@ def _terms(text: str) -> Counter:
         if word not in STOP_WORDS:
             terms[_stem(word)] += count
     return terms
+
+
+def _top_per_segment(indptr: np.ndarray, data: np.ndarray, limit: int) -> np.ndarray:
+    """A mask keeping the `limit` largest values of each compressed row/column segment."""
+    keep = np.ones(len(data), dtype=bool)
+    for lo, hi in zip(indptr[:-1], indptr[1:]):
+        if hi - lo > limit:
+            seg = data[lo:hi]
+            drop = np.argpartition(-seg, limit - 1)[limit:]
+            keep[lo + drop] = False
+    return keep
+
+
+def _prune_rows(x: sparse.csr_matrix, limit: int) -> sparse.csr_matrix:
+    x = x.tocsr(copy=True)
+    x.data[~_top_per_segment(x.indptr, x.data, limit)] = 0.0
+    x.eliminate_zeros()
+    return x
+
+
+def _prune_columns(x: sparse.csc_matrix, limit: int) -> sparse.csc_matrix:
+    x = x.tocsc(copy=True)
+    x.data[~_top_per_segment(x.indptr, x.data, limit)] = 0.0
+    x.eliminate_zeros()
+    return x
 
 
 def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple[int, float]]]:
@@ -66,7 +96,7 @@ def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     x = sparse.diags(1.0 / norms) @ x
-    xt = x.T.tocsc()
+    xt = _prune_columns(_prune_rows(x, TERMS_PER_PAPER).tocsc(), POSTINGS_PER_TERM).T.tocsc()
     out: list[list[tuple[int, float]]] = []
     for start in range(0, n, BLOCK):
         block = (x[start:start + BLOCK] @ xt).tocsr()
