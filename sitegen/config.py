@@ -130,7 +130,10 @@ def load(path: str | Path | None = None, cwd: Path | None = None) -> Config:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"{p}: config file not found")
-        return _load_file(p)
+        config = _load_file(p)
+        if config is None:
+            raise ConfigError(f"{p}: no [tool.sitegen] table")
+        return config
     for candidate in (cwd / "sitegen.toml", cwd / "pyproject.toml"):
         if candidate.is_file():
             cfg = _load_file(candidate)
@@ -152,7 +155,7 @@ def _load_file(p: Path) -> Config | None:
     if p.name == "pyproject.toml":
         table = data.get("tool", {}).get("sitegen")
         if table is None:
-            return None if p.name == "pyproject.toml" else Config(root=p.parent.resolve(), path=p)
+            return None  # a pyproject.toml without sitegen settings: look further
         where = f"{p} [tool.sitegen]"
         data = table
     return from_mapping(data, where, root=p.parent.resolve(), path=p)

@@ -255,33 +255,24 @@ class _Walk:
             self.warn(line.number, "metadata separator before any paper: ignored")
         self.after_sep = True
 
-    def _authors(self, line: _Line) -> None:
+    def _metadata(self, line: _Line, key: str, value, what: str) -> None:
+        """Attach one metadata value to the current paper; never overwrite what it already has."""
         if self.title is not None:
             self._close_title()
-        if self.current is None:
-            self.warn(line.number, f"author count before any paper: ignored: {line.text!r}")
-            return
-        if not self._free("authors_count", line):
-            return
-        self.current["authors_count"] = int(AUTHORS_LINE.match(line.text)["n"])
-
-    def _free(self, key: str, line: _Line) -> bool:
-        """Metadata never overwrites what the paper already has: a second value is reported."""
-        if key in self.current:
-            self.warn(line.number, f"second {key.replace('_', ' ')} for the paper at line {self.current['line']}: "
+        entry = self.current
+        if entry is None:
+            self.warn(line.number, f"{what} before any paper: ignored: {line.text!r}")
+        elif key in entry:
+            self.warn(line.number, f"second {key.replace('_', ' ')} for the paper at line {entry['line']}: "
                                    f"ignored: {line.text!r}")
-            return False
-        return True
+        else:
+            entry[key] = value
+
+    def _authors(self, line: _Line) -> None:
+        self._metadata(line, "authors_count", int(AUTHORS_LINE.match(line.text)["n"]), "author count")
 
     def _org(self, line: _Line) -> None:
-        if self.title is not None:
-            self._close_title()
-        if self.current is None:
-            self.warn(line.number, f"organisation line before any paper: ignored: {line.text!r}")
-            return
-        if not self._free("organization", line):
-            return
-        self.current["organization"] = line.text
+        self._metadata(line, "organization", line.text, "organisation line")
 
     def _date(self, line: _Line) -> None:
         month, day, year, upvotes = line.date

@@ -49,13 +49,16 @@ class Writer:
         if rel in self.origins:
             raise OutputError(f"two outputs claim {rel}: {self.origins[rel]} and {origin}")
         self.origins[rel] = origin
+        self.bytes_written += len(data)
+        self._store(rel, data)
+
+    def _store(self, rel: str, data: bytes) -> None:
         target = self.root / rel
         folder = rel.rpartition("/")[0]
         if folder not in self._folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
         target.write_bytes(data)
-        self.bytes_written += len(data)
 
     def copy_tree(self, source: Path, prefix: str, origin: str) -> None:
         for path in sorted(source.rglob("*")):
@@ -74,13 +77,8 @@ class MemoryWriter(Writer):
         super().__init__(Path("/nonexistent"))
         self.files: dict[str, bytes] = {}
 
-    def add(self, rel: str, data: bytes, origin: str) -> None:
-        check_path(rel)
-        if rel in self.origins:
-            raise OutputError(f"two outputs claim {rel}: {self.origins[rel]} and {origin}")
-        self.origins[rel] = origin
+    def _store(self, rel: str, data: bytes) -> None:
         self.files[rel] = data
-        self.bytes_written += len(data)
 
 
 def check_replaceable(out: Path) -> None:

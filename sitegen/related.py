@@ -55,15 +55,9 @@ def _top_per_segment(indptr: np.ndarray, data: np.ndarray, limit: int) -> np.nda
     return keep
 
 
-def _prune_rows(x: sparse.csr_matrix, limit: int) -> sparse.csr_matrix:
-    x = x.tocsr(copy=True)
-    x.data[~_top_per_segment(x.indptr, x.data, limit)] = 0.0
-    x.eliminate_zeros()
-    return x
-
-
-def _prune_columns(x: sparse.csc_matrix, limit: int) -> sparse.csc_matrix:
-    x = x.tocsc(copy=True)
+def _prune(x, limit: int):
+    """Keep the `limit` largest values of each row of a CSR matrix, or each column of a CSC one."""
+    x = x.copy()
     x.data[~_top_per_segment(x.indptr, x.data, limit)] = 0.0
     x.eliminate_zeros()
     return x
@@ -96,7 +90,7 @@ def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     x = sparse.diags(1.0 / norms) @ x
-    xt = _prune_columns(_prune_rows(x, TERMS_PER_PAPER).tocsc(), POSTINGS_PER_TERM).T.tocsc()
+    xt = _prune(_prune(x.tocsr(), TERMS_PER_PAPER).tocsc(), POSTINGS_PER_TERM).T.tocsc()
     out: list[list[tuple[int, float]]] = []
     for start in range(0, n, BLOCK):
         block = (x[start:start + BLOCK] @ xt).tocsr()

@@ -51,3 +51,10 @@ def test_toml_syntax_error_names_file_and_line(tmp_path):
 def test_missing_explicit_config(tmp_path):
     with pytest.raises(config.ConfigError, match="config file not found"):
         config.load(tmp_path / "nope.toml")
+
+
+def test_explicit_pyproject_without_a_sitegen_table(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    with pytest.raises(config.ConfigError, match=r"no \[tool.sitegen\] table"):
+        config.load(tmp_path / "pyproject.toml")
+    assert config.load(cwd=tmp_path).title == "Paper Digest"  # found implicitly: defaults
