@@ -6,6 +6,7 @@ A user's mistake ends in a one-line reason and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ def _config(args):
     if getattr(args, "base_url", None) is not None:
         from .config import from_mapping  # re-validate the URL the same way the file is validated
         checked = from_mapping({"base_url": args.base_url}, "--base-url", config.root)
-        config = config.__class__(**{**config.__dict__, "base_url": checked.base_url})
+        config = dataclasses.replace(config, base_url=checked.base_url)
     return config
 
 

@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -28,7 +28,7 @@ from rapidfuzz.distance import Levenshtein
 from slugify import slugify
 
 from . import text
-from .model import Appearance, Catalog, Entry, Listing, Merge, Paper, Problem
+from .model import Appearance, Catalog, Entry, Listing, Merge, Paper
 
 TITLE_MIN = 90.0  # titles at least this similar may be the same paper, if the abstracts agree
 TITLE_EDITS = 25  # ...and differ by at most one edit per this many characters (a typo, not a word)
@@ -154,9 +154,9 @@ class _Components:
         return True
 
 
-def _appearance_order(e: Entry):
-    # Oldest digest first; undated listings after every dated one; then file and line.
-    return (e.listing_date is None, e.listing_date or 0, e.source, e.line)
+def _oldest_first(date, source: str, line: int = 0):
+    """Oldest digest first; undated listings after every dated one; then file and line."""
+    return (date is None, date or 0, source, line)
 
 
 def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
@@ -199,7 +199,7 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
     papers: list[Paper] = []
     pending: list[tuple[Entry, int, float, float | None, bool]] = []  # (entry, paper index, scores, exact)
     for members in groups.values():
-        group_entries = sorted((e for i in members for e in variants[i].entries), key=_appearance_order)
+        group_entries = sorted((e for i in members for e in variants[i].entries), key=lambda e: _oldest_first(e.listing_date, e.source, e.line))
         first = group_entries[0]
         first_variant = next(i for i in members if any(e is first for e in variants[i].entries))
         for i in members:
@@ -221,8 +221,8 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
          for e, n, ts, abs_sim, exact in pending),
         key=lambda m: (m.source, m.line),
     )
-    papers.sort(key=lambda p: (_appearance_order_key(p.appearances[0]), p.id))
-    return Catalog(tuple(_sort_listings(listings)), tuple(papers), tuple(merges), tuple(problems), len(entries))
+    papers.sort(key=lambda p: (_first_listed(p), p.id))
+    return Catalog(tuple(sorted(listings, key=lambda l: _oldest_first(l.date, l.source))), tuple(papers), tuple(merges), tuple(problems), len(entries))
 
 
 def _score(a: _Variant, b: _Variant) -> tuple[float, float | None]:
@@ -230,12 +230,9 @@ def _score(a: _Variant, b: _Variant) -> tuple[float, float | None]:
     return ts, abs_sim
 
 
-def _appearance_order_key(a: Appearance):
-    return (a.date is None, a.date or 0, a.source, a.line)
-
-
-def _sort_listings(listings) -> list[Listing]:
-    return sorted(listings, key=lambda l: (l.date is None, l.date or 0, l.source))
+def _first_listed(p: Paper):
+    a = p.appearances[0]  # appearances are stored oldest first
+    return _oldest_first(a.date, a.source, a.line)
 
 
 def _merge(entries: list[Entry]) -> Paper:
@@ -280,7 +277,7 @@ def _assign_ids(papers: list[Paper]) -> list[Paper]:
     taken = set(by_slug)
     for slug, members in sorted(by_slug.items()):
         if len(members) > 1:
-            members.sort(key=lambda n: (_appearance_order_key(papers[n].appearances[0]), abstract_key(papers[n].abstract)))
+            members.sort(key=lambda n: (_first_listed(papers[n]), abstract_key(papers[n].abstract)))
         ids[members[0]] = slug
         for n in members[1:]:
             digest = hashlib.sha1(f"{title_key(papers[n].title)}\0{abstract_key(papers[n].abstract)[:200]}".encode()).hexdigest()

@@ -52,7 +52,6 @@ DATE_LINE = re.compile(
 SEPARATORS = {"\u00b7", "\u2022", "\u2219", "\u22c5", "\u30fb"}  # ·, •, ∙, ⋅, ・
 AUTHORS_LINE = re.compile(r"^(?:[\u2022\u00b7\u2219*-]\s*)?(?P<n>\d{1,5})\s+authors?$", re.IGNORECASE)
 # Characters a paste may carry that mean "space" or nothing at all.
-SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u2000-\u200a\u3000]+")
 INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))  # what text files do not hold

@@ -72,7 +72,7 @@ class Paper:
     id: str  # the permalink slug, unique in the catalog
     title: str
     abstract: str
-    appearances: tuple[Appearance, ...]
+    appearances: tuple[Appearance, ...]  # oldest digest first, undated last, then file and line
     authors_count: int | None = None
     organization: str | None = None
     published: dt.date | None = None

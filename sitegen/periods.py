@@ -45,6 +45,12 @@ def month_label(key: str) -> str:
     return f"{MONTHS[int(month) - 1]} {year}"
 
 
+def neighbours(items):
+    """(item, previous, next) for each item of a sequence; None at the ends."""
+    for i, item in enumerate(items):
+        yield item, items[i - 1] if i else None, items[i + 1] if i + 1 < len(items) else None
+
+
 def top_order(papers):
     """Most upvoted first; ties and unknown counts keep listing order (rank)."""
     return tuple(sorted(papers, key=lambda p: (p.upvotes is None, -(p.upvotes or 0), p.rank)))
@@ -93,14 +99,9 @@ def roll_up(dated_digests, kind: str, link_type) -> list[Period]:
         label = week_label(key) if kind == "week" else month_label(key)
         rng = week_range(key) if kind == "week" else ""
         periods.append(Period(kind, key, path, label, rng, tuple(days), papers))
-    chained = []
-    for i, p in enumerate(periods):
-        prev = periods[i - 1] if i else None
-        nxt = periods[i + 1] if i + 1 < len(periods) else None
-        chained.append(dataclasses.replace(
-            p, previous=link_type(prev.path, prev.label) if prev else None,
-            next=link_type(nxt.path, nxt.label) if nxt else None))
-    return chained
+    return [dataclasses.replace(p, previous=link_type(prev.path, prev.label) if prev else None,
+                                next=link_type(nxt.path, nxt.label) if nxt else None)
+            for p, prev, nxt in neighbours(periods)]
 
 
 def with_top(view, link_type) -> list:

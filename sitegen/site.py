@@ -196,9 +196,7 @@ def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary
 
 def _chain(digests: list[Digest]) -> list[Digest]:
     out = []
-    for i, d in enumerate(digests):
-        prev = digests[i - 1] if i > 0 else None
-        nxt = digests[i + 1] if i + 1 < len(digests) else None
+    for d, prev, nxt in periods.neighbours(digests):
         week = month = None
         if d.date:
             wk, mo = periods.week_key(d.date), periods.month_key(d.date)
@@ -265,7 +263,7 @@ def assemble(catalog: Catalog, config: Config) -> Site:
                              "dated_count": len(dated), "paper_count": len(catalog.papers)}, lastmod=newest))
     if dated:
         pages.append(Page(urls.ARCHIVE, "archive.html", f"Archive \u2013 {config.title}",
-                          f"Every digest date, by month and week.", "archive",
+                          "Every digest date, by month and week.", "archive",
                           extra={"months": months[::-1], "weeks": weeks[::-1]}, lastmod=newest))
     for d in digests:
         for view in periods.with_top(d, Link):
@@ -302,8 +300,7 @@ def history_line(p: Paper) -> str:
         parts.append(f"listed on {days} day{'s' if days != 1 else ''}")
     if undated:
         parts.append(f"in {undated} undated listing{'s' if undated != 1 else ''}")
-    upvotes = [a.upvotes for a in sorted(p.appearances, key=lambda a: (a.date is None, a.date or 0, a.source, a.line))
-               if a.upvotes is not None]
+    upvotes = [a.upvotes for a in p.appearances if a.upvotes is not None]  # appearances are oldest first
     if upvotes:
         parts.append("upvotes " + " → ".join(str(u) for u in upvotes))
     return "; ".join(parts)

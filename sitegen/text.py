@@ -126,7 +126,7 @@ def _render(s: str, math: str) -> str:
         elif t in ("em_open", "em_close", "strong_open", "strong_close"):
             out.append(f"<{'/' if t.endswith('close') else ''}{'em' if t.startswith('em') else 'strong'}>")
         elif t in ("softbreak", "hardbreak"):
-            out.append(" " if math == "html" else " ")
+            out.append(" ")
         else:  # anything else markdown-it might emit is shown as its source text
             out.append(html.escape(token.content, quote=False))
     return _markers_to_html("".join(out))

@@ -1,6 +1,7 @@
 """Emailed digests: the email page, the size budget, MIME structure, and a real SMTP send."""
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import os
@@ -23,7 +24,7 @@ BASE = "https://user.github.io/digest/"
 @pytest.fixture(scope="module")
 def seed_site_model():
     config = load(cwd=ROOT)
-    config = config.__class__(**{**config.__dict__, "base_url": BASE})
+    config = dataclasses.replace(config, base_url=BASE)
     return assemble_only(config), theme_dirs(config)[0]
 
 

@@ -21,7 +21,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 def require_browser() -> None:
     problem = None
     try:
-        import playwright.sync_api  # noqa: F401
+        import playwright.sync_api  # noqa: F401  (only asks whether it is installed)
     except ImportError:
         problem = "the playwright package is not installed (make setup installs it)"
     if problem is None and not os.access(CHROMIUM, os.X_OK):

@@ -2,7 +2,6 @@
 check fails on a deliberately broken page (tests/fixtures/broken/)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
