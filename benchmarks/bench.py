@@ -56,13 +56,27 @@ def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def newest_shard(site: Path) -> Path:
+    manifest = json.loads((site / "search" / "manifest.js").read_text()[len("window.SITEGEN_SEARCH="):-2])
+    return site / "search" / manifest["shards"][0]["file"]
+
+
 def node_load_ms(site: Path) -> float | None:
+    """How long lunr.js takes to load the newest shard (the first a reader's browser loads)."""
     node = shutil.which("node")
     if not node:
         return None
-    proc = subprocess.run([node, str(ROOT / "tests" / "js" / "query.js"), str(site)], input="[]",
+    proc = subprocess.run([node, str(ROOT / "tests" / "js" / "query.js"), str(newest_shard(site))], input="[]",
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stdout)["loadMs"]
+
+
+def index_sizes(site: Path) -> dict:
+    shards = [p.read_bytes() for p in sorted((site / "search").glob("shard-*.js"))]
+    newest = newest_shard(site).read_bytes()
+    return {"index_raw_mb": sum(map(len, shards)) / 1e6,
+            "index_gzip_mb": sum(len(gzip.compress(s, 6)) for s in shards) / 1e6,
+            "shards": len(shards), "newest_shard_gzip_mb": len(gzip.compress(newest, 6)) / 1e6}
 
 
 def median(values):
@@ -89,15 +103,13 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     (plus / "9999-12-31.txt").write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
     add_day = [sitegen_build(plus, out, report)[0] for _ in range(runs)]
     sitegen_build(c / "listings", out, report)  # leave the plain corpus's site for the size figures
-    index = (out / "search" / "index.js").read_bytes()
     result = {
         "papers": rep["papers"], "pages": pages,
         "cold_s": median([r[0] for r in cold]), "cold_rss_mb": median([r[1] for r in cold]),
         "pages_per_s": pages / median([r[0] for r in cold]),
         "nochange_s": median(nochange), "add_day_s": median(add_day),
         "stages": stages, "output_mb": du(out) / 1e6,
-        "index_raw_mb": len(index) / 1e6, "index_gzip_mb": len(gzip.compress(index, 6)) / 1e6,
-        "node_load_ms": node_load_ms(out),
+        **index_sizes(out), "node_load_ms": node_load_ms(out),
     }
     if hugo and shutil.which("hugo"):
         times = []
@@ -137,8 +149,9 @@ def main() -> int:
         print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold)")
         print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
         print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
-              f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers); "
-              f"lunr.js load in Node {r['node_load_ms']:.0f} ms\n")
+              f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
+              f"in {r['shards']} shards; newest shard {r['newest_shard_gzip_mb']:.2f} MB gzip, "
+              f"loaded by lunr.js in Node in {r['node_load_ms']:.0f} ms\n")
     sizes = sorted(results)
     if len(sizes) > 1:
         a, b = sizes[0], sizes[-1]

@@ -21,6 +21,24 @@ from .site import Site, assemble
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
 
+class Progress:
+    """How a build reports progress through its long stages: `progress(stage, total)` gives a
+    counter with `update(n)` and `close()`. The default shows nothing; the CLI passes a tqdm bar
+    factory on a terminal."""
+
+    def __call__(self, stage: str, total: int) -> "Progress":
+        return self
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+QUIET = Progress()
+
+
 class BuildError(Exception):
     """A fatal problem with the inputs or the theme; the message is one line for the user."""
 
@@ -45,7 +63,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     memory: dict[str, bytes] | None = None  # the files, for a build into memory (tests)
     notes: list[str] = field(default_factory=list)  # things the user should know about the output
-    index_bytes: tuple[int, int | None] = (0, None)  # search index size, raw and gzip (None: under the limit raw)
+    index_bytes: dict = field(default_factory=dict)  # search index sizes: raw, shards, largest_raw
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -74,7 +92,7 @@ class BuildResult:
             "pages": len(self.site.pages) if self.site else 0,
             "files": self.files,
             "bytes": self.bytes_written,
-            "search_index": {"raw": self.index_bytes[0], "gzip": self.index_bytes[1]},
+            "search_index": dict(self.index_bytes),
             "seconds": {k: round(v, 4) for k, v in self.timings.items()},
             "sources": per_source,
             "warnings": [{"source": p.source, "line": p.line, "message": p.message}
@@ -191,13 +209,19 @@ def cache_dir(config: Config) -> Path:
     return config.root / ".sitegen-cache"
 
 
-def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float]) -> None:
+def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float],
+                progress: Progress = QUIET) -> None:
     pool, pending = _start_index(site)
     try:
         t0 = time.perf_counter()
         renderer = Renderer(site, templates)
-        for page in site.pages:
+        bar = progress("render", len(site.pages))
+        for n, page in enumerate(site.pages, 1):
             writer.add(page.path, renderer.render(page), f"page {page.kind}")
+            if n % 200 == 0:
+                bar.update(200)
+        bar.update(len(site.pages) % 200)
+        bar.close()
         t1 = time.perf_counter()
         writer.add(urls.CATALOG, site.catalog_json, "catalogue")
         for path, data in feeds.files(site).items():
@@ -206,14 +230,20 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
             writer.copy_tree(static, "static", "static file")
         writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
         t2 = time.perf_counter()
+        bar = progress("email", sum(1 for d in site.digests if d.date))
         for digest in site.digests:
             if digest.date:
+                bar.update()
                 message = mail.compose(site, digest, templates)
                 path = mail.email_path(digest)
                 writer.add(path, message.html.encode("utf-8"), "email page")
                 writer.add(path.removesuffix(".html") + ".txt", message.text.encode("utf-8"), "email text")
+        bar.close()
         t3 = time.perf_counter()
+        bar = progress("search index", 1)  # shown while the build waits for the index
         index_files = pending.result() if pool else search.index_files(*pending)
+        bar.update()
+        bar.close()
     except BaseException:
         if pool:
             pool.shutdown(wait=False, cancel_futures=True)  # a failed build does not wait for the index
@@ -222,9 +252,8 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
         pool.shutdown()
     for path, data in index_files.items():
         writer.add(path, data, "search index")
-        if path == urls.SEARCH_INDEX:
-            writer.index_bytes = search.index_size(data)
-            writer.notes.extend(search.size_notes(*writer.index_bytes))
+    writer.index_bytes = search.index_size(index_files)
+    writer.notes.extend(search.size_notes(writer.index_bytes))
     # The index is built beside the other stages: its figure is how long the build waited for it.
     timings["index"] = time.perf_counter() - t3
     timings["render"] = t1 - t0
@@ -238,20 +267,21 @@ def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
 
 
 def build(config: Config, inputs: list[str] | None = None, out: Path | None = None,
-          strict: bool = False, memory: bool = False) -> BuildResult:
+          strict: bool = False, memory: bool = False, progress: Progress = QUIET) -> BuildResult:
     """Build the site. Raises BuildError (or ConfigError/OutputError/TemplateError) on fatal problems.
 
     A build holds the output's lock from its first read to its swap, so a second build of the
     same folder waits for the first to finish and never interleaves with it."""
     if memory:
-        return _build(config, inputs, None, strict, memory=True)
+        return _build(config, inputs, None, strict, memory=True, progress=progress)
     out = (out or config.resolve(config.out)).absolute()
     with locked(out):
         check_replaceable(out)  # refuse early, before any work, if the folder is not ours
-        return _build(config, inputs, out, strict, memory=False)
+        return _build(config, inputs, out, strict, memory=False, progress=progress)
 
 
-def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: bool, memory: bool) -> BuildResult:
+def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: bool, memory: bool,
+           progress: Progress = QUIET) -> BuildResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     catalog = load_catalog(config, inputs, timings)
@@ -267,13 +297,13 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     result.site = site
     if memory:
         writer = MemoryWriter()
-        render_site(site, writer, templates, static, timings)
+        render_site(site, writer, templates, static, timings, progress)
         result.files, result.bytes_written = len(writer.origins), writer.bytes_written
         result.memory = writer.files
         result.notes, result.index_bytes = writer.notes, writer.index_bytes
     else:
         with publish(out, lock=False) as writer:
-            render_site(site, writer, templates, static, timings)
+            render_site(site, writer, templates, static, timings, progress)
         result.out = out
         result.files, result.bytes_written = len(writer.origins), writer.bytes_written
         result.notes, result.index_bytes = writer.notes, writer.index_bytes

@@ -42,7 +42,7 @@ class Writer:
         self.bytes_written = 0
         self._folders: set[str] = set()
         self.notes: list[str] = []  # remarks from stages about what they wrote (e.g. a large index)
-        self.index_bytes: tuple[int, int | None] = (0, None)
+        self.index_bytes: dict = {}
 
     def add(self, rel: str, data: bytes, origin: str) -> None:
         check_path(rel)

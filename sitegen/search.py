@@ -1,30 +1,42 @@
-"""The search index: a Lunr index built here with lunr.py, answered in the browser by lunr.js.
+"""The search index: Lunr shards built here with lunr.py, answered in the browser by lunr.js.
 
-Two files, both JavaScript that assigns a global, so a `<script>` tag loads them from a web
-server and from `file://` alike (browsers refuse `fetch()` of local files):
+The archive is split into shards, one per month of the papers' newest listing (a month of
+more than SHARD_PAPERS papers is split again), plus a small manifest. Every file is
+JavaScript that assigns a global, so a `<script>` tag loads it from a web server and from
+`file://` alike (browsers refuse `fetch()` of local files):
 
-- `search/index.js`: `window.SITEGEN_INDEX = <lunr.Index.toJSON()>`; the browser calls
-  `lunr.Index.load` on it and never rebuilds anything.
-- `search/store.js`: `window.SITEGEN_STORE = {"ref": [title, url, dates, snippet], ...}`:
-  what a result line needs, so results show without fetching paper pages.
+- `search/manifest.js`: `window.SITEGEN_SEARCH = {"papers": N, "shards": [...]}`, newest
+  shard first, with each shard's file, label and paper count.
+- `search/shard-<id>.js`: `window.SITEGEN_SHARDS["<id>"] = JSON.parse('...')`: a complete lunr
+  index of the shard's papers in a compact form (see `compact`; `static/lunr-shard.js` turns it
+  back into lunr's own JSON for `lunr.Index.load`, and never re-indexes anything), and what a
+  result line needs (title, URL, dates, snippet), so results show without fetching paper pages.
 
-Refs are short base-36 numbers behind a letter (`p0`, `p1z`), not slugs: every posting
-repeats its ref, so this keeps the index small. The letter matters: JavaScript iterates
-integer-like object keys (`"47"`) before others (`"1i"`), which would reorder tied results
-in lunr.js against lunr.py. No term positions are stored (lunr's metadata whitelist stays empty); the
-browser highlights matched terms in the snippet by stemming its words, using the terms
-lunr reports as matched.
+Scores are comparable across shards. lunr weighs a term in a document (BM25) with the
+inverse document frequency and the average field length of the whole index; each shard's
+document vectors are computed with those statistics taken over the *whole archive*, so a
+paper's term weights are the same as in one big index. The browser merges shards by lunr's
+score without its division by the query vector's length (that length counts only the query
+terms found in the shard's vocabulary, so it differs between shards); see static/search.js.
+
+Refs are short base-36 numbers behind a letter (`p0`, `p1z`), unique across shards, not
+slugs: every posting repeats its ref, so this keeps the index small. The letter matters:
+JavaScript iterates integer-like object keys (`"47"`) before others (`"1i"`), which would
+reorder tied results in lunr.js against lunr.py. No term positions are stored (lunr's
+metadata whitelist stays empty); the browser highlights matched terms in the snippet by
+stemming its words, using the terms lunr reports as matched.
 """
 from __future__ import annotations
 
-import gzip
 import json
+import math
 import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from lunr import __TARGET_JS_VERSION__ as lunr_target_version
 from lunr import __VERSION__ as lunr_version
 from lunr import get_default_builder
 from lunr.field_ref import FieldRef
@@ -41,7 +53,10 @@ FIELDS = [
     {"field_name": "organization"},
 ]
 SNIPPET = 280  # characters of abstract shipped per paper for the result list
-TOO_LARGE_GZIP = 10 * 1024 * 1024
+SHARD_PAPERS = 1500  # at most this many papers in a shard: about 1 MB gzip, well under a second to load
+TOO_LARGE_RAW = 16 * 1024 * 1024  # about 5 MB gzip: a shard this large is called out
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,20 @@ class SearchDocument:
     url: str
     dates: tuple[str, ...]
     snippet: str
+    month: str | None = None  # "2025-03": the month of the paper's newest listing; None if never dated
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A part of the archive with an index of its own: papers last listed in one month."""
+
+    id: str  # "2025-03", "2025-03-2" for a month split in parts, "undated"
+    label: str  # "March 2025"
+    docs: tuple[SearchDocument, ...]
+
+    @property
+    def path(self) -> str:
+        return urls.search_shard(self.id)
 
 
 def ref_for(n: int) -> str:
@@ -71,8 +100,36 @@ def documents(papers: tuple[PaperView, ...]) -> list[SearchDocument]:
         abstract = " ".join(p.abstract_text.split())  # lunr.js splits on every Unicode space; lunr.py on fewer
         docs.append(SearchDocument(
             ref=ref_for(n), title=" ".join(p.title_text.split()), abstract=abstract, organization=p.organization or "",
-            url=p.path, dates=tuple(a.digest.label for a in p.appearances), snippet=_snippet(abstract)))
+            url=p.path, dates=tuple(a.digest.label for a in p.appearances), snippet=_snippet(abstract),
+            month=_newest_month(p)))
     return docs
+
+
+def _newest_month(paper: PaperView) -> str | None:
+    dated = [a.date for a in paper.appearances if a.date]
+    return f"{max(dated):%Y-%m}" if dated else None
+
+
+def plan_shards(docs: list[SearchDocument], most: int = SHARD_PAPERS) -> list[Shard]:
+    """Newest month first, undated papers last; a month of more than `most` papers is cut into
+    equal parts in catalogue order, so every shard loads in about the same time."""
+    months: dict[str | None, list[SearchDocument]] = defaultdict(list)
+    for d in docs:
+        months[d.month].append(d)
+    shards = []
+    order = sorted((m for m in months if m), reverse=True) + ([None] if None in months else [])
+    for month in order:
+        group = months[month]
+        parts = math.ceil(len(group) / most)
+        size = math.ceil(len(group) / parts)
+        base_id = month or "undated"
+        year, number = (month.split("-") if month else (None, None))
+        label = f"{MONTHS[int(number) - 1]} {year}" if month else "Undated listings"
+        for k in range(parts):
+            shard_id = base_id if k == 0 else f"{base_id}-{k + 1}"
+            shard_label = label if parts == 1 else f"{label} ({k + 1} of {parts})"
+            shards.append(Shard(shard_id, shard_label, tuple(group[k * size:(k + 1) * size])))
+    return shards
 
 
 def _snippet(abstract: str) -> str:
@@ -139,19 +196,20 @@ def _field_vectors(self):
     instead of built by a binary-search insert per term."""
     idf_cache: dict[str, float] = {}
     k1, b = self._k1, self._b
+    archive = getattr(self, "_archive", None)  # statistics of the whole archive, for a shard
     vectors = {}
     for field_ref, frequencies in self.field_term_frequencies.items():
         ref = FieldRef.from_string(field_ref)
         field_length = self.field_lengths[field_ref]
         field_boost = self._fields[ref.field_name].boost
         doc_boost = self._documents[ref.doc_ref].get("boost", 1)
-        average = self.average_field_length[ref.field_name]
+        average = (archive or self).average_field_length[ref.field_name]
         pairs = []
         for term, tf in frequencies.items():
             posting = self.inverted_index[term]
             idf = idf_cache.get(term)
             if idf is None:
-                idf = idf_cache[term] = lunr_idf(posting, self.document_count)
+                idf = idf_cache[term] = archive.idf(term) if archive else lunr_idf(posting, self.document_count)
             score = idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (field_length / average)) + tf)
             score *= field_boost
             score *= doc_boost
@@ -165,14 +223,52 @@ def lunr_documents(docs: list[SearchDocument]) -> list[dict]:
     return [{"ref": d.ref, "title": d.title, "abstract": d.abstract, "organization": d.organization} for d in docs]
 
 
-def build_index(docs: list[SearchDocument], memo: dict | None = None):
+def _builder(docs: list[SearchDocument], memo: dict):
     builder = MemoBuilder(memo)
     builder.ref("ref")
     for field in FIELDS:
         builder.field(field["field_name"], boost=field.get("boost", 1))
     for doc in lunr_documents(docs):
         builder.add(doc)
-    return builder.build()
+    return builder
+
+
+class ArchiveStatistics:
+    """What lunr's BM25 weights need from the whole index, summed over every shard's builder:
+    the document count, each term's document frequency (counted per field, as lunr.py's and
+    lunr.js's `idf` count it) and the average length of each field."""
+
+    def __init__(self, builders):
+        self.document_count = sum(b.document_count for b in builders)
+        self.frequency: Counter = Counter()
+        lengths: Counter = Counter()
+        for b in builders:
+            for term, posting in b.inverted_index.items():
+                self.frequency[term] += sum(len(v) for k, v in posting.items() if k != "_index")
+            for field_ref, length in b.field_lengths.items():
+                lengths[FieldRef.from_string(field_ref).field_name] += length
+        self.average_field_length = {f: lengths[f] / self.document_count for f in builders[0]._fields}
+
+    def idf(self, term: str) -> float:
+        # lunr.idf, with the archive's counts
+        with_term = self.frequency[term]
+        return math.log(1 + abs((self.document_count - with_term + 0.5) / (with_term + 0.5)))
+
+
+def build_indexes(groups: list[list[SearchDocument]], memo: dict | None = None) -> list:
+    """One lunr index per group of documents, each weighted with the statistics of all groups.
+    With one group this is exactly `lunr.lunr(...)` (a test checks it byte for byte)."""
+    memo = memo if memo is not None else {}
+    builders = [_builder(docs, memo) for docs in groups]
+    if len(builders) > 1:
+        archive = ArchiveStatistics(builders)
+        for b in builders:
+            b._archive = archive
+    return [b.build() for b in builders]
+
+
+def build_index(docs: list[SearchDocument], memo: dict | None = None):
+    return build_indexes([docs], memo)[0]
 
 
 def _memo_path(cache_dir: Path) -> Path:
@@ -199,39 +295,171 @@ def _save_memo(cache_dir: Path, memo: dict) -> None:
         pass  # a cache that cannot be written only costs time
 
 
-def index_size(data: bytes) -> tuple[int, int | None]:
-    """(raw, gzip) bytes of the index as a browser would download it (gzip level 6, as servers use).
-    gzip is only measured when the raw size could be over the limit (gzip is never larger)."""
-    return len(data), (len(gzip.compress(data, 6)) if len(data) > TOO_LARGE_GZIP else None)
+def index_size(files: dict[str, bytes]) -> dict:
+    """Sizes of the search files as the build reports them: the raw bytes of all shards, of the
+    largest, and how many there are (gzip is measured by the benchmark, not on every build)."""
+    shards = [len(data) for path, data in files.items() if path != urls.SEARCH_MANIFEST]
+    return {"raw": sum(shards), "shards": len(shards), "largest_raw": max(shards, default=0)}
 
 
-def size_notes(raw: int, gzipped: int | None) -> list[str]:
-    if gzipped is None or gzipped <= TOO_LARGE_GZIP:
+def size_notes(sizes: dict) -> list[str]:
+    largest = sizes.get("largest_raw", 0)
+    if largest <= TOO_LARGE_RAW:
         return []
-    return [f"the search index is {gzipped / 1e6:.1f} MB gzipped ({raw / 1e6:.0f} MB raw): over 10 MB, "
-            f"browsers load it slowly and phones may give up; see README, Search, on large archives"]
+    return [f"a search shard is {largest / 1e6:.0f} MB raw: browsers load it slowly and phones may give up; "
+            f"lower SHARD_PAPERS or shorten the abstracts; see README, Search"]
+
+
+def compact(index, docs) -> dict:
+    """A shard's lunr index in a compact form that loses nothing (static/lunr-shard.js expands it
+    back to `index.serialize()`, and a test checks that they are equal), with its store.
+
+    The inverted index is not shipped: which documents hold a term in a field is exactly which
+    field vectors have that term, so the browser rebuilds it from the vectors. Terms are listed
+    once, at their lunr `_index`; each document's vector in each field is a flat list of
+    (term index minus the previous one, score in thousandths) pairs: lunr rounds scores to 3
+    decimals, so thousandths are exact."""
+    terms = [""] * len(index.inverted_index)
+    for term, posting in index.inverted_index.items():
+        terms[posting["_index"]] = term
+    fields = index.fields
+    vectors = []
+    for d in docs:
+        per_field = []
+        for f in fields:
+            elements = index.field_vectors[f"{f}/{d.ref}"].elements
+            flat, previous = [], 0
+            for k in range(0, len(elements), 2):
+                flat += (elements[k] - previous, round(elements[k + 1] * 1000))
+                previous = elements[k]
+            per_field.append(flat)
+        vectors.append(per_field)
+    return {
+        "version": lunr_target_version, "fields": fields, "pipeline": index.pipeline.serialize(),
+        "terms": terms, "refs": [d.ref for d in docs], "vectors": vectors,
+        "store": [[d.title, d.url, list(d.dates), d.snippet] for d in docs],
+    }
 
 
 def _js_global(name: str, value) -> bytes:
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     # JSON is JavaScript except for U+2028/2029 in strings (before ES2019); escape them anyway.
     body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return f"window.{name}={body};\n".encode("utf-8")
 
 
+def _js_shard(shard_id: str, value) -> bytes:
+    """A shard as a script: its JSON in a string given to JSON.parse, which a browser reads much
+    faster than the same data as an object literal (JSON's grammar is simpler than JavaScript's).
+    Only backslash, quote and the two line separators need escaping in the string."""
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    literal = (body.replace("\\", "\\\\").replace("'", "\\'")
+               .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return f"(window.SITEGEN_SHARDS=window.SITEGEN_SHARDS||{{}})[{json.dumps(shard_id)}]=JSON.parse('{literal}');\n".encode("utf-8")
+
+
+class _Terms:
+    """Documents to lunr terms, as lunr.py's builder makes them (tokenizer, then the pipeline
+    once per distinct token, memoised), field by field."""
+
+    def __init__(self, memo: dict):
+        builder = MemoBuilder(memo)  # only for its pipeline, so the terms are lunr.py's own
+        self.pipeline, self.memo = builder.pipeline, memo
+        self.fields = [f["field_name"] for f in FIELDS]
+        self.boosts = [f.get("boost", 1) for f in FIELDS]
+
+    def of(self, doc: dict):
+        """[(terms with counts in first-occurrence order, length)] for each field."""
+        memo, out = self.memo, []
+        for name in self.fields:
+            tokens = Counter(_SEPARATOR.split(str(doc[name]).lower()))
+            tokens.pop("", None)
+            terms: dict[str, int] = {}
+            length = 0
+            for token, count in tokens.items():
+                processed = memo.get(token)
+                if processed is None:
+                    processed = memo[token] = [str(t) for t in self.pipeline.run([Token(token, {})], name)]
+                for term in processed:
+                    terms[term] = terms.get(term, 0) + count
+                    length += count
+            out.append((terms, length))
+        return out
+
+
+def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None):
+    """The compact form of each group's lunr index (what `compact(build_indexes(groups)[i], ...)`
+    gives; a test checks they are equal), made directly and in two passes so that only one
+    shard is held at a time: the first counts what the archive-wide statistics need, the
+    second builds each shard's vectors with them. Yields one dict per group, in order."""
+    terms_of = _Terms(memo if memo is not None else {})
+    fields, boosts = terms_of.fields, terms_of.boosts
+    frequency: Counter = Counter()
+    lengths = [0] * len(fields)
+    count = 0
+    for docs in groups:
+        for doc in lunr_documents(docs):
+            count += 1
+            for f, (terms, length) in enumerate(terms_of.of(doc)):
+                frequency.update(terms.keys())
+                lengths[f] += length
+    average = [total / count if count else 0 for total in lengths]
+    k1, b = 1.2, 0.75  # lunr's defaults, as the reference builder uses them
+    idf_cache: dict[str, float] = {}
+
+    def idf(term: str) -> float:
+        value = idf_cache.get(term)
+        if value is None:  # lunr.idf, with the archive's counts
+            with_term = frequency[term]
+            value = idf_cache[term] = math.log(1 + abs((count - with_term + 0.5) / (with_term + 0.5)))
+        return value
+
+    pipeline = MemoBuilder({}).search_pipeline.serialize()
+    for docs in groups:
+        index_of: dict[str, int] = {}
+        vectors = []
+        for doc in lunr_documents(docs):
+            per_field = []
+            for f, (terms, length) in enumerate(terms_of.of(doc)):
+                pairs = []
+                for term, tf in terms.items():
+                    t = index_of.get(term)
+                    if t is None:
+                        t = index_of[term] = len(index_of)
+                    score = idf(term) * ((k1 + 1) * tf) / (k1 * (1 - b + b * (length / average[f])) + tf)
+                    pairs.append((t, round(score * boosts[f], 3)))
+                pairs.sort()
+                flat, previous = [], 0
+                for t, score in pairs:
+                    flat += (t - previous, round(score * 1000))
+                    previous = t
+                per_field.append(flat)
+            vectors.append(per_field)
+        yield {
+            "version": lunr_target_version, "fields": fields, "pipeline": pipeline,
+            "terms": list(index_of), "refs": [d.ref for d in docs], "vectors": vectors,
+            "store": [[d.title, d.url, list(d.dates), d.snippet] for d in docs],
+        }
+
+
 def index_files(docs: list[SearchDocument], cache_dir: Path | None = None) -> dict[str, bytes]:
-    """{output path: bytes} for the index and the document store.
+    """{output path: bytes}: the manifest and one file per shard (compact index and store).
 
     With a cache folder, the pipeline's answer for each token (trimmer, stop words, stemmer:
     the same token always gives the same terms) is kept between builds in
     `cache_dir/lunr-pipeline-<version>.json`, so only new words are stemmed."""
     memo = _load_memo(cache_dir)
     known = len(memo)
-    index = build_index(docs, memo)
+    shards = plan_shards(docs)
+    files = {}
+    for shard, data in zip(shards, compact_shards([list(s.docs) for s in shards], memo)):
+        files[shard.path] = _js_shard(shard.id, data)
     if cache_dir is not None and len(memo) != known:
         _save_memo(cache_dir, memo)
-    store = {d.ref: [d.title, d.url, list(d.dates), d.snippet] for d in docs}
-    return {
-        urls.SEARCH_INDEX: _js_global("SITEGEN_INDEX", index.serialize()),
-        urls.SEARCH_STORE: _js_global("SITEGEN_STORE", store),
+    manifest = {
+        "papers": len(docs),
+        "shards": [{"id": s.id, "label": s.label, "papers": len(s.docs), "file": s.path.split("/")[-1],
+                    "bytes": len(files[s.path])} for s in shards],
     }
+    files[urls.SEARCH_MANIFEST] = _js_global("SITEGEN_SEARCH", manifest)
+    return files

@@ -85,6 +85,7 @@ class AppearanceView:
     line: int
     rank: int
     upvotes: int | None
+    date: dt.date | None = None  # the digest date, None for an undated listing
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def assemble(catalog: Catalog, config: Config) -> Site:
     for n, p in enumerate(catalog.papers):
         appearances = tuple(
             AppearanceView(Link(digest_of_source[a.source].path, digest_of_source[a.source].short_label),
-                           a.source, a.line, a.rank, a.upvotes)
+                           a.source, a.line, a.rank, a.upvotes, a.date)
             for a in p.appearances
         )
         paper_views.append(PaperView(

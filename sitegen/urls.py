@@ -25,9 +25,13 @@ STYLESHEET = "static/style.css"
 FAVICON = "static/favicon.svg"
 SITE_SCRIPT = "static/site.js"
 SEARCH_SCRIPT = "static/search.js"
+SHARD_SCRIPT = "static/lunr-shard.js"
 LUNR = "static/vendor/lunr.min.js"
-SEARCH_INDEX = "search/index.js"
-SEARCH_STORE = "search/store.js"
+SEARCH_MANIFEST = "search/manifest.js"
+
+
+def search_shard(shard_id: str) -> str:
+    return f"search/shard-{shard_id}.js"
 
 
 def paper(paper_id: str) -> str:

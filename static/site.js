@@ -1,4 +1,5 @@
-/* Every page: keyboard shortcuts. None fires while typing in a field.
+/* Every page: keyboard shortcuts, and a head start for search.
+ * Shortcuts (none fires while typing in a field):
  *   /      focus the search box           j / k  next / previous paper in a list
  *   Enter  open the focused paper         [ / ]  previous / next date, week or month
  *   ?      show or hide this help
@@ -62,6 +63,30 @@
       document.body.appendChild(dialog);
     }
     if (dialog.open) dialog.close(); else dialog.showModal();
+  }
+
+  // The first time the reader focuses the search box (outside the search page), ask the
+  // browser to fetch what the search page will need first: lunr.js, the search scripts and
+  // the newest index shard (named in the manifest). Nothing is loaded on a plain page view.
+  var form = document.querySelector("form.search-form[data-manifest]");
+  var box = document.getElementById("site-search");
+  function prefetch(url) {
+    var link = document.createElement("link");
+    link.rel = "prefetch";
+    link.href = url;
+    document.head.appendChild(link);
+  }
+  if (form && box && !document.getElementById("search-manifest")) {
+    box.addEventListener("focus", function () {
+      form.getAttribute("data-prefetch").split(" ").forEach(prefetch);
+      var script = document.createElement("script");
+      script.src = form.getAttribute("data-manifest");
+      script.onload = function () {
+        var manifest = window.SITEGEN_SEARCH;
+        if (manifest && manifest.shards.length) prefetch(new URL(manifest.shards[0].file, script.src).href);
+      };
+      document.head.appendChild(script);
+    }, { once: true });
   }
 
   document.addEventListener("keydown", function (event) {

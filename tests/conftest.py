@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,31 @@ def seed_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seed_report(seed_site) -> dict:
     return json.loads((seed_site.parent / "report.json").read_text())
+
+
+def load_shard(text: str) -> dict:
+    """One search shard file's data, in the compact form of sitegen.search.compact."""
+    prefix = "(window.SITEGEN_SHARDS=window.SITEGEN_SHARDS||{})["
+    assert text.startswith(prefix) and text.endswith("');\n")
+    literal = text.split("]=JSON.parse('", 1)[1][:-4]
+    # undo the string literal's escapes: \\ \' \u2028 \u2029
+    unescaped = re.sub(r"\\(\\|'|u2028|u2029)", lambda m: {"u2028": "\u2028", "u2029": "\u2029"}.get(m[1], m[1]), literal)
+    return json.loads(unescaped)
+
+
+def load_manifest(text: str) -> dict:
+    prefix = "window.SITEGEN_SEARCH="
+    assert text.startswith(prefix) and text.endswith(";\n")
+    return json.loads(text[len(prefix):-2])
+
+
+def search_store(files) -> dict:
+    """Every shard's store, merged: `files` maps output paths to bytes, or is a site folder."""
+    if isinstance(files, Path):
+        files = {p.relative_to(files).as_posix(): p.read_bytes() for p in (files / "search").glob("*.js")}
+    store = {}
+    for path, data in files.items():
+        if path.startswith("search/shard-"):
+            shard = load_shard(data.decode("utf-8"))
+            store.update(zip(shard["refs"], shard["store"]))
+    return store

@@ -121,7 +121,7 @@ def test_zip_holds_the_whole_site_deterministically(hosted, tmp_path):
     with zipfile.ZipFile(hosted.parent / "site.zip") as zf:
         names = zf.namelist()
         assert names == sorted(names)
-        assert {"index.html", "papers.json", "search/index.js", "static/vendor/lunr.min.js"} <= set(names)
+        assert {"index.html", "papers.json", "search/manifest.js", "static/vendor/lunr.min.js"} <= set(names)
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zf.infolist())
     run_cli("build", "--out", str(tmp_path / "again"), "--base-url", BASE, "--zip", str(tmp_path / "again.zip"), check=True)
     assert (tmp_path / "again.zip").read_bytes() == (hosted.parent / "site.zip").read_bytes()

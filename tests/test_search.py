@@ -11,9 +11,11 @@ import pytest
 from lunr import lunr
 from lunr.index import Index
 
-from sitegen import search
-from sitegen.build import build
+from sitegen import config, search
+from sitegen.build import assemble_only, build
 from sitegen.config import Config
+
+from conftest import load_manifest, load_shard, search_store
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = [
@@ -33,44 +35,105 @@ QUERIES = [
 ]
 
 
-def js_answers(site: Path, queries: list[str]) -> dict:
+def node(*args: str, queries: list[str]) -> dict:
     node = shutil.which("node")
-    assert node, "Node.js is required for the lunr.js parity test"
-    proc = subprocess.run([node, str(ROOT / "tests" / "js" / "query.js"), str(site)], input=json.dumps(queries),
-                          capture_output=True, text=True, timeout=120, check=True)
+    assert node, "Node.js is required for the lunr.js parity tests"
+    proc = subprocess.run([node, str(ROOT / "tests" / "js" / "query.js"), *args], input=json.dumps(queries),
+                          capture_output=True, text=True, timeout=300, check=True)
     return json.loads(proc.stdout)
 
 
-def load_js_global(path: Path, name: str):
-    text = path.read_text(encoding="utf-8")
-    prefix = f"window.{name}="
-    assert text.startswith(prefix) and text.endswith(";\n")
-    return json.loads(text[len(prefix):-2])
+def shards(site: Path) -> list[tuple[dict, Path]]:
+    manifest = load_manifest((site / "search" / "manifest.js").read_text())
+    return [(entry, site / "search" / entry["file"]) for entry in manifest["shards"]]
 
 
-def test_lunr_js_answers_exactly_as_lunr_py(seed_site):
+@pytest.fixture(scope="module")
+def seed_documents() -> list[search.SearchDocument]:
+    """The seed papers as the build gives them to the index, in catalogue order (refs p0, p1, ...)."""
+    return search.documents(assemble_only(config.load(ROOT / "sitegen.toml")).papers)
+
+
+def test_shards_expand_in_the_browser_to_exactly_what_lunr_py_wrote(seed_site, seed_documents):
+    plan = search.plan_shards(seed_documents)
+    for shard, index in zip(plan, search.build_indexes([list(s.docs) for s in plan])):
+        expanded = node("--expand", str(seed_site / shard.path), queries=[])
+        wrote = index.serialize()
+        assert expanded["fieldVectors"] == wrote["fieldVectors"], shard.id
+        assert dict(expanded["invertedIndex"]) == dict(wrote["invertedIndex"]), shard.id
+        assert [t for t, _ in expanded["invertedIndex"]] == sorted(t for t, _ in wrote["invertedIndex"])
+        assert {k: v for k, v in expanded.items() if k not in ("fieldVectors", "invertedIndex")} == \
+            {k: v for k, v in wrote.items() if k not in ("fieldVectors", "invertedIndex")}
+
+
+def test_lunr_js_answers_exactly_as_lunr_py_in_every_shard(seed_site, seed_documents):
     assert len(QUERIES) >= 30
-    index = Index.load(load_js_global(seed_site / "search" / "index.js", "SITEGEN_INDEX"))
-    js = js_answers(seed_site, QUERIES)["answers"]
     nonempty = 0
-    for query, js_answer in zip(QUERIES, js):
-        py = [[r["ref"], r["score"]] for r in index.search(query)]
-        js_refs = [ref for ref, _ in js_answer]
-        assert js_refs == [ref for ref, _ in py], f"{query!r}: lunr.js and lunr.py disagree"
-        for (_, js_score), (_, py_score) in zip(js_answer, py):
-            assert js_score == pytest.approx(py_score, abs=0.002), query
-        nonempty += bool(py)
-    assert nonempty >= 30  # the comparison is about real result lists, not empty ones
+    plan = search.plan_shards(seed_documents)
+    indexes = search.build_indexes([list(s.docs) for s in plan])
+    for (entry, path), index in zip(shards(seed_site), indexes):
+        js = node(str(path), queries=QUERIES)["answers"]
+        for query, js_answer in zip(QUERIES, js):
+            py = [[r["ref"], r["score"]] for r in index.search(query)]
+            js_refs = [ref for ref, _ in js_answer]
+            assert js_refs == [ref for ref, _ in py], f"{entry['id']}: {query!r}: lunr.js and lunr.py disagree"
+            for (_, js_score), (_, py_score) in zip(js_answer, py):
+                assert js_score == pytest.approx(py_score, abs=0.002), query
+            nonempty += bool(py)
+    assert nonempty >= 60  # the comparison is about real result lists, not empty ones
 
 
-def test_memo_builder_writes_exactly_what_lunr_py_writes(seed_site):
-    store = load_js_global(seed_site / "search" / "store.js", "SITEGEN_STORE")
-    assert len(store) == 508
-    docs = [{"ref": ref, "title": title, "abstract": "", "organization": ""} for ref, (title, *_rest) in store.items()]
-    papers = json.loads((seed_site / "papers.json").read_text())
-    for doc, paper in zip(docs, papers):
-        doc["abstract"] = paper["abstract"]
-        doc["organization"] = paper["organization"] or ""
+def test_merged_shards_score_every_paper_as_one_index_would(seed_site, seed_documents, tmp_path):
+    """The point of archive-wide statistics: whatever shard a paper is in, its score for a query
+    is the one a single index of the whole archive gives it, so merged results rank alike."""
+    assert len(shards(seed_site)) == 3
+    one = search.build_index(seed_documents)
+    (tmp_path / "one.json").write_text(json.dumps(one.serialize()))
+    answers = node("--merged", str(seed_site), str(tmp_path / "one.json"), queries=QUERIES)
+    compared = 0
+    for query, merged, single in zip(QUERIES, answers["merged"], answers["single"]):
+        if isinstance(single, dict):
+            assert merged == single, query  # the same syntax error
+            continue
+        assert dict(merged) == pytest.approx(dict(single), abs=1e-5), query
+        assert [s for _, s in merged] == sorted((s for _, s in merged), reverse=True)
+        compared += len(single)
+    assert compared > 2000
+
+
+def test_shard_vectors_equal_the_vectors_of_one_index():
+    docs = [search.SearchDocument(search.ref_for(n), f"paper {n} about {w}", f"we study {w} and {v} at length {n % 7}",
+                                  "lab" if n % 3 else "", "", (), "")
+            for n, (w, v) in enumerate(zip(["diffusion", "models", "graphs", "video"] * 10, ["music", "text"] * 20))]
+    one = search.build_index(docs)
+    parts = search.build_indexes([docs[:5], docs[5:23], docs[23:]])
+
+    def weights(index):
+        terms = {posting["_index"]: term for term, posting in index.inverted_index.items()}
+        return {ref: {terms[i]: s for i, s in zip(v.elements[::2], v.elements[1::2])} for ref, v in index.field_vectors.items()}
+    merged = {}
+    for part in parts:
+        merged.update(weights(part))
+    assert merged == weights(one)
+
+
+def test_the_fast_shard_builder_writes_what_lunr_py_builds(seed_documents):
+    """The build makes shards directly (two passes, one shard held at a time); the reference is
+    lunr.py's own builder with the archive's statistics. Equal, shard by shard."""
+    plan = search.plan_shards(seed_documents, most=200)
+    groups = [list(s.docs) for s in plan]
+    assert len(groups) == 4
+    fast = list(search.compact_shards(groups))
+    reference = [search.compact(index, docs) for index, docs in zip(search.build_indexes(groups), groups)]
+    assert fast == reference
+    one = list(search.compact_shards([seed_documents]))
+    assert one == [search.compact(lunr(ref="ref", fields=search.FIELDS, documents=search.lunr_documents(seed_documents)),
+                                  seed_documents)]
+
+
+def test_memo_builder_writes_exactly_what_lunr_py_writes(seed_documents):
+    docs = search.lunr_documents(seed_documents)
+    assert len(docs) == 508
     stock = lunr(ref="ref", fields=search.FIELDS, documents=docs)
     builder = search.MemoBuilder()
     builder.ref("ref")
@@ -82,8 +145,9 @@ def test_memo_builder_writes_exactly_what_lunr_py_writes(seed_site):
 
 
 def test_store_has_what_a_result_line_needs(seed_site):
-    store = load_js_global(seed_site / "search" / "store.js", "SITEGEN_STORE")
+    store = search_store(seed_site)
     papers = json.loads((seed_site / "papers.json").read_text())
+    assert len(store) == len(papers) == 508
     title, url, dates, snippet = store["p0"]
     assert (seed_site / url).is_file()
     assert title and snippet and dates
@@ -91,18 +155,52 @@ def test_store_has_what_a_result_line_needs(seed_site):
     assert {entry[1] for entry in store.values()} == {p["url"] for p in papers}
 
 
+def test_manifest_lists_the_shards_newest_first(seed_site):
+    manifest = load_manifest((seed_site / "search" / "manifest.js").read_text())
+    assert [(s["id"], s["label"]) for s in manifest["shards"]] == [
+        ("2025-12", "December 2025"), ("2025-03", "March 2025"), ("undated", "Undated listings")]
+    assert sum(s["papers"] for s in manifest["shards"]) == manifest["papers"] == 508
+    for entry, path in shards(seed_site):
+        data = load_shard(path.read_text())
+        assert len(data["store"]) == len(data["refs"]) == len(data["vectors"]) == entry["papers"]
+        assert entry["bytes"] == path.stat().st_size
+    papers = {p["url"]: p for p in json.loads((seed_site / "papers.json").read_text())}
+    for _, url, dates, _ in load_shard((seed_site / "search" / "shard-2025-12.js").read_text())["store"]:
+        assert "2025-12-11" in papers[url]["dates"]
+
+
 def test_index_has_no_positions_and_short_refs(seed_site):
-    raw = (seed_site / "search" / "index.js").read_text()
-    assert '"position"' not in raw
-    index = load_js_global(seed_site / "search" / "index.js", "SITEGEN_INDEX")
-    assert all(re.fullmatch(r"(title|abstract|organization)/p[0-9a-z]{1,3}", ref) for ref, _ in index["fieldVectors"])
+    for _, path in shards(seed_site):
+        raw = path.read_text()
+        assert '"position"' not in raw
+        assert all(re.fullmatch(r"p[0-9a-z]{1,3}", ref) for ref in load_shard(raw)["refs"])
 
 
 def test_search_page_and_assets_exist(seed_site):
     page = (seed_site / "search.html").read_text()
-    for asset in ("static/vendor/lunr.min.js", "search/index.js", "search/store.js", "static/search.js"):
+    for asset in ("static/vendor/lunr.min.js", "static/lunr-shard.js", "search/manifest.js", "static/search.js"):
         assert f'src="{asset}"' in page and (seed_site / asset).is_file()
+    assert "shard-" not in page  # shards are loaded by the script, newest first
     assert (seed_site / "static/vendor/lunr.min.js").read_bytes() == (ROOT / "node_modules/lunr/lunr.min.js").read_bytes()
+
+
+def doc(n: int, month: str | None):
+    return search.SearchDocument(search.ref_for(n), f"t{n}", "", "", "", (), "", month)
+
+
+def test_shards_are_months_newest_first_undated_last_and_big_months_split():
+    docs = [doc(0, "2024-01"), doc(1, None), doc(2, "2025-02"), doc(3, "2024-01")] + [doc(n, "2024-12") for n in range(4, 11)]
+    plan = search.plan_shards(docs, most=3)
+    assert [(s.id, s.label, [d.ref for d in s.docs]) for s in plan] == [
+        ("2025-02", "February 2025", ["p2"]),
+        ("2024-12", "December 2024 (1 of 3)", ["p4", "p5", "p6"]),
+        ("2024-12-2", "December 2024 (2 of 3)", ["p7", "p8", "p9"]),
+        ("2024-12-3", "December 2024 (3 of 3)", ["pa"]),
+        ("2024-01", "January 2024", ["p0", "p3"]),
+        ("undated", "Undated listings", ["p1"]),
+    ]
+    assert plan[0].path == "search/shard-2025-02.js"
+    assert search.plan_shards([]) == []
 
 
 def test_hostile_titles_are_data_in_the_search_files(tmp_path):
@@ -110,14 +208,9 @@ def test_hostile_titles_are_data_in_the_search_files(tmp_path):
     abstract = "We study </script><script>alert(1)</script> and \u2028 line separators in abstracts. " * 3
     (tmp_path / "l" / "x.txt").write_text(f"</script><img src=x onerror=alert(1)>\n{abstract}\n")
     files = build(Config(root=tmp_path, sources=("l",)), memory=True).memory
-    store = files["search/store.js"].decode()
-    assert "\u2028" not in store
-    title = load_js_global_text(store, "SITEGEN_STORE")["p0"][0]
-    assert title == "</script><img src=x onerror=alert(1)>"
-
-
-def load_js_global_text(text: str, name: str):
-    return json.loads(text[len(f"window.{name}="):-2])
+    (shard,) = [data.decode() for path, data in files.items() if path.startswith("search/shard-")]
+    assert "\u2028" not in shard and "</script>" in shard  # inside a JSON string in a .js file: harmless
+    assert search_store(files)["p0"][0] == "</script><img src=x onerror=alert(1)>"
 
 
 @pytest.mark.parametrize("n,ref", [(0, "p0"), (35, "pz"), (36, "p10"), (1295, "pzz"), (1296, "p100")])
@@ -125,10 +218,9 @@ def test_refs_are_base36(n, ref):
     assert search.ref_for(n) == ref
 
 
-def test_a_large_index_is_called_out():
-    assert search.size_notes(4_000_000, None) == []
-    assert search.size_notes(30_000_000, 9_000_000) == []
-    (note,) = search.size_notes(40_000_000, 11_000_000)
-    assert note.startswith("the search index is 11.0 MB gzipped (40 MB raw)")
-    raw, gzipped = search.index_size(b"x" * 100)
-    assert (raw, gzipped) == (100, None)
+def test_a_large_shard_is_called_out():
+    sizes = search.index_size({"search/manifest.js": b"x" * 10, "search/shard-a.js": b"x" * 100, "search/shard-b.js": b"x" * 50})
+    assert sizes == {"raw": 150, "shards": 2, "largest_raw": 100}
+    assert search.size_notes(sizes) == []
+    (note,) = search.size_notes({"raw": 40_000_000, "shards": 2, "largest_raw": 20_000_000})
+    assert note.startswith("a search shard is 20 MB raw")
