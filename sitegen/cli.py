@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -79,9 +80,23 @@ def _print_problems(problems) -> None:
         print(p, file=sys.stderr)
 
 
+def _progress(args):
+    """Progress bars (tqdm) for the long stages, on a terminal only: never with -q, in CI
+    (CI=true), or when stderr is a file or pipe."""
+    from .build import QUIET
+    if args.quiet or os.environ.get("CI", "").lower() in ("true", "1") or not sys.stderr.isatty():
+        return QUIET
+    from tqdm import tqdm
+
+    units = {"render": " pages", "email": " emails"}
+    return lambda stage, total: tqdm(total=total, desc=f"sitegen: {stage}", unit=units.get(stage, ""),
+                                     leave=False, file=sys.stderr, dynamic_ncols=True)
+
+
 def cmd_build(args) -> int:
     config = _config(args)
-    result = build(config, args.inputs or None, Path(args.out) if args.out else None, strict=args.strict)
+    result = build(config, args.inputs or None, Path(args.out) if args.out else None, strict=args.strict,
+                   progress=_progress(args))
     _print_problems(result.problems)
     for note in result.notes:
         print(f"sitegen: note: {note}", file=sys.stderr)

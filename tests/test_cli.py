@@ -94,3 +94,47 @@ def test_check_lists_problems_and_near_duplicate_merges(tmp_path):
 def test_check_on_seeds():
     proc = run_cli("check", check=True)
     assert "557 entries, 508 papers, 49 merged (49 identical, 0 near-duplicates); 0 warnings, 0 errors" in proc.stdout
+
+
+def _build_on_a_terminal(tmp_path, *extra: str, env_extra: dict | None = None) -> str:
+    """Run `sitegen build` with stderr on a pseudo-terminal, as a user at a terminal would."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))  # a 100-column terminal
+    env = {k: v for k, v in os.environ.items() if k != "CI"} | (env_extra or {})
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "build", "--out", str(tmp_path / "out"), *extra],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the build ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_build_on_a_terminal_shows_progress(tmp_path):
+    shown = _build_on_a_terminal(tmp_path)
+    assert "sitegen: render" in shown and "524/524" in shown, shown
+    assert "sitegen: email" in shown
+
+
+def test_no_progress_in_ci_with_quiet_or_off_a_terminal(tmp_path):
+    assert "sitegen: render" not in _build_on_a_terminal(tmp_path, env_extra={"CI": "true"})
+    assert "sitegen: render" not in _build_on_a_terminal(tmp_path, "-q")
+    piped = run_cli("build", "--out", str(tmp_path / "piped"), check=True)
+    assert "sitegen: render" not in piped.stderr and "\r" not in piped.stderr
