@@ -44,7 +44,7 @@ from lunr.idf import idf as lunr_idf
 from lunr.token import Token
 from lunr.vector import Vector
 
-from . import urls
+from . import periods, urls
 from .site import PaperView
 
 FIELDS = [
@@ -55,8 +55,6 @@ FIELDS = [
 SNIPPET = 280  # characters of abstract shipped per paper for the result list
 SHARD_PAPERS = 1500  # at most this many papers in a shard: about 1 MB gzip, well under a second to load
 TOO_LARGE_RAW = 16 * 1024 * 1024  # about 5 MB gzip: a shard this large is called out
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ def documents(papers: tuple[PaperView, ...]) -> list[SearchDocument]:
 
 def _newest_month(paper: PaperView) -> str | None:
     dated = [a.date for a in paper.appearances if a.date]
-    return f"{max(dated):%Y-%m}" if dated else None
+    return periods.month_key(max(dated)) if dated else None
 
 
 def plan_shards(docs: list[SearchDocument], most: int = SHARD_PAPERS) -> list[Shard]:
@@ -123,8 +121,7 @@ def plan_shards(docs: list[SearchDocument], most: int = SHARD_PAPERS) -> list[Sh
         parts = math.ceil(len(group) / most)
         size = math.ceil(len(group) / parts)
         base_id = month or "undated"
-        year, number = (month.split("-") if month else (None, None))
-        label = f"{MONTHS[int(number) - 1]} {year}" if month else "Undated listings"
+        label = periods.month_label(month) if month else "Undated listings"
         for k in range(parts):
             shard_id = base_id if k == 0 else f"{base_id}-{k + 1}"
             shard_label = label if parts == 1 else f"{label} ({k + 1} of {parts})"
@@ -158,6 +155,24 @@ class MemoBuilder:
         return builder
 
 
+def _field_terms(pipeline, memo: dict, value, field_name: str) -> tuple[dict[str, int], int]:
+    """A field's lunr terms with their counts (in first-occurrence order) and its length.
+    Tokens are counted in C, then the pipeline runs once per distinct token (memoised): the
+    order is lunr.py's, so terms get their `_index` as lunr.py gives it."""
+    tokens = Counter(_SEPARATOR.split(str(value).lower())) if value is not None else Counter()
+    tokens.pop("", None)
+    terms: dict[str, int] = {}
+    length = 0
+    for token, count in tokens.items():
+        processed = memo.get(token)
+        if processed is None:
+            processed = memo[token] = [str(t) for t in pipeline.run([Token(token, {})], field_name)]
+        for term in processed:
+            terms[term] = terms.get(term, 0) + count
+            length += count
+    return terms, length
+
+
 def _memo_add(self, doc, attributes=None):
     assert not self.metadata_whitelist, "MemoBuilder does not record term metadata"
     doc_ref = str(doc[self._ref])
@@ -166,19 +181,7 @@ def _memo_add(self, doc, attributes=None):
     memo, index = self._memo, self.inverted_index
     for field_name, field in self._fields.items():
         value = doc[field_name] if field.extractor is None else field.extractor(doc)
-        # Count tokens in C, then do the per-term work once per distinct token. Counter keeps
-        # first-occurrence order, so terms get their `_index` in the order lunr.py gives them.
-        tokens = Counter(_SEPARATOR.split(str(value).lower())) if value is not None else Counter()
-        tokens.pop("", None)
-        field_terms = defaultdict(int)
-        length = 0
-        for token, count in tokens.items():
-            processed = memo.get(token)
-            if processed is None:
-                processed = memo[token] = [str(t) for t in self.pipeline.run([Token(token, {})], field_name)]
-            for term in processed:
-                field_terms[term] += count
-                length += count
+        field_terms, length = _field_terms(self.pipeline, memo, value, field_name)
         field_ref = str(FieldRef(doc_ref, field_name))
         self.field_term_frequencies[field_ref] = field_terms
         self.field_lengths[field_ref] = length
@@ -363,28 +366,14 @@ class _Terms:
     once per distinct token, memoised), field by field."""
 
     def __init__(self, memo: dict):
-        builder = MemoBuilder(memo)  # only for its pipeline, so the terms are lunr.py's own
-        self.pipeline, self.memo = builder.pipeline, memo
+        # lunr.py's builder lends its pipelines and BM25 parameters, so nothing here is restated
+        self.builder, self.memo = MemoBuilder(memo), memo
         self.fields = [f["field_name"] for f in FIELDS]
         self.boosts = [f.get("boost", 1) for f in FIELDS]
 
     def of(self, doc: dict):
         """[(terms with counts in first-occurrence order, length)] for each field."""
-        memo, out = self.memo, []
-        for name in self.fields:
-            tokens = Counter(_SEPARATOR.split(str(doc[name]).lower()))
-            tokens.pop("", None)
-            terms: dict[str, int] = {}
-            length = 0
-            for token, count in tokens.items():
-                processed = memo.get(token)
-                if processed is None:
-                    processed = memo[token] = [str(t) for t in self.pipeline.run([Token(token, {})], name)]
-                for term in processed:
-                    terms[term] = terms.get(term, 0) + count
-                    length += count
-            out.append((terms, length))
-        return out
+        return [_field_terms(self.builder.pipeline, self.memo, doc[name], name) for name in self.fields]
 
 
 def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None):
@@ -404,7 +393,7 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None)
                 frequency.update(terms.keys())
                 lengths[f] += length
     average = [total / count if count else 0 for total in lengths]
-    k1, b = 1.2, 0.75  # lunr's defaults, as the reference builder uses them
+    k1, b = terms_of.builder._k1, terms_of.builder._b
     idf_cache: dict[str, float] = {}
 
     def idf(term: str) -> float:
@@ -414,7 +403,7 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None)
             value = idf_cache[term] = math.log(1 + abs((count - with_term + 0.5) / (with_term + 0.5)))
         return value
 
-    pipeline = MemoBuilder({}).search_pipeline.serialize()
+    pipeline = terms_of.builder.search_pipeline.serialize()
     for docs in groups:
         index_of: dict[str, int] = {}
         vectors = []
