@@ -4,8 +4,10 @@ usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [-
 
 For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
 for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
-- cold build: wall time, peak memory (max RSS of the build process), pages/s, per-stage times;
-- no-change rebuild, and a rebuild after adding one day's listing (30 papers);
+- cold build (its build cache, in --work, emptied first): wall time, peak memory (max RSS of the
+  build process), pages/s, per-stage times;
+- no-change rebuild, and a rebuild after adding one day's listing (30 papers) to a warm build,
+  with how many files it rewrote;
 - output size, search index size (raw and gzip, and per 1k papers), index load time in Node;
 - Hugo (Debian's `hugo`) building the same papers, wall time and peak memory.
 Every build is a separate process, timed from outside like a user would.
@@ -46,9 +48,12 @@ def corpus(size: int, work: Path) -> Path:
     return out
 
 
-def sitegen_build(listings: Path, out: Path, report: Path) -> tuple[float, int, dict]:
+def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bool = False) -> tuple[float, int, dict]:
+    """One build in its own process; `cold` empties the build cache first (a first build)."""
+    if cold:
+        shutil.rmtree(cache, ignore_errors=True)
     wall, rss = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
-                     "--report", str(report), "-q"], cwd=ROOT)
+                     "--report", str(report), "--cache-dir", str(cache), "-q"], cwd=ROOT)
     return wall, rss, json.loads(report.read_text())
 
 
@@ -85,12 +90,12 @@ def median(values):
 
 def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     c = corpus(size, work)
-    out, report = work / f"site-{size}", work / f"report-{size}.json"
-    cold = [sitegen_build(c / "listings", out, report) for _ in range(runs)]
+    out, report, cache = work / f"site-{size}", work / f"report-{size}.json", work / f"cache-{size}"
+    cold = [sitegen_build(c / "listings", out, report, cache, cold=True) for _ in range(runs)]
     rep = cold[-1][2]
     pages = rep["pages"]
     stages = {s: median([r[2]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
-    nochange = [sitegen_build(c / "listings", out, report)[0] for _ in range(runs)]
+    nochange = [sitegen_build(c / "listings", out, report, cache)[0] for _ in range(runs)]
     # One more day: a copy of the corpus plus one listing of 30 new papers.
     plus = work / f"corpus-{size}-plus-day"
     if plus.exists():
@@ -101,13 +106,18 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     extra = [f"{l} (follow-up {i})" if 0 < len(l) < 250 and l[0].isupper() and i > 3 else l
              for i, l in enumerate(lines)]
     (plus / "9999-12-31.txt").write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
-    add_day = [sitegen_build(plus, out, report)[0] for _ in range(runs)]
-    sitegen_build(c / "listings", out, report)  # leave the plain corpus's site for the size figures
+    add_day, rewritten = [], []
+    for _ in range(runs):  # each run adds the day to a warm build of the plain corpus
+        sitegen_build(c / "listings", out, report, cache)
+        wall, _, rep_day = sitegen_build(plus, out, report, cache)
+        add_day.append(wall)
+        rewritten.append(rep_day["files"] - rep_day["unchanged_files"])
+    sitegen_build(c / "listings", out, report, cache)  # leave the plain corpus's site for the size figures
     result = {
-        "papers": rep["papers"], "pages": pages,
+        "papers": rep["papers"], "pages": pages, "files": rep["files"],
         "cold_s": median([r[0] for r in cold]), "cold_rss_mb": median([r[1] for r in cold]),
         "pages_per_s": pages / median([r[0] for r in cold]),
-        "nochange_s": median(nochange), "add_day_s": median(add_day),
+        "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
         "stages": stages, "output_mb": du(out) / 1e6,
         **index_sizes(out), "node_load_ms": node_load_ms(out),
     }
@@ -133,8 +143,8 @@ def main() -> int:
         return 2
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    seeds_wall, seeds_rss = zip(*[run([sys.executable, "-m", "sitegen", "build", "--out", str(work / "site-seeds"), "-q"],
-                                     cwd=ROOT) for _ in range(args.runs)])
+    seeds_wall, seeds_rss = zip(*[run([sys.executable, "-m", "sitegen", "build", "--out", str(work / "site-seeds"), "-q",
+                                      "--no-cache"], cwd=ROOT) for _ in range(args.runs)])
     print(f"seeds (508 papers): cold build {median(seeds_wall):.2f} s, peak {median(seeds_rss)} MB "
           f"(median of {args.runs})\n")
     results = {}
@@ -146,7 +156,8 @@ def main() -> int:
             print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB   "
                   f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
         print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
-        print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold)")
+        print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
+              f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
         print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
         print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
               f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "

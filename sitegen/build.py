@@ -5,16 +5,19 @@ pure. Everything is gathered and rendered before the output is swapped in.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cache as build_cache
 from . import dedupe, feeds, listing, mail, search, urls
 from .config import Config
 from .model import Catalog, Listing, Problem
-from .output import MemoryWriter, Writer, check_replaceable, locked, publish, release_inherited_locks
+from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
+                     release_inherited_locks)
 from .render import Renderer
 from .site import Site, assemble
 
@@ -55,7 +58,7 @@ class Source:
 
 @dataclass
 class BuildResult:
-    catalog: Catalog
+    catalog: Catalog | None  # None when the output was up to date and nothing was read
     site: Site | None = None
     out: Path | None = None
     files: int = 0
@@ -64,16 +67,25 @@ class BuildResult:
     memory: dict[str, bytes] | None = None  # the files, for a build into memory (tests)
     notes: list[str] = field(default_factory=list)  # things the user should know about the output
     index_bytes: dict = field(default_factory=dict)  # search index sizes: raw, shards, largest_raw
+    unchanged: int = 0  # files whose bytes were already published (linked, their mtime kept)
+    record: build_cache.Record | None = None  # the cache's record, when the output was up to date
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.record is not None
 
     @property
     def problems(self) -> tuple[Problem, ...]:
-        return self.catalog.problems
+        return self.record.problem_list() if self.record else self.catalog.problems
 
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
 
     def report(self) -> dict:
+        if self.record:  # nothing was built: the last build's report, with this run's figures
+            return {**self.record.report, "up_to_date": True, "unchanged_files": self.files,
+                    "seconds": {k: round(v, 4) for k, v in self.timings.items()}}
         c = self.catalog
         per_source = []
         for l in c.listings:
@@ -92,6 +104,8 @@ class BuildResult:
             "pages": len(self.site.pages) if self.site else 0,
             "files": self.files,
             "bytes": self.bytes_written,
+            "up_to_date": False,
+            "unchanged_files": self.unchanged,
             "search_index": dict(self.index_bytes),
             "seconds": {k: round(v, 4) for k, v in self.timings.items()},
             "sources": per_source,
@@ -170,9 +184,10 @@ def lunr_js(config: Config) -> Path:
     raise BuildError("lunr.js is not installed: run `npm ci` in the sitegen folder (`make setup` does it)")
 
 
-def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float]) -> Catalog:
+def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
+                 sources: list[Source] | None = None) -> Catalog:
     t0 = time.perf_counter()
-    listings = read_listings(discover(inputs, config), config)
+    listings = read_listings(discover(inputs, config) if sources is None else sources, config)
     t1 = time.perf_counter()
     catalog = dedupe.dedupe(listings)
     t2 = time.perf_counter()
@@ -180,11 +195,10 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
     return catalog
 
 
-def _start_index(site: Site):
+def _start_index(site: Site, cache: Path | None):
     """Build the search index in a forked worker (it is the largest stage and needs nothing the
     renderer makes), so both cores work; where fork is unavailable, build it here, later."""
     docs = search.documents(site.papers)
-    cache = cache_dir(site.config)
     if "fork" not in multiprocessing.get_all_start_methods():
         return None, (docs, cache)
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
@@ -209,9 +223,26 @@ def cache_dir(config: Config) -> Path:
     return config.root / ".sitegen-cache"
 
 
+def fingerprint(sources: list[Source], config: Config, templates: Path, static: Path) -> str | None:
+    """A digest of everything the output depends on (see `cache`); None if an input cannot be
+    read, so the build goes on and reports it."""
+    fp = build_cache.Fingerprint()
+    fp.add("code", build_cache.code_identity())
+    fp.add("config", repr(config).encode())
+    try:
+        for s in sources:
+            fp.add(f"listing:{s.name}", s.path.read_bytes())
+        fp.add_tree("templates", templates)
+        fp.add_tree("static", static)
+        fp.add("lunr.js", lunr_js(config).read_bytes())
+    except OSError:
+        return None
+    return fp.hexdigest()
+
+
 def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float],
-                progress: Progress = QUIET) -> None:
-    pool, pending = _start_index(site)
+                progress: Progress = QUIET, cache: Path | None = None) -> None:
+    pool, pending = _start_index(site, cache)
     try:
         t0 = time.perf_counter()
         renderer = Renderer(site, templates)
@@ -266,46 +297,77 @@ def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
     return assemble(load_catalog(config, inputs, {}), config)
 
 
+DEFAULT_CACHE = Path("<beside the config>")  # build()'s default: cache_dir(config)
+
+
 def build(config: Config, inputs: list[str] | None = None, out: Path | None = None,
-          strict: bool = False, memory: bool = False, progress: Progress = QUIET) -> BuildResult:
+          strict: bool = False, memory: bool = False, progress: Progress = QUIET,
+          cache: Path | None = DEFAULT_CACHE) -> BuildResult:
     """Build the site. Raises BuildError (or ConfigError/OutputError/TemplateError) on fatal problems.
+
+    `cache` is the build cache folder (default `cache_dir(config)`; None: neither read nor write
+    one). With it, a build whose inputs and output are as the last build left them does nothing,
+    and any build keeps the files whose bytes did not change (mtimes kept).
 
     A build holds the output's lock from its first read to its swap, so a second build of the
     same folder waits for the first to finish and never interleaves with it."""
+    if cache is DEFAULT_CACHE:
+        cache = cache_dir(config)
     if memory:
-        return _build(config, inputs, None, strict, memory=True, progress=progress)
+        return _build(config, inputs, None, strict, None, progress)
     out = (out or config.resolve(config.out)).absolute()
     with locked(out):
         check_replaceable(out)  # refuse early, before any work, if the folder is not ours
-        return _build(config, inputs, out, strict, memory=False, progress=progress)
+        return _build(config, inputs, out, strict, cache, progress)
 
 
-def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: bool, memory: bool,
+def _strict_check(strict: bool, problems: tuple[Problem, ...]) -> None:
+    if strict and problems:
+        raise BuildError(f"--strict: {len(problems)} warning(s); the site was not written", problems)
+
+
+def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: bool, cache: Path | None,
            progress: Progress = QUIET) -> BuildResult:
+    """A build into `out`, or into memory when `out` is None (tests)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    catalog = load_catalog(config, inputs, timings)
+    sources = discover(inputs, config)
+    templates, static = theme_dirs(config)
+    key = record = None
+    if out is not None and cache is not None:
+        key = fingerprint(sources, config, templates, static)
+        record = build_cache.load_record(cache, out)
+        if key and record and record.fingerprint == key and build_cache.intact(out, record.manifest):
+            _strict_check(strict, record.problem_list())
+            clear_leftovers(out)  # what a killed build left, as a full build would
+            timings["total"] = time.perf_counter() - started
+            return BuildResult(None, out=out, files=len(record.manifest), timings=timings,
+                               bytes_written=record.report.get("bytes", 0), notes=list(record.notes),
+                               index_bytes=record.report.get("search_index", {}), record=record)
+    catalog = load_catalog(config, inputs, timings, sources)
     result = BuildResult(catalog, timings=timings)
-    if strict and catalog.problems:
-        raise BuildError(f"--strict: {len(catalog.problems)} warning(s); the site was not written", catalog.problems)
+    _strict_check(strict, catalog.problems)
     if not catalog.papers and not catalog.listings:
         raise BuildError("no listings to build")
     t0 = time.perf_counter()
     site = assemble(catalog, config)
     timings["assemble"] = time.perf_counter() - t0
-    templates, static = theme_dirs(config)
     result.site = site
-    if memory:
+    if out is None:
         writer = MemoryWriter()
-        render_site(site, writer, templates, static, timings, progress)
-        result.files, result.bytes_written = len(writer.origins), writer.bytes_written
+        render_site(site, writer, templates, static, timings, progress, cache)
         result.memory = writer.files
-        result.notes, result.index_bytes = writer.notes, writer.index_bytes
     else:
-        with publish(out, lock=False) as writer:
-            render_site(site, writer, templates, static, timings, progress)
+        previous = record.manifest if record else None
+        with publish(out, lock=False, previous=previous) as writer:
+            render_site(site, writer, templates, static, timings, progress, cache)
+            if cache is not None:
+                build_cache.forget(cache, out)  # the output is about to change under the record
         result.out = out
-        result.files, result.bytes_written = len(writer.origins), writer.bytes_written
-        result.notes, result.index_bytes = writer.notes, writer.index_bytes
+    result.files, result.bytes_written = len(writer.origins), writer.bytes_written
+    result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
+    if out is not None and cache is not None and key:
+        build_cache.save_record(cache, out, build_cache.Record(
+            key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes))
     return result

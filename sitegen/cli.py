@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .build import BuildError, assemble_only, build, load_catalog, theme_dirs
+from .build import BuildError, assemble_only, build, cache_dir, load_catalog, theme_dirs
 from .config import ConfigError, load
 from .mail import MailError
 from .output import OutputError
@@ -33,12 +33,17 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--strict", action="store_true", help="treat warnings as a failure")
         p.add_argument("-q", "--quiet", action="store_true", help="print problems and errors only")
 
+    def caching(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--cache-dir", metavar="DIR", help="build cache folder (default: .sitegen-cache beside the config)")
+        p.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache: a cold build")
+
     b = sub.add_parser("build", help="build the site")
     common(b)
     b.add_argument("--out", metavar="DIR", help="output folder (default: the config's `out`, else _site)")
     b.add_argument("--report", metavar="FILE", help="write a JSON build report")
     b.add_argument("--base-url", metavar="URL", help="absolute URL the site will be served from")
     b.add_argument("--zip", metavar="FILE", help="also pack the built site into this zip archive")
+    caching(b)
 
     c = sub.add_parser("check", help="parse and dedupe without writing; list problems and merges")
     common(c)
@@ -50,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--base-url", metavar="URL", help="serve under this URL's path (default: the config's)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    caching(s)
 
     e = sub.add_parser("email", help="a digest date as an email: write a .eml file or send it over SMTP")
     e.add_argument("date", metavar="DATE", help="the digest date (YYYY-MM-DD) or `latest`")
@@ -93,10 +99,16 @@ def _progress(args):
                                      leave=False, file=sys.stderr, dynamic_ncols=True)
 
 
+def _cache(args, config):
+    if args.no_cache:
+        return None
+    return Path(args.cache_dir) if args.cache_dir else cache_dir(config)
+
+
 def cmd_build(args) -> int:
     config = _config(args)
     result = build(config, args.inputs or None, Path(args.out) if args.out else None, strict=args.strict,
-                   progress=_progress(args))
+                   progress=_progress(args), cache=_cache(args, config))
     _print_problems(result.problems)
     for note in result.notes:
         print(f"sitegen: note: {note}", file=sys.stderr)
@@ -106,7 +118,11 @@ def cmd_build(args) -> int:
         zip_site(result.out, Path(args.zip))
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    if not args.quiet:
+    if not args.quiet and result.up_to_date:
+        print(f"Up to date: {report['papers']} papers from {report['listings']} listings in {result.out}; "
+              f"no input, template, static file or setting changed since the last build "
+              f"({report['seconds']['total']:.2f} s); {len(report['warnings'])} warnings")
+    elif not args.quiet:
         print(f"Built {report['papers']} papers ({report['entries']} entries, {report['merged']} merged) "
               f"from {report['listings']} listings: {report['pages']} pages, {report['files']} files "
               f"in {result.out} ({report['seconds']['total']:.2f} s); {len(report['warnings'])} warnings")
@@ -141,10 +157,12 @@ def cmd_serve(args) -> int:
 
     def rebuild(changes=None) -> None:
         try:
-            result = build(config if changes is None else _config(args), args.inputs or None, out)
+            current = config if changes is None else _config(args)
+            result = build(current, args.inputs or None, out, cache=_cache(args, current))
             _print_problems(result.problems)
             state.bump()
-            print(f"Built {len(result.catalog.papers)} papers in {result.timings['total']:.2f} s", flush=True)
+            verb = "Up to date:" if result.up_to_date else "Built"
+            print(f"{verb} {result.report()['papers']} papers in {result.timings['total']:.2f} s", flush=True)
         except FATAL as e:
             _print_problems(getattr(e, "problems", ()))
             print(f"sitegen: error: {e} (still serving the previous build)", file=sys.stderr, flush=True)

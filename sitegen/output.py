@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import shutil
+import stat
 import time
 import zipfile
 from pathlib import Path
@@ -34,15 +36,24 @@ def check_path(rel: str) -> str:
 
 
 class Writer:
-    """Writes output files into a folder, refusing two outputs that claim the same path."""
+    """Writes output files into a folder, refusing two outputs that claim the same path.
 
-    def __init__(self, root: Path):
+    Given the manifest of the site already published in `published` (from the build cache), a
+    file whose bytes are unchanged is hard-linked to the published one instead of written, so it
+    keeps its modification time; the published file must still have the size and time the
+    manifest recorded, else it is written afresh. `manifest` describes what this writer wrote."""
+
+    def __init__(self, root: Path, published: Path | None = None, previous: dict[str, list] | None = None):
         self.root = root
         self.origins: dict[str, str] = {}
         self.bytes_written = 0
         self._folders: set[str] = set()
         self.notes: list[str] = []  # remarks from stages about what they wrote (e.g. a large index)
         self.index_bytes: dict = {}
+        self.published = published
+        self.previous = previous or {}
+        self.manifest: dict[str, list] = {}  # path -> [size, mtime_ns, digest]
+        self.unchanged = 0  # files linked to the published site rather than written
 
     def add(self, rel: str, data: bytes, origin: str) -> None:
         check_path(rel)
@@ -58,7 +69,25 @@ class Writer:
         if folder not in self._folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        target.write_bytes(data)
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        before = self.previous.get(rel)
+        if before and before[2] == digest and self._link_published(rel, target, before):
+            self.unchanged += 1
+        else:
+            target.write_bytes(data)
+        st = target.stat()
+        self.manifest[rel] = [st.st_size, st.st_mtime_ns, digest]
+
+    def _link_published(self, rel: str, target: Path, before: list) -> bool:
+        source = self.published / rel
+        try:
+            st = source.lstat()
+            if not stat.S_ISREG(st.st_mode) or [st.st_size, st.st_mtime_ns] != before[:2]:
+                return False  # changed since it was published: write it afresh
+            os.link(source, target)
+            return True
+        except OSError:
+            return False  # e.g. a filesystem without hard links: writing is always right
 
     def copy_tree(self, source: Path, prefix: str, origin: str) -> None:
         for path in sorted(source.rglob("*")):
@@ -129,21 +158,27 @@ def locked(out: Path, wait_seconds: float = 120.0):
         os.close(fd)  # closing releases the lock
 
 
+def clear_leftovers(out: Path) -> None:
+    """Remove the staging and old folders a killed build left beside `out` (hold the lock)."""
+    for stale in out.parent.glob(f".{out.name}.staging-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.parent.glob(f".{out.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextlib.contextmanager
-def publish(out: Path, lock: bool = True):
+def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = None):
     """Yield a Writer into a staging folder; on success swap it in for `out`, on failure discard it.
-    With lock=False the caller already holds `locked(out)` (a build holds it from its first read)."""
+    With lock=False the caller already holds `locked(out)` (a build holds it from its first read).
+    `previous` is the manifest of the site now in `out`, if known: unchanged files are linked."""
     out = out.absolute()
     with (locked(out) if lock else contextlib.nullcontext()):
         check_replaceable(out)
-        for stale in out.parent.glob(f".{out.name}.staging-*"):
-            shutil.rmtree(stale, ignore_errors=True)  # left by a killed build; we hold the lock
-        for stale in out.parent.glob(f".{out.name}.old-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        clear_leftovers(out)
         staging = out.parent / f".{out.name}.staging-{os.getpid()}"
         staging.mkdir()
         try:
-            writer = Writer(staging)
+            writer = Writer(staging, out, previous)
             yield writer
             writer.add(MARKER, b"This folder was written by sitegen and is replaced whole by each build.\n", "sitegen")
             old = out.parent / f".{out.name}.old-{os.getpid()}"

@@ -1,6 +1,7 @@
 """Shared fixtures: the seed site is built once per session into a temporary folder."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -33,6 +34,12 @@ def seed_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seed_report(seed_site) -> dict:
     return json.loads((seed_site.parent / "report.json").read_text())
+
+
+def tree_hash(root: Path) -> dict[str, str]:
+    """Every file under `root` and a digest of its bytes: two equal trees give equal dicts."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def load_shard(text: str) -> dict:

@@ -1,7 +1,6 @@
 """Hostile input, nothing lost, atomic and deterministic output: end to end through the CLI."""
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import signal
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli, search_store
+from conftest import ROOT, run_cli, search_store, tree_hash
 
 ABSTRACT = ("We study a problem that matters a great deal. Our method improves results on many benchmarks while "
             "remaining simple to implement, and we release code and models for everyone to use.")
@@ -27,11 +26,6 @@ HOSTILE_TITLES = [
     "Broken TeX $\\frac{1}{$ here",
     "Math $\\text{<script>x</script>}$ smuggling",
 ]
-
-
-def tree_hash(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 class Elements(HTMLParser):
@@ -219,7 +213,7 @@ def test_warm_pipeline_cache_gives_the_same_bytes(tmp_path):
     (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\n')
     run_cli("build", "--out", "cold", cwd=tmp_path, check=True)
     cache = tmp_path / ".sitegen-cache"
-    assert [p.name for p in cache.iterdir()] == ["lunr-pipeline-0.8.0.json"]
+    assert sorted(p.name for p in cache.iterdir()) == ["builds", "lunr-pipeline-0.8.0.json"]
     run_cli("build", "--out", "warm", cwd=tmp_path, check=True)
     (cache / "lunr-pipeline-0.8.0.json").write_text("{not json")  # a damaged cache is ignored
     run_cli("build", "--out", "damaged", cwd=tmp_path, check=True)

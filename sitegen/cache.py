@@ -1,0 +1,147 @@
+"""The build cache: what one build leaves for the next, in `.sitegen-cache/` beside the config
+(never inside the published output; deleting it only costs time).
+
+For each output folder the cache keeps a record of its last build:
+- the fingerprint of everything the output depends on: the listing files (names and bytes),
+  the templates, the static files, lunr.js, the settings, the sitegen code and the versions of
+  the libraries that shape the output;
+- the manifest of the files it wrote: size, modification time and a digest of the bytes;
+- the build's report, problems and notes, so an up-to-date build can repeat them.
+
+Two uses: a build whose fingerprint matches the record of an intact output folder has nothing
+to do; any other build links each file whose bytes did not change to the file already
+published (`output.Writer`), so unchanged files keep their modification time and an rsync or
+Pages deploy only carries what changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+from .model import Problem
+
+RECORD_VERSION = 1
+# Libraries whose version can change the bytes of the output.
+OUTPUT_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "lunr", "rapidfuzz",
+                    "python-slugify", "latex2mathml", "pylatexenc", "feedgen", "css-inline", "numpy", "scipy")
+CODE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Record:
+    """What the cache remembers of the last build of one output folder."""
+
+    fingerprint: str
+    manifest: dict[str, list]  # output path -> [size, mtime_ns, digest]
+    report: dict
+    problems: list[dict]
+    notes: list[str]
+
+    def problem_list(self) -> tuple[Problem, ...]:
+        return tuple(Problem(**p) for p in self.problems)
+
+
+class Fingerprint:
+    """A running hash of named parts; each part is length-prefixed so parts cannot run together."""
+
+    def __init__(self):
+        self._hash = hashlib.blake2b(digest_size=20)
+
+    def add(self, name: str, data: bytes) -> None:
+        label = name.encode("utf-8", "surrogateescape")
+        self._hash.update(len(label).to_bytes(4, "little") + label + len(data).to_bytes(8, "little"))
+        self._hash.update(data)
+
+    def add_tree(self, name: str, folder: Path) -> None:
+        """Every file under `folder` the build would read: relative names and bytes."""
+        if not folder.is_dir():
+            self.add(name, b"(none)")
+            return
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder)
+            if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+                self.add(f"{name}/{rel.as_posix()}", path.read_bytes())
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def code_identity() -> bytes:
+    """The sitegen code and the versions of the libraries (and Python) that shape the output."""
+    parts = [sys.version]
+    for name in OUTPUT_LIBRARIES:
+        try:
+            parts.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} missing")
+    code = hashlib.blake2b(digest_size=20)
+    for path in sorted(CODE.glob("*.py")):
+        code.update(path.name.encode() + b"\0" + path.read_bytes())
+    return "\n".join(parts + [code.hexdigest()]).encode()
+
+
+def record_path(cache_dir: Path, out: Path) -> Path:
+    key = hashlib.blake2b(str(out.absolute()).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+    return cache_dir / "builds" / f"{key}.json"
+
+
+def load_record(cache_dir: Path, out: Path) -> Record | None:
+    """The record of `out`'s last build, or None (no cache, another version's, or a damaged one)."""
+    try:
+        data = json.loads(record_path(cache_dir, out).read_text(encoding="utf-8"))
+        if data.pop("version") != RECORD_VERSION or data.pop("out") != str(out.absolute()):
+            return None
+        return Record(**data)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def save_record(cache_dir: Path, out: Path, record: Record) -> None:
+    path = record_path(cache_dir, out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps({"version": RECORD_VERSION, "out": str(out.absolute()), **asdict(record)}),
+                       encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time next build
+
+
+def forget(cache_dir: Path, out: Path) -> None:
+    """Drop `out`'s record: its folder is about to change in a way the record does not describe."""
+    try:
+        record_path(cache_dir, out).unlink()
+    except OSError:
+        pass
+
+
+def intact(out: Path, manifest: dict[str, list]) -> bool:
+    """Whether `out` holds exactly the files of `manifest`, each with its recorded size and
+    modification time (as make and rsync judge a file unchanged)."""
+    seen = 0
+    stack = [(out, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return False
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), rel + "/"))
+                continue
+            expected = manifest.get(rel)
+            if expected is None or not entry.is_file(follow_symlinks=False):
+                return False
+            st = entry.stat(follow_symlinks=False)
+            if st.st_size != expected[0] or st.st_mtime_ns != expected[1]:
+                return False
+            seen += 1
+    return seen == len(manifest)

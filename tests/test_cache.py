@@ -1,0 +1,194 @@
+"""The build cache (sitegen/cache.py): an incremental build gives the cold build's bytes after
+every kind of change, keeps the files it did not change (mtimes), and does nothing at all
+when nothing changed. Every build runs the CLI as a user would."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli, tree_hash
+
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+
+
+def stamps(site: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of every file: equal stamps mean the file was not touched."""
+    return {p.relative_to(site).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A project of its own: two listings, a copy of the theme, a settings file."""
+    (tmp_path / "in").mkdir()
+    for seed in SEEDS[:2]:
+        shutil.copy(seed, tmp_path / "in" / seed.name)
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    shutil.copytree(ROOT / "static", tmp_path / "static")
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\ntitle = "Digest"\n')
+    return tmp_path
+
+
+def build(project: Path, *extra: str) -> dict:
+    run_cli("build", "--out", "site", "--report", "report.json", *extra, cwd=project, check=True)
+    return json.loads((project / "report.json").read_text())
+
+
+def cold(project: Path) -> dict[str, str]:
+    """The bytes a cold build (no cache at all) makes of the project as it is now."""
+    shutil.rmtree(project / "cold", ignore_errors=True)
+    run_cli("build", "--out", "cold", "--no-cache", cwd=project, check=True)
+    return tree_hash(project / "cold")
+
+
+def test_a_build_with_nothing_changed_does_nothing(project):
+    first = build(project)
+    assert not first["up_to_date"] and first["unchanged_files"] == 0
+    before = stamps(project / "site")
+    proc = run_cli("build", "--out", "site", "--report", "report.json", cwd=project, check=True)
+    again = json.loads((project / "report.json").read_text())
+    assert again["up_to_date"] and again["unchanged_files"] == first["files"] == len(before)
+    assert proc.stdout.startswith("Up to date: ") and f"{first['papers']} papers" in proc.stdout
+    assert stamps(project / "site") == before
+    # The report repeats the last build's figures; the problems are printed again.
+    assert {k: again[k] for k in ("papers", "entries", "pages", "warnings")} == \
+        {k: first[k] for k in ("papers", "entries", "pages", "warnings")}
+
+
+# Each change, as a user would make it; the incremental build must equal a cold build after it.
+def add_listing(p: Path):
+    shutil.copy(SEEDS[2], p / "in" / SEEDS[2].name)
+
+
+def edit_listing(p: Path):
+    f = p / "in" / SEEDS[0].name
+    lines = f.read_text().splitlines()
+    title = next(i for i, line in enumerate(lines) if i > 8 and len(line) > 20 and not line.startswith(" "))
+    lines[title] += " Revisited"
+    f.write_text("\n".join(lines) + "\n")
+
+
+def delete_listing(p: Path):
+    (p / "in" / SEEDS[1].name).unlink()
+
+
+def edit_template(p: Path):
+    f = p / "templates" / "paper.html"
+    f.write_text(f.read_text().replace("</article>", "<p class=\"edited\">edited</p></article>", 1))
+
+
+def edit_static(p: Path):
+    with open(p / "static" / "style.css", "a") as f:
+        f.write("\n.edited { color: red; }\n")
+
+
+def edit_config(p: Path):
+    f = p / "sitegen.toml"
+    f.write_text(f.read_text().replace('title = "Digest"', 'title = "Renamed Digest"'))
+
+
+CHANGES = [add_listing, edit_listing, delete_listing, edit_template, edit_static, edit_config]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[c.__name__ for c in CHANGES])
+def test_an_incremental_build_equals_a_cold_build(project, change):
+    build(project)
+    before_hash, before_stamps = tree_hash(project / "site"), stamps(project / "site")
+    change(project)
+    report = build(project)
+    after = tree_hash(project / "site")
+    assert not report["up_to_date"]
+    assert after != before_hash, "the change must show in the output"
+    assert after == cold(project)
+    # Files whose bytes did not change were not touched; the others were written afresh.
+    now = stamps(project / "site")
+    kept = {rel for rel in after if before_hash.get(rel) == after[rel]}
+    assert kept and all(now[rel] == before_stamps[rel] for rel in kept)
+    assert all(now[rel] != before_stamps.get(rel) for rel in set(after) - kept)
+    assert report["unchanged_files"] == len(kept)
+
+
+def test_template_and_static_changes_reach_only_what_uses_them(project):
+    build(project)
+    before = tree_hash(project / "site")
+    edit_static(project)
+    build(project)
+    after = tree_hash(project / "site")
+    assert {rel for rel in after if after[rel] != before.get(rel)} == {"static/style.css"}
+    edit_template(project)
+    build(project)
+    again = tree_hash(project / "site")
+    changed = {rel for rel in again if again[rel] != after.get(rel)}
+    assert changed and all(rel.startswith("papers/") for rel in changed)
+
+
+def test_an_output_changed_by_hand_is_rebuilt_whole(project):
+    build(project)
+    site = project / "site"
+    expected = tree_hash(site)
+    (site / "index.html").write_text("edited by hand")
+    (site / "404.html").unlink()
+    (site / "stray.txt").write_text("not ours")
+    assert not build(project)["up_to_date"]
+    assert tree_hash(site) == expected
+
+
+def test_a_damaged_or_missing_cache_costs_only_time(project):
+    build(project)
+    expected = tree_hash(project / "site")
+    records = list((project / ".sitegen-cache" / "builds").glob("*.json"))
+    assert len(records) == 1
+    records[0].write_text("{not json")
+    assert not build(project)["up_to_date"]
+    assert tree_hash(project / "site") == expected
+    shutil.rmtree(project / ".sitegen-cache")
+    assert not build(project)["up_to_date"]
+    assert build(project)["up_to_date"]
+    assert tree_hash(project / "site") == expected
+
+
+def test_no_cache_and_cache_dir(project, tmp_path_factory):
+    build(project, "--no-cache")
+    assert not (project / ".sitegen-cache").exists()
+    assert not build(project, "--no-cache")["up_to_date"]
+    elsewhere = tmp_path_factory.mktemp("cache")
+    build(project, "--cache-dir", str(elsewhere))
+    assert build(project, "--cache-dir", str(elsewhere))["up_to_date"]
+    assert list((elsewhere / "builds").glob("*.json")) and not (project / ".sitegen-cache").exists()
+
+
+def test_strict_still_fails_when_nothing_changed(project):
+    (project / "sitegen.toml").write_text('sources = ["in"]\n')  # no year: yearless headers warn
+    report = build(project)
+    assert report["warnings"]
+    before = stamps(project / "site")
+    proc = run_cli("build", "--out", "site", "--strict", cwd=project)
+    assert proc.returncode == 1 and "--strict" in proc.stderr and "warning:" in proc.stderr
+    assert stamps(project / "site") == before
+
+
+def test_each_output_folder_has_its_own_record(project):
+    build(project)
+    run_cli("build", "--out", "other", cwd=project, check=True)
+    assert build(project)["up_to_date"]
+    assert tree_hash(project / "other") == tree_hash(project / "site")
+    assert len(list((project / ".sitegen-cache" / "builds").glob("*.json"))) == 2
+
+
+def test_a_sitegen_upgrade_invalidates_the_record(project, monkeypatch):
+    from sitegen import cache
+
+    identity = cache.code_identity()
+    assert identity == cache.code_identity()  # stable from run to run
+    monkeypatch.setattr(cache, "OUTPUT_LIBRARIES", cache.OUTPUT_LIBRARIES + ("no-such-library",))
+    assert cache.code_identity() != identity
+    monkeypatch.undo()
+    copy = project / "code"
+    shutil.copytree(cache.CODE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / "render.py", "a") as f:
+        f.write("\n# a change to the code\n")
+    monkeypatch.setattr(cache, "CODE", copy)
+    assert cache.code_identity() != identity
