@@ -12,8 +12,7 @@ Scores sum over the words kept, so they can only be lower than the full cosine.
 from __future__ import annotations
 
 import re
-from collections import Counter
-from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 from lunr.stemmer import stemmer
@@ -29,19 +28,28 @@ BLOCK = 2048  # rows per sparse product
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 
 
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    return str(stemmer(Token(word)))
+def _term_matrix(documents: list[tuple[str, str]]):
+    """Papers x stems, as counts (title words count twice); stop words are left out.
 
-
-def _terms(text: str) -> Counter:
-    """Stemmed words and their counts; the stemmer runs once per distinct word."""
-    words = Counter(_WORD.findall(text.lower()))
-    terms: Counter = Counter()
-    for word, count in words.items():
-        if word not in STOP_WORDS:
-            terms[_stem(word)] += count
-    return terms
+    Each distinct word is stemmed once, in order of first appearance (that order numbers the
+    columns); every word occurrence becomes one (paper, column, weight) triple and the sparse
+    matrix sums the triples, so no Python loop runs per word occurrence."""
+    titles = [_WORD.findall(title.lower()) for title, _ in documents]
+    abstracts = [_WORD.findall(abstract.lower()) for _, abstract in documents]
+    words = dict.fromkeys(chain.from_iterable(chain.from_iterable(zip(titles, abstracts))))
+    stems: dict[str, int] = {}
+    for word in words:
+        words[word] = -1 if word in STOP_WORDS else stems.setdefault(str(stemmer(Token(word))), len(stems))
+    lengths = np.fromiter((len(t) + len(a) for t, a in zip(titles, abstracts)), dtype=np.int64, count=len(documents))
+    cols = np.fromiter(map(words.__getitem__, chain.from_iterable(chain.from_iterable(zip(titles, abstracts)))),
+                       dtype=np.int64, count=int(lengths.sum()))
+    weights = np.fromiter(chain.from_iterable((2,) * len(t) + (1,) * len(a) for t, a in zip(titles, abstracts)),
+                          dtype=np.float64, count=len(cols))
+    rows = np.repeat(np.arange(len(documents)), lengths)
+    kept = cols >= 0
+    tf = sparse.csr_matrix((weights[kept], (rows[kept], cols[kept])), shape=(len(documents), len(stems)))
+    tf.sum_duplicates()
+    return tf
 
 
 def _top_per_segment(indptr: np.ndarray, data: np.ndarray, limit: int) -> np.ndarray:
@@ -69,19 +77,8 @@ def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple
     n = len(documents)
     if n < 2:
         return [[] for _ in range(n)]
-    vocab: dict[str, int] = {}
-    rows, cols, vals = [], [], []
-    for i, (title, abstract) in enumerate(documents):
-        counts: dict[int, int] = {}
-        for weight, text in ((2, title), (1, abstract)):
-            for term, count in _terms(text).items():
-                j = vocab.setdefault(term, len(vocab))
-                counts[j] = counts.get(j, 0) + weight * count
-        rows.extend([i] * len(counts))
-        cols.extend(counts)
-        vals.extend(counts.values())
-    tf = sparse.csr_matrix((np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(n, len(vocab)))
-    df = np.bincount(tf.indices, minlength=len(vocab))
+    tf = _term_matrix(documents)
+    df = np.bincount(tf.indices, minlength=tf.shape[1])
     keep = df <= max(2, MAX_DF * n)
     idf = np.where(keep, np.log((1 + n) / (1 + df)) + 1.0, 0.0)
     tf.data = 1.0 + np.log(tf.data)
