@@ -28,28 +28,35 @@ BLOCK = 2048  # rows per sparse product
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 
 
-def _term_matrix(documents: list[tuple[str, str]]):
+def _term_matrix(documents: list[tuple[str, str]], chunk: int = 2048):
     """Papers x stems, as counts (title words count twice); stop words are left out.
 
     Each distinct word is stemmed once, in order of first appearance (that order numbers the
     columns); every word occurrence becomes one (paper, column, weight) triple and the sparse
-    matrix sums the triples, so no Python loop runs per word occurrence."""
-    titles = [_WORD.findall(title.lower()) for title, _ in documents]
-    abstracts = [_WORD.findall(abstract.lower()) for _, abstract in documents]
-    words = dict.fromkeys(chain.from_iterable(chain.from_iterable(zip(titles, abstracts))))
+    matrix sums the triples, so no Python loop runs per word occurrence. Papers are read a
+    chunk at a time, so only one chunk's words are held as strings."""
+    columns: dict[str, int] = {}  # word -> column, -1 for a stop word
     stems: dict[str, int] = {}
-    for word in words:
-        words[word] = -1 if word in STOP_WORDS else stems.setdefault(str(stemmer(Token(word))), len(stems))
-    lengths = np.fromiter((len(t) + len(a) for t, a in zip(titles, abstracts)), dtype=np.int64, count=len(documents))
-    cols = np.fromiter(map(words.__getitem__, chain.from_iterable(chain.from_iterable(zip(titles, abstracts)))),
-                       dtype=np.int64, count=int(lengths.sum()))
-    weights = np.fromiter(chain.from_iterable((2,) * len(t) + (1,) * len(a) for t, a in zip(titles, abstracts)),
-                          dtype=np.float64, count=len(cols))
-    rows = np.repeat(np.arange(len(documents)), lengths)
-    kept = cols >= 0
-    tf = sparse.csr_matrix((weights[kept], (rows[kept], cols[kept])), shape=(len(documents), len(stems)))
-    tf.sum_duplicates()
-    return tf
+    parts = []
+    for start in range(0, len(documents), chunk):
+        block = documents[start:start + chunk]
+        words = [(_WORD.findall(title.lower()), _WORD.findall(abstract.lower())) for title, abstract in block]
+        for word in dict.fromkeys(chain.from_iterable(chain.from_iterable(words))):
+            if word not in columns:
+                columns[word] = -1 if word in STOP_WORDS else stems.setdefault(str(stemmer(Token(word))), len(stems))
+        lengths = np.fromiter((len(t) + len(a) for t, a in words), dtype=np.int64, count=len(block))
+        cols = np.fromiter(map(columns.__getitem__, chain.from_iterable(chain.from_iterable(words))),
+                           dtype=np.int64, count=int(lengths.sum()))
+        weights = np.fromiter(chain.from_iterable((2,) * len(t) + (1,) * len(a) for t, a in words),
+                              dtype=np.float64, count=len(cols))
+        rows = np.repeat(np.arange(start, start + len(block)), lengths)
+        kept = cols >= 0
+        part = sparse.csr_matrix((weights[kept], (rows[kept] - start, cols[kept])), shape=(len(block), len(stems) or 1))
+        part.sum_duplicates()
+        parts.append(part)
+    width = max(len(stems), 1)
+    parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts]
+    return sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, width))
 
 
 def _top_per_segment(indptr: np.ndarray, data: np.ndarray, limit: int) -> np.ndarray:
