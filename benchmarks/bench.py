@@ -96,23 +96,25 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     pages = rep["pages"]
     stages = {s: median([r[2]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
     nochange = [sitegen_build(c / "listings", out, report, cache)[0] for _ in range(runs)]
-    # One more day: a copy of the corpus plus one listing of 30 new papers.
-    plus = work / f"corpus-{size}-plus-day"
-    if plus.exists():
-        shutil.rmtree(plus)
-    shutil.copytree(c / "listings", plus)
-    last = sorted(plus.glob("*.txt"))[-1]
+    # One more day, as a reader adds it: one more listing of 30 new papers in the same folder.
+    listings = c / "listings"
+    last = sorted(listings.glob("*.txt"))[-1]
     lines = last.read_text().splitlines()
     extra = [f"{l} (follow-up {i})" if 0 < len(l) < 250 and l[0].isupper() and i > 3 else l
              for i, l in enumerate(lines)]
-    (plus / "9999-12-31.txt").write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
+    day = listings / "9999-12-31.txt"
     add_day, rewritten = [], []
-    for _ in range(runs):  # each run adds the day to a warm build of the plain corpus
-        sitegen_build(c / "listings", out, report, cache)
-        wall, _, rep_day = sitegen_build(plus, out, report, cache)
-        add_day.append(wall)
-        rewritten.append(rep_day["files"] - rep_day["unchanged_files"])
-    sitegen_build(c / "listings", out, report, cache)  # leave the plain corpus's site for the size figures
+    try:
+        for _ in range(runs):  # each run adds the day to a warm build of the plain corpus
+            day.unlink(missing_ok=True)
+            sitegen_build(listings, out, report, cache)
+            day.write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
+            wall, _, rep_day = sitegen_build(listings, out, report, cache)
+            add_day.append(wall)
+            rewritten.append(rep_day["files"] - rep_day["unchanged_files"])
+    finally:
+        day.unlink(missing_ok=True)
+    sitegen_build(listings, out, report, cache)  # leave the plain corpus's site for the size figures
     result = {
         "papers": rep["papers"], "pages": pages, "files": rep["files"],
         "cold_s": median([r[0] for r in cold]), "cold_rss_mb": median([r[1] for r in cold]),

@@ -19,7 +19,7 @@ from .model import Catalog, Listing, Problem
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
                      release_inherited_locks)
 from .render import Renderer
-from .site import Site, assemble
+from .site import PaperView, Site, assemble, assemble_papers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
@@ -195,15 +195,31 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
     return catalog
 
 
-def _start_index(site: Site, cache: Path | None):
-    """Build the search index in a forked worker (it is the largest stage and needs nothing the
-    renderer makes), so both cores work; where fork is unavailable, build it here, later."""
-    docs = search.documents(site.papers)
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None, (docs, cache)
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_init)
-    return pool, pool.submit(search.index_files, docs, cache)
+class IndexJob:
+    """The search index, built in a forked worker from the papers' views as soon as they exist
+    (`assemble_papers`), while this process finishes assembling and renders, so both cores
+    work; where fork is unavailable it is built here when `result()` is asked for."""
+
+    def __init__(self, papers: tuple[PaperView, ...], cache: Path | None):
+        self._args = (search.documents(papers), cache)
+        self._pool = None
+        if "fork" in multiprocessing.get_all_start_methods():
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=_worker_init)
+            self._future = self._pool.submit(search.index_files, *self._args)
+
+    def result(self) -> dict[str, bytes]:
+        if self._pool is None:
+            return search.index_files(*self._args)
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
+
+    def cancel(self) -> None:
+        """A failed build does not wait for the index."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _worker_init() -> None:
@@ -223,16 +239,15 @@ def cache_dir(config: Config) -> Path:
     return config.root / ".sitegen-cache"
 
 
-def fingerprint(sources: list[Source], config: Config, templates: Path, static: Path) -> str | None:
-    """A digest of everything the output depends on (see `cache`); None if an input cannot be
+def fingerprint(sources: list[Source], config: Config, theme: str, static: Path) -> str | None:
+    """A digest of everything the output depends on (see `cache`): the theme's identity (code,
+    settings, templates), the listings, static files and lunr.js; None if an input cannot be
     read, so the build goes on and reports it."""
     fp = build_cache.Fingerprint()
-    fp.add("code", build_cache.code_identity())
-    fp.add("config", repr(config).encode())
+    fp.add("theme", theme.encode())
     try:
         for s in sources:
             fp.add(f"listing:{s.name}", s.path.read_bytes())
-        fp.add_tree("templates", templates)
         fp.add_tree("static", static)
         fp.add("lunr.js", lunr_js(config).read_bytes())
     except OSError:
@@ -241,46 +256,48 @@ def fingerprint(sources: list[Source], config: Config, templates: Path, static: 
 
 
 def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float],
-                progress: Progress = QUIET, cache: Path | None = None) -> None:
-    pool, pending = _start_index(site, cache)
-    try:
-        t0 = time.perf_counter()
-        renderer = Renderer(site, templates)
-        bar = progress("render", len(site.pages))
-        for n, page in enumerate(site.pages, 1):
-            writer.add(page.path, renderer.render(page), f"page {page.kind}")
-            if n % 200 == 0:
-                bar.update(200)
-        bar.update(len(site.pages) % 200)
-        bar.close()
-        t1 = time.perf_counter()
-        writer.add(urls.CATALOG, site.catalog_json, "catalogue")
-        for path, data in feeds.files(site).items():
-            writer.add(path, data, "feeds and crawler files")
-        if static.is_dir():
-            writer.copy_tree(static, "static", "static file")
-        writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
-        t2 = time.perf_counter()
-        bar = progress("email", sum(1 for d in site.digests if d.date))
-        for digest in site.digests:
-            if digest.date:
-                bar.update()
+                index: IndexJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None) -> None:
+    """Render every page, email and feed, copy the static files, and add the search index
+    (built meanwhile by `index`). With `renders`, a page rendered last time from the same
+    inputs is linked to the published file instead of rendered again."""
+    t0 = time.perf_counter()
+    renderer = Renderer(site, templates)
+    bar = progress("render", len(site.pages))
+    for n, page in enumerate(site.pages, 1):
+        origin = f"page {page.kind}"
+        if not (renders and renders.unchanged(page.path, page, site.has_feed) and writer.reuse(page.path, origin)):
+            writer.add(page.path, renderer.render(page), origin)
+        if n % 200 == 0:
+            bar.update(200)
+    bar.update(len(site.pages) % 200)
+    bar.close()
+    t1 = time.perf_counter()
+    writer.add(urls.CATALOG, site.catalog_json, "catalogue")
+    for path, data in feeds.files(site).items():
+        writer.add(path, data, "feeds and crawler files")
+    if static.is_dir():
+        writer.copy_tree(static, "static", "static file")
+    writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
+    t2 = time.perf_counter()
+    bar = progress("email", sum(1 for d in site.digests if d.date))
+    for digest in site.digests:
+        if digest.date:
+            bar.update()
+            html_path = mail.email_path(digest)
+            origins = {html_path: "email page", html_path.removesuffix(".html") + ".txt": "email text"}
+            fresh = [path for path, origin in origins.items()
+                     if not (renders and renders.unchanged(path, digest) and writer.reuse(path, origin))]
+            if fresh:
                 message = mail.compose(site, digest, templates)
-                path = mail.email_path(digest)
-                writer.add(path, message.html.encode("utf-8"), "email page")
-                writer.add(path.removesuffix(".html") + ".txt", message.text.encode("utf-8"), "email text")
-        bar.close()
-        t3 = time.perf_counter()
-        bar = progress("search index", 1)  # shown while the build waits for the index
-        index_files = pending.result() if pool else search.index_files(*pending)
-        bar.update()
-        bar.close()
-    except BaseException:
-        if pool:
-            pool.shutdown(wait=False, cancel_futures=True)  # a failed build does not wait for the index
-        raise
-    if pool:
-        pool.shutdown()
+                data = dict(zip(origins, (message.html.encode("utf-8"), message.text.encode("utf-8"))))
+                for path in fresh:
+                    writer.add(path, data[path], origins[path])
+    bar.close()
+    t3 = time.perf_counter()
+    bar = progress("search index", 1)  # shown while the build waits for the index
+    index_files = index.result()
+    bar.update()
+    bar.close()
     for path, data in index_files.items():
         writer.add(path, data, "search index")
     writer.index_bytes = search.index_size(index_files)
@@ -333,9 +350,10 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     started = time.perf_counter()
     sources = discover(inputs, config)
     templates, static = theme_dirs(config)
-    key = record = None
+    key = record = renders = None
     if out is not None and cache is not None:
-        key = fingerprint(sources, config, templates, static)
+        theme = build_cache.theme_identity(repr(config), templates)
+        key = fingerprint(sources, config, theme, static)
         record = build_cache.load_record(cache, out)
         if key and record and record.fingerprint == key and build_cache.intact(out, record.manifest):
             _strict_check(strict, record.problem_list())
@@ -350,24 +368,33 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     if not catalog.papers and not catalog.listings:
         raise BuildError("no listings to build")
     t0 = time.perf_counter()
-    site = assemble(catalog, config)
-    timings["assemble"] = time.perf_counter() - t0
-    result.site = site
-    if out is None:
-        writer = MemoryWriter()
-        render_site(site, writer, templates, static, timings, progress, cache)
-        result.memory = writer.files
-    else:
-        previous = record.manifest if record else None
-        with publish(out, lock=False, previous=previous) as writer:
-            render_site(site, writer, templates, static, timings, progress, cache)
-            if cache is not None:
-                build_cache.forget(cache, out)  # the output is about to change under the record
-        result.out = out
+    papers = assemble_papers(catalog, config)
+    index = IndexJob(papers.views, cache)
+    try:
+        site = assemble(catalog, config, papers)
+        timings["assemble"] = time.perf_counter() - t0
+        result.site = site
+        if out is None:
+            writer = MemoryWriter()
+            render_site(site, writer, templates, static, timings, index, progress)
+            result.memory = writer.files
+        else:
+            previous = record.manifest if record else None
+            if key:
+                renders = build_cache.RenderCache(theme, record.renders if record else None)
+            with publish(out, lock=False, previous=previous) as writer:
+                render_site(site, writer, templates, static, timings, index, progress, renders)
+                if cache is not None:
+                    build_cache.forget(cache, out)  # the output is about to change under the record
+            result.out = out
+    except BaseException:
+        index.cancel()
+        raise
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
-            key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes))
+            key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,
+            renders.keys))
     return result

@@ -8,16 +8,18 @@ For each output folder the cache keeps a record of its last build:
 - the manifest of the files it wrote: size, modification time and a digest of the bytes;
 - the build's report, problems and notes, so an up-to-date build can repeat them.
 
-Two uses: a build whose fingerprint matches the record of an intact output folder has nothing
-to do; any other build links each file whose bytes did not change to the file already
-published (`output.Writer`), so unchanged files keep their modification time and an rsync or
-Pages deploy only carries what changed.
+Three uses: a build whose fingerprint matches the record of an intact output folder has nothing
+to do; any other build skips rendering a page whose render key (`RenderCache`) is the one the
+published page was rendered from, and links each file whose bytes did not change to the file
+already published (`output.Writer`), so unchanged files keep their modification time and an
+rsync or Pages deploy only carries what changed.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import pickle
 import sys
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from .model import Problem
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 # Libraries whose version can change the bytes of the output.
 OUTPUT_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "lunr", "rapidfuzz",
                     "python-slugify", "latex2mathml", "pylatexenc", "feedgen", "css-inline", "numpy", "scipy")
@@ -41,6 +43,7 @@ class Record:
     report: dict
     problems: list[dict]
     notes: list[str]
+    renders: dict[str, str]  # output path -> the render key it was rendered from (see RenderCache)
 
     def problem_list(self) -> tuple[Problem, ...]:
         return tuple(Problem(**p) for p in self.problems)
@@ -145,3 +148,36 @@ def intact(out: Path, manifest: dict[str, list]) -> bool:
                 return False
             seen += 1
     return seen == len(manifest)
+
+
+class RenderCache:
+    """Which pages need rendering. A page's render key digests everything its bytes depend on:
+    the theme (templates, settings, sitegen code and library versions: `theme`) and the page
+    record itself (path, template, and the whole view, pickled). Site-wide navigation, related
+    papers and neighbours are part of the view, so they are recomputed every build and a page
+    whose neighbours changed gets a new key. Equal keys mean equal bytes, so a page whose key is
+    the one the published file was rendered from is linked, not rendered."""
+
+    def __init__(self, theme: str, previous: dict[str, str] | None = None):
+        self.theme = theme.encode()
+        self.previous = previous or {}
+        self.keys: dict[str, str] = {}  # this build's keys, for the next build's record
+
+    def key(self, path: str, *inputs) -> str:
+        digest = hashlib.blake2b(self.theme, digest_size=16)
+        digest.update(pickle.dumps(inputs, protocol=5))
+        self.keys[path] = key = digest.hexdigest()
+        return key
+
+    def unchanged(self, path: str, *inputs) -> bool:
+        """Whether `path` was last rendered from the same inputs (and remember this build's key)."""
+        return self.previous.get(path) == self.key(path, *inputs)
+
+
+def theme_identity(config_repr: str, templates: Path) -> str:
+    """What every rendered page depends on beyond its own record: code, settings, templates."""
+    fp = Fingerprint()
+    fp.add("code", code_identity())
+    fp.add("config", config_repr.encode())
+    fp.add_tree("templates", templates)
+    return fp.hexdigest()

@@ -41,7 +41,8 @@ class Writer:
     Given the manifest of the site already published in `published` (from the build cache), a
     file whose bytes are unchanged is hard-linked to the published one instead of written, so it
     keeps its modification time; the published file must still have the size and time the
-    manifest recorded, else it is written afresh. `manifest` describes what this writer wrote."""
+    manifest recorded, else it is written afresh. `reuse` links a published file whose bytes
+    the caller knows are right without making them. `manifest` describes what was written."""
 
     def __init__(self, root: Path, published: Path | None = None, previous: dict[str, list] | None = None):
         self.root = root
@@ -55,20 +56,27 @@ class Writer:
         self.manifest: dict[str, list] = {}  # path -> [size, mtime_ns, digest]
         self.unchanged = 0  # files linked to the published site rather than written
 
-    def add(self, rel: str, data: bytes, origin: str) -> None:
+    def _claim(self, rel: str, origin: str) -> None:
         check_path(rel)
         if rel in self.origins:
             raise OutputError(f"two outputs claim {rel}: {self.origins[rel]} and {origin}")
+
+    def add(self, rel: str, data: bytes, origin: str) -> None:
+        self._claim(rel, origin)
         self.origins[rel] = origin
         self.bytes_written += len(data)
         self._store(rel, data)
 
-    def _store(self, rel: str, data: bytes) -> None:
+    def _target(self, rel: str) -> Path:
         target = self.root / rel
         folder = rel.rpartition("/")[0]
         if folder not in self._folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
+        return target
+
+    def _store(self, rel: str, data: bytes) -> None:
+        target = self._target(rel)
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         before = self.previous.get(rel)
         if before and before[2] == digest and self._link_published(rel, target, before):
@@ -77,6 +85,21 @@ class Writer:
             target.write_bytes(data)
         st = target.stat()
         self.manifest[rel] = [st.st_size, st.st_mtime_ns, digest]
+
+    def reuse(self, rel: str, origin: str) -> bool:
+        """Link the published file `rel` (its bytes are known to be right) instead of adding
+        bytes; False if there is none to link, and the caller adds the bytes."""
+        before = self.previous.get(rel)
+        if before is None:
+            return False
+        self._claim(rel, origin)
+        if not self._link_published(rel, self._target(rel), before):
+            return False
+        self.origins[rel] = origin
+        self.bytes_written += before[0]
+        self.unchanged += 1
+        self.manifest[rel] = list(before)
+        return True
 
     def _link_published(self, rel: str, target: Path, before: list) -> bool:
         source = self.published / rel
@@ -108,6 +131,9 @@ class MemoryWriter(Writer):
 
     def _store(self, rel: str, data: bytes) -> None:
         self.files[rel] = data
+
+    def reuse(self, rel: str, origin: str) -> bool:
+        return False
 
 
 def check_replaceable(out: Path) -> None:

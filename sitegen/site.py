@@ -216,7 +216,17 @@ def _links_out(title: str) -> tuple[Link, ...]:
     )
 
 
-def assemble(catalog: Catalog, config: Config) -> Site:
+@dataclass(frozen=True)
+class Papers:
+    """The first half of assembly: the digests and every paper's view, without related papers
+    (the one step that compares every paper with every other). Enough for the search index, so
+    it can be built while the rest of the site is assembled."""
+
+    views: tuple[PaperView, ...]
+    digests: tuple[Digest, ...]
+
+
+def assemble_papers(catalog: Catalog, config: Config) -> Papers:
     summaries: dict[str, PaperSummary] = {}
     plain_titles: dict[str, str] = {}
     plain_abstracts: dict[str, str] = {}
@@ -232,10 +242,8 @@ def assemble(catalog: Catalog, config: Config) -> Site:
 
     digests = _digests(catalog, config, summaries, paper_of)
     digest_of_source = {src: d for d in digests for src in d.sources}
-
-    similar = related.related([(plain_titles[p.id], plain_abstracts[p.id]) for p in catalog.papers])
     paper_views = []
-    for n, p in enumerate(catalog.papers):
+    for p in catalog.papers:
         appearances = tuple(
             AppearanceView(Link(digest_of_source[a.source].path, digest_of_source[a.source].short_label),
                            a.source, a.line, a.rank, a.upvotes, a.date)
@@ -251,9 +259,21 @@ def assemble(catalog: Catalog, config: Config) -> Site:
             upvotes=p.upvotes, appearances=appearances, links_out=_links_out(plain_titles[p.id]),
             structured_data=_scholarly_article(p, plain_titles[p.id], plain_abstracts[p.id], config),
             history=history_line(p),
-            related=tuple(Link(urls.paper(catalog.papers[j].id), plain_titles[catalog.papers[j].id])
-                          for j, _score in similar[n]),
         ))
+    return Papers(tuple(paper_views), tuple(digests))
+
+
+def assemble(catalog: Catalog, config: Config, papers: Papers | None = None) -> Site:
+    """The site as records: `papers` (from `assemble_papers`) completed with related papers,
+    and every page."""
+    papers = papers or assemble_papers(catalog, config)
+    digests = list(papers.digests)
+    similar = related.related([(v.title_text, v.abstract_text) for v in papers.views])
+    paper_views = [
+        dataclasses.replace(v, related=tuple(Link(papers.views[j].path, papers.views[j].title_text)
+                                             for j, _score in similar[n]))
+        for n, v in enumerate(papers.views)
+    ]
 
     newest = max((d.date for d in digests if d.date), default=None)
     dated = [d for d in digests if d.date]

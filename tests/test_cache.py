@@ -192,3 +192,30 @@ def test_a_sitegen_upgrade_invalidates_the_record(project, monkeypatch):
         f.write("\n# a change to the code\n")
     monkeypatch.setattr(cache, "CODE", copy)
     assert cache.code_identity() != identity
+
+
+def test_only_pages_whose_inputs_changed_are_rendered(project, monkeypatch):
+    from sitegen import build as build_module
+    from sitegen import config as config_module
+    from sitegen.render import Renderer
+
+    rendered: list[str] = []
+    real = Renderer.render
+    monkeypatch.setattr(Renderer, "render", lambda self, page: rendered.append(page.path) or real(self, page))
+    monkeypatch.chdir(project)
+
+    def build_here():
+        rendered.clear()
+        return build_module.build(config_module.load(None), out=project / "site")
+
+    first = build_here()
+    assert len(rendered) == len(first.site.pages)
+    before = tree_hash(project / "site")
+    edit_listing(project)
+    build_here()
+    after = tree_hash(project / "site")
+    changed_pages = {rel for rel in after if rel.endswith(".html") and after[rel] != before.get(rel)
+                     and not rel.startswith("email/")}
+    assert changed_pages and changed_pages <= set(rendered)
+    assert len(rendered) < len(first.site.pages) / 4  # one title edited: most pages are linked
+    assert after == cold(project)
