@@ -32,10 +32,13 @@ import json
 import math
 import os
 import re
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
+import numpy as np
 from lunr import __TARGET_JS_VERSION__ as lunr_target_version
 from lunr import __VERSION__ as lunr_version
 from lunr import get_default_builder
@@ -378,57 +381,97 @@ class _Terms:
 
 def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None):
     """The compact form of each group's lunr index (what `compact(build_indexes(groups)[i], ...)`
-    gives; a test checks they are equal), made directly and in two passes so that only one
-    shard is held at a time: the first counts what the archive-wide statistics need, the
-    second builds each shard's vectors with them. Yields one dict per group, in order."""
+    gives; a test checks they are equal), made directly in two passes. The first tokenises every
+    document once and keeps only numbers: each field's terms as archive-wide term ids with their
+    counts, in flat arrays (a few bytes per term occurrence), plus what the archive-wide
+    statistics need. The second scores each group from those arrays. Yields one dict per group,
+    in order."""
     terms_of = _Terms(memo if memo is not None else {})
-    fields, boosts = terms_of.fields, terms_of.boosts
-    frequency: Counter = Counter()
-    lengths = [0] * len(fields)
-    count = 0
+    fields, boosts, nfields = terms_of.fields, terms_of.boosts, len(terms_of.fields)
+    ids: dict[str, int] = {}  # term -> archive-wide id, in order of first occurrence
+    term_ids, tfs = array("i"), array("i")  # per field of each document: its terms' ids and counts
+    counts, lengths = array("i"), array("q")  # per field of each document: how many terms, its length
     for docs in groups:
         for doc in lunr_documents(docs):
-            count += 1
-            for f, (terms, length) in enumerate(terms_of.of(doc)):
-                frequency.update(terms.keys())
-                lengths[f] += length
-    average = [total / count if count else 0 for total in lengths]
+            for terms, length in terms_of.of(doc):
+                for term in terms:
+                    g = ids.get(term)
+                    if g is None:
+                        g = ids[term] = len(ids)
+                    term_ids.append(g)
+                tfs.extend(terms.values())
+                counts.append(len(terms))
+                lengths.append(length)
+    names = list(ids)
+    del ids
+    term_ids_np, tfs_np = np.frombuffer(term_ids, dtype=np.int32), np.frombuffer(tfs, dtype=np.int32)
+    counts_np, lengths_np = np.frombuffer(counts, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
+    count = len(counts) // nfields if nfields else 0
+    frequency = np.bincount(term_ids_np, minlength=len(names)).tolist()  # fields holding each term
+    average = [int(lengths_np[f::nfields].sum()) / count if count else 0 for f in range(nfields)]
     k1, b = terms_of.builder._k1, terms_of.builder._b
-    idf_cache: dict[str, float] = {}
 
-    def idf(term: str) -> float:
-        value = idf_cache.get(term)
-        if value is None:  # lunr.idf, with the archive's counts
-            with_term = frequency[term]
-            value = idf_cache[term] = math.log(1 + abs((count - with_term + 0.5) / (with_term + 0.5)))
-        return value
+    def idf(g: int) -> float:  # lunr.idf, with the archive's counts
+        with_term = frequency[g]
+        return math.log(1 + abs((count - with_term + 0.5) / (with_term + 0.5)))
 
     pipeline = terms_of.builder.search_pipeline.serialize()
+    ends = np.cumsum(counts_np, dtype=np.int64)
+    group_start = 0
     for docs in groups:
-        index_of: dict[str, int] = {}
-        vectors = []
-        for doc in lunr_documents(docs):
-            per_field = []
-            for f, (terms, length) in enumerate(terms_of.of(doc)):
-                pairs = []
-                for term, tf in terms.items():
-                    t = index_of.get(term)
-                    if t is None:
-                        t = index_of[term] = len(index_of)
-                    score = idf(term) * ((k1 + 1) * tf) / (k1 * (1 - b + b * (length / average[f])) + tf)
-                    pairs.append((t, round(score * boosts[f], 3)))
-                pairs.sort()
-                flat, previous = [], 0
-                for t, score in pairs:
-                    flat += (t - previous, round(score * 1000))
-                    previous = t
-                per_field.append(flat)
-            vectors.append(per_field)
+        group_end = group_start + len(docs) * nfields
+        lo = int(ends[group_start - 1]) if group_start else 0
+        hi = int(ends[group_end - 1]) if group_end > group_start else lo
+        shard_terms, vectors = _shard_vectors(
+            term_ids_np[lo:hi], tfs_np[lo:hi], counts_np[group_start:group_end],
+            lengths_np[group_start:group_end], nfields, idf, average, boosts, k1, b)
+        group_start = group_end
         yield {
             "version": lunr_target_version, "fields": fields, "pipeline": pipeline,
-            "terms": list(index_of), "refs": [d.ref for d in docs], "vectors": vectors,
+            "terms": [names[g] for g in shard_terms], "refs": [d.ref for d in docs], "vectors": vectors,
             "store": [[d.title, d.url, list(d.dates), d.snippet] for d in docs],
         }
+
+
+def _shard_vectors(term_ids, tfs, counts, lengths, nfields: int, idf, average: list[float],
+                   boosts: list[float], k1: float, b: float) -> tuple[list[int], list[list[list[int]]]]:
+    """One group's terms (archive ids, in lunr's `_index` order: first occurrence) and each
+    document's delta-encoded field vectors. The arithmetic is lunr.py's BM25 in the same order
+    of operations, over numpy arrays, so every float is the same; idf uses Python's math.log and
+    the 3-digit rounding Python's own `round`, so both match lunr.py digit for digit."""
+    if len(term_ids):
+        distinct, first = np.unique(term_ids, return_index=True)
+        order = np.argsort(first)
+        rank = np.empty(len(distinct), dtype=np.int64)
+        rank[order] = np.arange(len(distinct))
+        t = rank[np.searchsorted(distinct, term_ids)]  # the shard's own term index
+        shard_terms = distinct[order].tolist()
+    else:
+        t, shard_terms = np.zeros(0, dtype=np.int64), []
+    field = np.repeat(np.tile(np.arange(nfields), len(counts) // nfields), counts)
+    length = np.repeat(lengths.astype(np.float64), counts)
+    tf = tfs.astype(np.float64)
+    term_idf = np.asarray([idf(g) for g in shard_terms], dtype=np.float64)
+    score = term_idf[t] * ((k1 + 1) * tf) / (
+        k1 * (1 - b + b * (length / np.asarray(average, dtype=np.float64)[field])) + tf)
+    boosted = score * np.asarray(boosts, dtype=np.float64)[field]
+    rounded = np.asarray(list(map(round, boosted.tolist(), repeat(3, len(boosted)))), dtype=np.float64)
+    scaled = np.rint(rounded * 1000).astype(np.int64)
+    group = np.repeat(np.arange(len(counts)), counts)
+    order = np.lexsort((t, group))  # each field's terms by index; fields stay in their order
+    t, scaled = t[order], scaled[order]
+    ends = np.cumsum(counts, dtype=np.int64)
+    starts = ends - counts
+    delta = np.diff(t, prepend=0)
+    nonempty = starts[counts > 0]
+    delta[nonempty] = t[nonempty]
+    pairs = np.empty(2 * len(t), dtype=np.int64)
+    pairs[0::2], pairs[1::2] = delta, scaled
+    flat = pairs.tolist()
+    bounds = (2 * ends).tolist()
+    per_field = [flat[2 * lo:hi] for lo, hi in zip(starts.tolist(), bounds)]
+    vectors = [per_field[d:d + nfields] for d in range(0, len(per_field), nfields)]
+    return shard_terms, vectors
 
 
 def index_files(docs: list[SearchDocument], cache_dir: Path | None = None) -> dict[str, bytes]:
