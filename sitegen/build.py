@@ -6,6 +6,7 @@ pure. Everything is gathered and rendered before the output is swapped in.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -19,7 +20,7 @@ from .model import Catalog, Listing, Problem
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
                      release_inherited_locks)
 from .render import Renderer
-from .site import PaperView, Site, assemble, assemble_papers
+from .site import PaperView, Site, assemble, assemble_papers, catalog_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
@@ -198,15 +199,28 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
 class IndexJob:
     """The search index, built in a forked worker from the papers' views as soon as they exist
     (`assemble_papers`), while this process finishes assembling and renders, so both cores
-    work; where fork is unavailable it is built here when `result()` is asked for."""
+    work; where fork is unavailable it is built here when `result()` is asked for.
+
+    The worker gets its documents by inheritance, not through a pipe (no pickled copy of the
+    archive's text), and the objects alive at the fork are frozen out of the garbage
+    collector's sweeps, which would otherwise touch, and so copy, every page of the parent's
+    memory into the worker."""
 
     def __init__(self, papers: tuple[PaperView, ...], cache: Path | None):
         self._args = (search.documents(papers), cache)
         self._pool = None
         if "fork" in multiprocessing.get_all_start_methods():
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_worker_init)
-            self._future = self._pool.submit(search.index_files, *self._args)
+            global _FORKED_JOB
+            _FORKED_JOB = self._args
+            gc.freeze()
+            try:
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                                 initializer=_worker_init)
+                self._future = self._pool.submit(_index_inherited)  # forks now, inheriting _FORKED_JOB
+            finally:
+                gc.unfreeze()
+                _FORKED_JOB = None
+            self._args = None  # the worker has them; this process need not keep them
 
     def result(self) -> dict[str, bytes]:
         if self._pool is None:
@@ -220,6 +234,13 @@ class IndexJob:
         """A failed build does not wait for the index."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+_FORKED_JOB = None  # set only while an IndexJob forks its worker
+
+
+def _index_inherited() -> dict[str, bytes]:
+    return search.index_files(*_FORKED_JOB)
 
 
 def _worker_init() -> None:
@@ -272,7 +293,7 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     bar.update(len(site.pages) % 200)
     bar.close()
     t1 = time.perf_counter()
-    writer.add(urls.CATALOG, site.catalog_json, "catalogue")
+    writer.add_chunks(urls.CATALOG, catalog_json(site.catalog), "catalogue")
     for path, data in feeds.files(site).items():
         writer.add(path, data, "feeds and crawler files")
     if static.is_dir():
@@ -368,10 +389,14 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     if not catalog.papers and not catalog.listings:
         raise BuildError("no listings to build")
     t0 = time.perf_counter()
-    papers = assemble_papers(catalog, config)
+    known = build_cache.load_memo(cache, "paper-text") if cache is not None else {}
+    papers = assemble_papers(catalog, config, known)
+    texts_changed = papers.texts.keys() != known.keys()
+    del known
     index = IndexJob(papers.views, cache)
     try:
         site = assemble(catalog, config, papers)
+        texts, papers = papers.texts, None  # the views without related papers are done with
         timings["assemble"] = time.perf_counter() - t0
         result.site = site
         if out is None:
@@ -393,6 +418,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
+    if cache is not None and texts_changed:
+        build_cache.save_memo(cache, "paper-text", texts)  # what this build used, no more
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,

@@ -181,3 +181,35 @@ def theme_identity(config_repr: str, templates: Path) -> str:
     fp.add("config", config_repr.encode())
     fp.add_tree("templates", templates)
     return fp.hexdigest()
+
+
+def _memo_path(cache_dir: Path, name: str) -> Path:
+    """A memo is valid for one version of the code and libraries: its name says which."""
+    code = hashlib.blake2b(code_identity(), digest_size=8).hexdigest()
+    return cache_dir / f"{name}-{code}.pickle"
+
+
+def load_memo(cache_dir: Path, name: str) -> dict:
+    """A dict an earlier build saved (the cache's own pickle), or {} if there is none or it is
+    damaged. Memos of other code versions are left for `save_memo` to remove."""
+    try:
+        with open(_memo_path(cache_dir, name), "rb") as f:
+            memo = pickle.load(f)
+        return memo if isinstance(memo, dict) else {}
+    except Exception:  # a missing, truncated or foreign file only costs time
+        return {}
+
+
+def save_memo(cache_dir: Path, name: str, memo: dict) -> None:
+    path = _memo_path(cache_dir, name)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        with open(tmp, "wb") as f:
+            pickle.dump(memo, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        for stale in cache_dir.glob(f"{name}-*.pickle"):
+            if stale != path:
+                stale.unlink()
+    except OSError:
+        pass

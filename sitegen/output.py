@@ -67,6 +67,29 @@ class Writer:
         self.bytes_written += len(data)
         self._store(rel, data)
 
+    def add_chunks(self, rel: str, chunks, origin: str) -> None:
+        """`add` for a file made in pieces (an iterable of bytes), written as they come, so a
+        large file is never whole in memory."""
+        self._claim(rel, origin)
+        self.origins[rel] = origin
+        target = self._target(rel)
+        part = target.with_name(f".{target.name}.part")
+        digest = hashlib.blake2b(digest_size=16)
+        with open(part, "wb") as f:
+            for chunk in chunks:
+                digest.update(chunk)
+                f.write(chunk)
+        digest = digest.hexdigest()
+        before = self.previous.get(rel)
+        if before and before[2] == digest and self._link_published(rel, target, before):
+            part.unlink()
+            self.unchanged += 1
+        else:
+            os.replace(part, target)
+        st = target.stat()
+        self.bytes_written += st.st_size
+        self.manifest[rel] = [st.st_size, st.st_mtime_ns, digest]
+
     def _target(self, rel: str) -> Path:
         target = self.root / rel
         folder = rel.rpartition("/")[0]
@@ -134,6 +157,9 @@ class MemoryWriter(Writer):
 
     def reuse(self, rel: str, origin: str) -> bool:
         return False
+
+    def add_chunks(self, rel: str, chunks, origin: str) -> None:
+        self.add(rel, b"".join(chunks), origin)
 
 
 def check_replaceable(out: Path) -> None:

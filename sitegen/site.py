@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import quote_plus
@@ -132,7 +133,7 @@ class Site:
     pages: tuple[Page, ...]
     digests: tuple[Digest, ...]
     papers: tuple[PaperView, ...]
-    catalog_json: bytes
+    catalog: Catalog  # for `catalog_json`, made as it is written
     weeks: tuple = ()
     months: tuple = ()
 
@@ -224,19 +225,46 @@ class Papers:
 
     views: tuple[PaperView, ...]
     digests: tuple[Digest, ...]
+    texts: dict = field(default_factory=dict)  # (title, abstract, excerpt length) -> PaperText, as used
 
 
-def assemble_papers(catalog: Catalog, config: Config) -> Papers:
+@dataclass(frozen=True)
+class PaperText:
+    """What a paper's title and abstract become on its pages: a pure function of the two texts
+    and the excerpt length, so the build cache keeps it between builds."""
+
+    title_text: str
+    abstract_text: str
+    title_html: str
+    abstract_html: str
+    excerpt: str
+    description: str
+    links_out: tuple[Link, ...]
+
+
+def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
+    plain_title, plain_abstract = text.plain(title), text.plain(abstract)
+    return PaperText(plain_title, plain_abstract, text.inline_html(title), text.block_html(abstract),
+                     text.excerpt(plain_abstract, excerpt_length), text.excerpt(plain_abstract, 200),
+                     _links_out(plain_title))
+
+
+def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None) -> Papers:
+    """`known` maps (title, abstract, excerpt length) to its `PaperText` from an earlier build;
+    the result's `texts` holds every one this build used."""
+    known = known or {}
+    used: dict[tuple[str, str, int], PaperText] = {}
+    texts: dict[str, PaperText] = {}
     summaries: dict[str, PaperSummary] = {}
-    plain_titles: dict[str, str] = {}
-    plain_abstracts: dict[str, str] = {}
     paper_of: dict[tuple[str, int], str] = {}
     for p in catalog.papers:
-        plain_titles[p.id] = text.plain(p.title)
-        plain_abstracts[p.id] = text.plain(p.abstract)
-        summaries[p.id] = PaperSummary(
-            p.id, urls.paper(p.id), Markup(text.inline_html(p.title)), plain_titles[p.id],
-            text.excerpt(plain_abstracts[p.id], config.excerpt_length), paper_meta(p))
+        key = (p.title, p.abstract, config.excerpt_length)
+        t = used.get(key) or known.get(key)
+        if t is None:
+            t = paper_text(p.title, p.abstract, config.excerpt_length)
+        texts[p.id] = used[key] = t
+        summaries[p.id] = PaperSummary(p.id, urls.paper(p.id), Markup(t.title_html), t.title_text, t.excerpt,
+                                       paper_meta(p))
         for a in p.appearances:
             paper_of[(a.source, a.line)] = p.id
 
@@ -249,18 +277,18 @@ def assemble_papers(catalog: Catalog, config: Config) -> Papers:
                            a.source, a.line, a.rank, a.upvotes, a.date)
             for a in p.appearances
         )
+        t = texts[p.id]
         paper_views.append(PaperView(
             id=p.id, path=urls.paper(p.id), title_html=summaries[p.id].title_html,
-            title_text=plain_titles[p.id], abstract_html=Markup(text.block_html(p.abstract)),
-            abstract_text=plain_abstracts[p.id],
-            description=text.excerpt(plain_abstracts[p.id], 200), meta=summaries[p.id].meta,
+            title_text=t.title_text, abstract_html=Markup(t.abstract_html), abstract_text=t.abstract_text,
+            description=t.description, meta=summaries[p.id].meta,
             authors_count=p.authors_count, organization=p.organization,
             published=p.published.isoformat() if p.published else p.published_text,
-            upvotes=p.upvotes, appearances=appearances, links_out=_links_out(plain_titles[p.id]),
-            structured_data=_scholarly_article(p, plain_titles[p.id], plain_abstracts[p.id], config),
+            upvotes=p.upvotes, appearances=appearances, links_out=t.links_out,
+            structured_data=_scholarly_article(p, t.title_text, t.abstract_text, config),
             history=history_line(p),
         ))
-    return Papers(tuple(paper_views), tuple(digests))
+    return Papers(tuple(paper_views), tuple(digests), used)
 
 
 def assemble(catalog: Catalog, config: Config, papers: Papers | None = None) -> Site:
@@ -308,8 +336,7 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None) -> 
     # URL the page resolves its links against the site root instead.
     pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
                       "This page does not exist.", "404", base_href=config.base_url or None, in_sitemap=False))
-    return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog_json(catalog),
-                tuple(weeks), tuple(months))
+    return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog, tuple(weeks), tuple(months))
 
 
 def history_line(p: Paper) -> str:
@@ -344,11 +371,12 @@ def _scholarly_article(p: Paper, title: str, abstract: str, config: Config) -> d
     return data
 
 
-def catalog_json(catalog: Catalog) -> bytes:
-    """`papers.json`: the machine-readable catalogue, one object per paper."""
-    rows = []
-    for p in catalog.papers:
-        rows.append({
+def catalog_json(catalog: Catalog) -> Iterator[bytes]:
+    """`papers.json`: the machine-readable catalogue, one object per paper, in chunks (one per
+    paper) so the whole file is never held in memory."""
+    yield b"[\n"
+    for n, p in enumerate(catalog.papers):
+        row = {
             "id": p.id,
             "title": p.title,
             "abstract": p.abstract,
@@ -363,7 +391,7 @@ def catalog_json(catalog: Catalog) -> bytes:
             "organization": p.organization,
             "published": p.published.isoformat() if p.published else None,
             "upvotes": p.upvotes,
-        })
-    # One paper per line: readable, diff-friendly, and written by the C encoder (indent= is pure Python).
-    body = ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
-    return f"[\n{body}\n]\n".encode("utf-8")
+        }
+        # One paper per line: readable, diff-friendly, and written by the C encoder (indent= is pure Python).
+        yield (",\n" if n else "").encode() + json.dumps(row, ensure_ascii=False).encode("utf-8")
+    yield b"\n]\n"

@@ -90,7 +90,13 @@ def edit_config(p: Path):
     f.write_text(f.read_text().replace('title = "Digest"', 'title = "Renamed Digest"'))
 
 
-CHANGES = [add_listing, edit_listing, delete_listing, edit_template, edit_static, edit_config]
+def edit_excerpt_length(p: Path):
+    """A setting that changes what every paper's cached text becomes."""
+    with open(p / "sitegen.toml", "a") as f:
+        f.write("excerpt_length = 90\n")
+
+
+CHANGES = [add_listing, edit_listing, delete_listing, edit_template, edit_static, edit_config, edit_excerpt_length]
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=[c.__name__ for c in CHANGES])
@@ -142,6 +148,8 @@ def test_a_damaged_or_missing_cache_costs_only_time(project):
     records = list((project / ".sitegen-cache" / "builds").glob("*.json"))
     assert len(records) == 1
     records[0].write_text("{not json")
+    for memo in (project / ".sitegen-cache").glob("paper-text-*.pickle"):
+        memo.write_bytes(memo.read_bytes()[:100])  # truncated
     assert not build(project)["up_to_date"]
     assert tree_hash(project / "site") == expected
     shutil.rmtree(project / ".sitegen-cache")

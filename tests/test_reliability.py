@@ -213,7 +213,10 @@ def test_warm_pipeline_cache_gives_the_same_bytes(tmp_path):
     (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\n')
     run_cli("build", "--out", "cold", cwd=tmp_path, check=True)
     cache = tmp_path / ".sitegen-cache"
-    assert sorted(p.name for p in cache.iterdir()) == ["builds", "lunr-pipeline-0.8.0.json"]
+    names = sorted(p.name for p in cache.iterdir())
+    assert names[:2] == ["builds", "lunr-pipeline-0.8.0.json"] and len(names) == 3
+    assert re.fullmatch(r"paper-text-[0-9a-f]{16}\.pickle", names[2])
+    (cache / names[2]).write_bytes(b"not a pickle")  # damaged: ignored, rebuilt
     run_cli("build", "--out", "warm", cwd=tmp_path, check=True)
     (cache / "lunr-pipeline-0.8.0.json").write_text("{not json")  # a damaged cache is ignored
     run_cli("build", "--out", "damaged", cwd=tmp_path, check=True)
