@@ -16,6 +16,7 @@ rsync or Pages deploy only carries what changed.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -75,15 +76,21 @@ class Fingerprint:
 
 
 def code_identity() -> bytes:
-    """The sitegen code and the versions of the libraries (and Python) that shape the output."""
+    """The sitegen code and the versions of the libraries (and Python) that shape the output:
+    read once per process (a build asks for it up to three times; `serve` on every rebuild)."""
+    return _identity(CODE, OUTPUT_LIBRARIES)
+
+
+@functools.lru_cache(maxsize=4)
+def _identity(code_dir: Path, libraries: tuple[str, ...]) -> bytes:
     parts = [sys.version]
-    for name in OUTPUT_LIBRARIES:
+    for name in libraries:
         try:
             parts.append(f"{name}=={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             parts.append(f"{name} missing")
     code = hashlib.blake2b(digest_size=20)
-    for path in sorted(CODE.glob("*.py")):
+    for path in sorted(code_dir.glob("*.py")):
         code.update(path.name.encode() + b"\0" + path.read_bytes())
     return "\n".join(parts + [code.hexdigest()]).encode()
 
