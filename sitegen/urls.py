@@ -57,14 +57,24 @@ def listing(slug: str) -> str:
 def relative(from_page: str, to_file: str) -> str:
     """The link from one output file to another, both given relative to the site root."""
     if to_file == from_page:
-        return quote(posixpath.basename(to_file))
-    return _relative_from(posixpath.dirname(from_page) or ".", to_file)
+        return quote(to_file.rpartition("/")[2])
+    return _relative_from(from_page.rpartition("/")[0], to_file)
 
 
 @lru_cache(maxsize=65536)
 def _relative_from(folder: str, to_file: str) -> str:
     # Pages in one folder share their links (../index.html, ../static/...): computed once each.
-    return quote(posixpath.relpath(to_file, folder))
+    # Every page sits at the root or one folder down, where the link is a prefix away; deeper
+    # or unusual paths take posixpath.relpath (a test compares the two on many pairs).
+    if not folder:
+        if not to_file.startswith(("/", "./", "../")):
+            return quote(to_file)
+    elif "/" not in folder and folder not in (".", "..", to_file) and not to_file.startswith(("/", ".")):
+        if to_file.startswith(folder + "/") and "/" not in to_file[len(folder) + 1:]:
+            return quote(to_file[len(folder) + 1:])
+        if "/" not in to_file or not to_file.startswith(folder + "/"):
+            return quote("../" + to_file)
+    return quote(posixpath.relpath(to_file, folder or "."))
 
 
 def absolute(base_url: str, path: str) -> str | None:

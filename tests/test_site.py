@@ -143,3 +143,22 @@ def test_paper_page_links_every_digest_it_appeared_in(seed_site):
     for d in multi["dates"]:
         assert f'href="../dates/{d}.html"' in page
     assert text.plain(multi["title"]) in visible_text(page)
+
+
+def test_relative_links_equal_posixpath_relpath_for_every_pair():
+    """urls.relative takes shortcuts for pages at the root or one folder down; every answer must
+    be what posixpath.relpath gives (quoted), for those and for deeper or odd paths."""
+    import posixpath
+    from urllib.parse import quote
+
+    from sitegen import urls
+
+    files = ["index.html", "search.html", "papers/a.html", "papers/b c.html", "papers/a.html.bak",
+             "dates/2025-03-12.html", "static/style.css", "static/vendor/lunr.min.js", "papers",
+             "paper/a.html", "papersx/a.html", "email/2025-03-12.html", "a/b/c.html", "a/b/d/e.html",
+             "search/shard-2025-03.js", "feed.xml"]
+    for page in files:
+        for target in files:
+            folder = posixpath.dirname(page) or "."
+            expected = quote(posixpath.basename(target)) if target == page else quote(posixpath.relpath(target, folder))
+            assert urls.relative(page, target) == expected, (page, target)
