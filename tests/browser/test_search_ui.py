@@ -129,9 +129,11 @@ def test_other_pages_load_no_index_until_the_search_box_is_focused(page, http_si
     page.goto(http_site + "papers/consistency-models.html")
     page.wait_for_load_state("networkidle")
     assert not [u for u in requested if "/search/" in u or "lunr" in u]
-    page.focus("#site-search")
-    page.wait_for_function("document.querySelectorAll('link[rel=prefetch]').length >= 3")
-    page.wait_for_load_state("networkidle")
+    # Focusing prefetches lunr and the scripts at once, then the newest shard once the manifest
+    # has named it: wait for that request (networkidle has fired already and would not wait).
+    with page.expect_request(lambda r: "/search/shard-" in r.url, timeout=10_000):
+        page.focus("#site-search")
+    page.wait_for_function("document.querySelectorAll('link[rel=prefetch]').length >= 4")
     fetched = {u.split("/")[-1] for u in requested if "/search/" in u or "lunr" in u}
     assert {"manifest.js", "shard-2025-12.js", "lunr.min.js"} <= fetched, fetched
     assert "shard-undated.js" not in fetched  # only the newest shard is fetched ahead
