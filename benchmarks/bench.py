@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
-STAGES = ("parse", "dedupe", "assemble", "index", "render", "feeds", "email", "total")
+STAGES = ("parse", "dedupe", "assemble", "index", "render", "feeds", "total")
 
 
 def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:

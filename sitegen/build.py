@@ -9,7 +9,6 @@ import dataclasses
 import gc
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,51 +195,72 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
     return catalog
 
 
-class IndexJob:
-    """The search index, built in a forked worker from the papers' views as soon as they exist
-    (`assemble_papers`), while this process finishes assembling and renders, so both cores
-    work; where fork is unavailable it is built here when `result()` is asked for.
+class ForkedJob:
+    """`fn(*args)` run in a forked worker while this process goes on; `result()` waits for it.
 
-    The worker gets its documents by inheritance, not through a pipe (no pickled copy of the
-    archive's text), and the objects alive at the fork are frozen out of the garbage
+    The worker gets `fn` and `args` by inheritance, not through a pipe (no pickled copy of,
+    say, the archive's text), and the objects alive at the fork are frozen out of the garbage
     collector's sweeps, which would otherwise touch, and so copy, every page of the parent's
-    memory into the worker."""
+    memory into the worker. Only the result (or the exception) comes back, pickled. The worker
+    gives up the build's lock and dies with its parent; `cancel` kills it, so nothing it does
+    outlives a failed build. Where fork is unavailable, `result()` runs `fn` here."""
 
-    def __init__(self, papers: tuple[PaperView, ...], cache: Path | None):
-        self._args = (search.documents(papers), cache)
-        self._pool = None
+    def __init__(self, fn, *args):
+        self._job = (fn, args)
+        self._proc = None
         if "fork" in multiprocessing.get_all_start_methods():
             global _FORKED_JOB
-            _FORKED_JOB = self._args
+            context = multiprocessing.get_context("fork")
+            self._results, sender = context.Pipe(duplex=False)
+            _FORKED_JOB = self._job
             gc.freeze()
             try:
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                                 initializer=_worker_init)
-                self._future = self._pool.submit(_index_inherited)  # forks now, inheriting _FORKED_JOB
+                self._proc = context.Process(target=_run_forked, args=(sender,))
+                self._proc.start()  # forks now, inheriting _FORKED_JOB
             finally:
                 gc.unfreeze()
                 _FORKED_JOB = None
-            self._args = None  # the worker has them; this process need not keep them
+            sender.close()
+            self._job = None  # the worker has it; this process need not keep it
 
-    def result(self) -> dict[str, bytes]:
-        if self._pool is None:
-            return search.index_files(*self._args)
+    def result(self):
+        if self._proc is None:
+            fn, args = self._job
+            return fn(*args)
         try:
-            return self._future.result()
+            status, value = self._results.recv()
+        except EOFError:
+            raise BuildError(f"a build worker stopped unexpectedly (exit code {self._proc.exitcode}); "
+                             f"the site was not written") from None
         finally:
-            self._pool.shutdown()
+            self._proc.join()
+            self._results.close()
+        if status == "error":
+            raise value
+        return value
 
     def cancel(self) -> None:
-        """A failed build does not wait for the index."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        """A failed build neither waits for the worker nor lets it go on."""
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
 
 
-_FORKED_JOB = None  # set only while an IndexJob forks its worker
+_FORKED_JOB = None  # set only while a ForkedJob forks its worker
 
 
-def _index_inherited() -> dict[str, bytes]:
-    return search.index_files(*_FORKED_JOB)
+def _run_forked(sender) -> None:
+    fn, args = _FORKED_JOB
+    _worker_init()
+    try:
+        outcome = ("ok", fn(*args))
+    except BaseException as e:  # handed to the parent, which raises it
+        outcome = ("error", e)
+    try:
+        sender.send(outcome)
+    except Exception:  # an exception that does not pickle: its message still gets through
+        sender.send(("error", BuildError(f"a build worker failed: {outcome[1]!r}")))
+    sender.close()
 
 
 def _worker_init() -> None:
@@ -253,6 +273,12 @@ def _worker_init() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # elsewhere the worker ends when it finds its parent gone
+
+
+def IndexJob(papers: tuple[PaperView, ...], cache: Path | None) -> ForkedJob:
+    """The search index, built in a forked worker from the papers' views as soon as they exist
+    (`assemble_papers`), while this process finishes assembling and renders."""
+    return ForkedJob(search.index_files, search.documents(papers), cache)
 
 
 def cache_dir(config: Config) -> Path:
@@ -277,21 +303,42 @@ def fingerprint(sources: list[Source], config: Config, theme: str, static: Path)
 
 
 def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float],
-                index: IndexJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None) -> None:
+                index: ForkedJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None,
+                parts: int = 2) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
     (built meanwhile by `index`). With `renders`, a page rendered last time from the same
-    inputs is linked to the published file instead of rendered again."""
+    inputs is linked to the published file instead of rendered again.
+
+    Pages and emails are shared out between this process and `parts - 1` forked helpers
+    (every `parts`-th one each), which write their files into the same staging folder and
+    hand back what they wrote; each path is claimed here first, in order, so two outputs that
+    claim one path are refused as before. A writer that keeps files in memory renders alone."""
     t0 = time.perf_counter()
-    renderer = Renderer(site, templates)
-    bar = progress("render", len(site.pages))
-    for n, page in enumerate(site.pages, 1):
-        origin = f"page {page.kind}"
-        if not (renders and renders.unchanged(page.path, page, site.has_feed) and writer.reuse(page.path, origin)):
-            writer.add(page.path, renderer.render(page), origin)
-        if n % 200 == 0:
-            bar.update(200)
-    bar.update(len(site.pages) % 200)
-    bar.close()
+    emails = [d for d in site.digests if d.date]
+    for page in site.pages:
+        writer.claim(page.path, f"page {page.kind}")
+    for digest in emails:
+        for path, origin in _email_origins(digest).items():
+            writer.claim(path, origin)
+    if isinstance(writer, MemoryWriter) or "fork" not in multiprocessing.get_all_start_methods():
+        parts = 1
+    helpers = [ForkedJob(_render_share, site, writer.part(), templates, renders and renders.part(), part, parts)
+               for part in range(1, parts)]
+    try:
+        # One bar over pages and emails: this process's share as it goes, each helper's when done.
+        bar = progress("render", len(site.pages) + len(emails))
+        _render_share(site, writer, templates, renders, 0, parts, bar)
+        for helper in helpers:
+            manifest, written, unchanged, keys, done = helper.result()
+            writer.merge(manifest, written, unchanged)
+            if renders:
+                renders.keys.update(keys)
+            bar.update(done)
+        bar.close()
+    except BaseException:
+        for helper in helpers:
+            helper.cancel()  # before the staging folder it writes into is removed
+        raise
     t1 = time.perf_counter()
     writer.add_chunks(urls.CATALOG, catalog_json(site.catalog), "catalogue")
     for path, data in feeds.files(site).items():
@@ -300,21 +347,6 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
         writer.copy_tree(static, "static", "static file")
     writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
     t2 = time.perf_counter()
-    bar = progress("email", sum(1 for d in site.digests if d.date))
-    for digest in site.digests:
-        if digest.date:
-            bar.update()
-            html_path = mail.email_path(digest)
-            origins = {html_path: "email page", html_path.removesuffix(".html") + ".txt": "email text"}
-            fresh = [path for path, origin in origins.items()
-                     if not (renders and renders.unchanged(path, digest) and writer.reuse(path, origin))]
-            if fresh:
-                message = mail.compose(site, digest, templates)
-                data = dict(zip(origins, (message.html.encode("utf-8"), message.text.encode("utf-8"))))
-                for path in fresh:
-                    writer.add(path, data[path], origins[path])
-    bar.close()
-    t3 = time.perf_counter()
     bar = progress("search index", 1)  # shown while the build waits for the index
     index_files = index.result()
     bar.update()
@@ -324,10 +356,39 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     writer.index_bytes = search.index_size(index_files)
     writer.notes.extend(search.size_notes(writer.index_bytes))
     # The index is built beside the other stages: its figure is how long the build waited for it.
-    timings["index"] = time.perf_counter() - t3
+    timings["index"] = time.perf_counter() - t2
     timings["render"] = t1 - t0
     timings["feeds"] = t2 - t1
-    timings["email"] = t3 - t2
+
+
+def _email_origins(digest) -> dict[str, str]:
+    html_path = mail.email_path(digest)
+    return {html_path: "email page", html_path.removesuffix(".html") + ".txt": "email text"}
+
+
+def _render_share(site: Site, writer: Writer, templates: Path, renders: build_cache.RenderCache | None,
+                  part: int, parts: int, bar: Progress = QUIET) -> tuple:
+    """Render every `parts`-th page and email, from the `part`-th, into `writer` (the paths are
+    claimed); returns what was written, for the process that claimed them."""
+    renderer = Renderer(site, templates)
+    pages = site.pages[part::parts]
+    for n, page in enumerate(pages, 1):
+        if not (renders and renders.unchanged(page.path, page, site.has_feed) and writer.reuse(page.path)):
+            writer.put(page.path, renderer.render(page))
+        if n % 100 == 0:
+            bar.update(100)
+    bar.update(len(pages) % 100)
+    digests = [d for d in site.digests if d.date][part::parts]
+    for digest in digests:
+        bar.update()
+        origins = _email_origins(digest)
+        fresh = [path for path in origins if not (renders and renders.unchanged(path, digest) and writer.reuse(path))]
+        if fresh:
+            message = mail.compose(site, digest, templates)
+            data = dict(zip(origins, (message.html.encode("utf-8"), message.text.encode("utf-8"))))
+            for path in fresh:
+                writer.put(path, data[path])
+    return writer.manifest, writer.bytes_written, writer.unchanged, renders.keys if renders else {}, len(pages) + len(digests)
 
 
 def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:

@@ -176,6 +176,13 @@ class RenderCache:
         self.keys[path] = key = digest.hexdigest()
         return key
 
+    def part(self) -> "RenderCache":
+        """The same cache with no keys yet: for a share of the pages rendered elsewhere, whose
+        keys come back to be merged into this one's."""
+        part = RenderCache.__new__(RenderCache)
+        part.theme, part.previous, part.keys = self.theme, self.previous, {}
+        return part
+
     def unchanged(self, path: str, *inputs) -> bool:
         """Whether `path` was last rendered from the same inputs (and remember this build's key)."""
         return self.previous.get(path) == self.key(path, *inputs)

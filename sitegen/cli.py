@@ -94,8 +94,8 @@ def _progress(args):
         return QUIET
     from tqdm import tqdm
 
-    units = {"render": " pages", "email": " emails"}
-    return lambda stage, total: tqdm(total=total, desc=f"sitegen: {stage}", unit=units.get(stage, ""),
+    names = {"render": "render pages and emails"}
+    return lambda stage, total: tqdm(total=total, desc=f"sitegen: {names.get(stage, stage)}", unit="",
                                      leave=False, file=sys.stderr, dynamic_ncols=True)
 
 

@@ -61,9 +61,17 @@ class Writer:
         if rel in self.origins:
             raise OutputError(f"two outputs claim {rel}: {self.origins[rel]} and {origin}")
 
-    def add(self, rel: str, data: bytes, origin: str) -> None:
+    def claim(self, rel: str, origin: str) -> None:
+        """Reserve `rel` for `origin`, refusing a second claim; `put` or `reuse` then fills it."""
         self._claim(rel, origin)
         self.origins[rel] = origin
+
+    def add(self, rel: str, data: bytes, origin: str) -> None:
+        self.claim(rel, origin)
+        self.put(rel, data)
+
+    def put(self, rel: str, data: bytes) -> None:
+        """The bytes of a claimed path."""
         self.bytes_written += len(data)
         self._store(rel, data)
 
@@ -109,20 +117,29 @@ class Writer:
         st = target.stat()
         self.manifest[rel] = [st.st_size, st.st_mtime_ns, digest]
 
-    def reuse(self, rel: str, origin: str) -> bool:
-        """Link the published file `rel` (its bytes are known to be right) instead of adding
-        bytes; False if there is none to link, and the caller adds the bytes."""
+    def reuse(self, rel: str) -> bool:
+        """Link the published file for the claimed path `rel` (its bytes are known to be right)
+        instead of adding bytes; False if there is none to link, and the caller puts the bytes."""
         before = self.previous.get(rel)
-        if before is None:
+        if before is None or not self._link_published(rel, self._target(rel), before):
             return False
-        self._claim(rel, origin)
-        if not self._link_published(rel, self._target(rel), before):
-            return False
-        self.origins[rel] = origin
         self.bytes_written += before[0]
         self.unchanged += 1
         self.manifest[rel] = list(before)
         return True
+
+    def part(self) -> "Writer":
+        """A writer for a share of the claimed paths, filled in another process (the paths stay
+        claimed here): its `manifest`, `bytes_written` and `unchanged` cover only what it stored,
+        for `merge` to add to this writer's."""
+        part = type(self)(self.root, self.published, self.previous)
+        part.origins = self.origins
+        return part
+
+    def merge(self, manifest: dict[str, list], bytes_written: int, unchanged: int) -> None:
+        self.manifest.update(manifest)
+        self.bytes_written += bytes_written
+        self.unchanged += unchanged
 
     def _link_published(self, rel: str, target: Path, before: list) -> bool:
         source = self.published / rel
@@ -155,7 +172,7 @@ class MemoryWriter(Writer):
     def _store(self, rel: str, data: bytes) -> None:
         self.files[rel] = data
 
-    def reuse(self, rel: str, origin: str) -> bool:
+    def reuse(self, rel: str) -> bool:
         return False
 
     def add_chunks(self, rel: str, chunks, origin: str) -> None:

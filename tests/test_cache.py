@@ -207,17 +207,28 @@ def test_only_pages_whose_inputs_changed_are_rendered(project, monkeypatch):
     from sitegen import config as config_module
     from sitegen.render import Renderer
 
-    rendered: list[str] = []
+    # Pages are rendered in this process and in a forked helper: each render appends its path
+    # to a file, which both processes share.
+    log = project.parent / "rendered.log"
     real = Renderer.render
-    monkeypatch.setattr(Renderer, "render", lambda self, page: rendered.append(page.path) or real(self, page))
+
+    def render(self, page):
+        with open(log, "a") as f:
+            f.write(page.path + "\n")
+        return real(self, page)
+
+    monkeypatch.setattr(Renderer, "render", render)
     monkeypatch.chdir(project)
+    rendered: list[str] = []
 
     def build_here():
-        rendered.clear()
-        return build_module.build(config_module.load(None), out=project / "site")
+        log.write_text("")
+        result = build_module.build(config_module.load(None), out=project / "site")
+        rendered[:] = log.read_text().split()
+        return result
 
     first = build_here()
-    assert len(rendered) == len(first.site.pages)
+    assert sorted(rendered) == sorted(p.path for p in first.site.pages)  # each page once, by one process
     before = tree_hash(project / "site")
     edit_listing(project)
     build_here()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from conftest import ROOT, run_cli
 
 ABSTRACT = ("We study a problem that matters. Our method improves results on many benchmarks while remaining "
@@ -72,6 +74,32 @@ def test_broken_template_is_reported_with_its_name(tmp_path):
     assert not (tmp_path / "_site").exists()
 
 
+@pytest.mark.parametrize("share", [0, 1])
+def test_a_template_error_in_either_rendering_process_is_reported_and_nothing_is_written(tmp_path, share):
+    """Pages are shared out between the build process (even positions) and a forked helper (odd
+    ones): a page that fails to render in either gives the one-line error, and no output or
+    staging folder is left."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from sitegen import config
+    from sitegen.build import assemble_only
+
+    (tmp_path / "l.txt").write_text("".join(f"Paper Number {n}\n{ABSTRACT}\n\n" for n in range(8)))
+    site = assemble_only(config.load(None, cwd=tmp_path), [str(tmp_path / "l.txt")])
+    victim = next(p for n, p in enumerate(site.pages) if p.kind == "paper" and n % 2 == share)
+    (tmp_path / "templates").mkdir()
+    for t in (ROOT / "templates").iterdir():
+        (tmp_path / "templates" / t.name).write_text(t.read_text())
+    paper = (tmp_path / "templates" / "paper.html").read_text()
+    (tmp_path / "templates" / "paper.html").write_text(
+        paper.replace("{% block main %}", f"{{% block main %}}{{% if page.path == {victim.path!r} %}}{{{{ view.nope }}}}{{% endif %}}", 1))
+    proc = run_cli("build", "l.txt", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"paper.html" in proc.stderr and victim.path in proc.stderr, proc.stderr
+    assert not (tmp_path / "_site").exists() and not list(tmp_path.glob("._site.staging-*"))
+
+
 def test_config_sources_and_out(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nA Paper\n{ABSTRACT}\n")
@@ -130,8 +158,11 @@ def _build_on_a_terminal(tmp_path, *extra: str, env_extra: dict | None = None) -
 
 def test_a_build_on_a_terminal_shows_progress(tmp_path):
     shown = _build_on_a_terminal(tmp_path)
-    assert "sitegen: render" in shown and re.search(r"\d+/524 \[", shown), shown  # tqdm may skip the last redraw
-    assert "sitegen: email" in shown
+    emails = len(list((tmp_path / "out" / "email").glob("*.html")))
+    assert emails > 0
+    # One bar over the pages and the emails (both processes' share); tqdm may skip the last redraw.
+    assert "sitegen: render" in shown and re.search(rf"\d+/{524 + emails} \[", shown), shown
+    assert "pages and emails" in shown
 
 
 def test_no_progress_in_ci_with_quiet_or_off_a_terminal(tmp_path):
