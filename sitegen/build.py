@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import multiprocessing
 import time
 from dataclasses import dataclass, field
@@ -151,7 +152,11 @@ def discover(inputs: list[str] | None, config: Config) -> list[Source]:
     return sources
 
 
-def read_listings(sources: list[Source], config: Config) -> list[Listing]:
+def read_listings(sources: list[Source], config: Config, known: dict | None = None,
+                  used: dict | None = None) -> list[Listing]:
+    """Parse every listing. `known` maps (name, digest of the bytes, settings, default year) to
+    the listing an earlier build parsed from exactly that (the build cache's memo), which is
+    used instead of parsing again; `used` gets every key this build used."""
     listings = []
     for s in sources:
         try:
@@ -159,7 +164,11 @@ def read_listings(sources: list[Source], config: Config) -> list[Listing]:
         except OSError as e:
             raise BuildError(f"{s.name}: cannot read ({e.strerror})") from None
         settings = config.listings.get(s.path.name) or config.listing(s.name)
-        listings.append(listing.parse(raw, s.name, settings, config.year))
+        key = (s.name, hashlib.blake2b(raw, digest_size=16).hexdigest(), repr(settings), config.year)
+        parsed = (known or {}).get(key) or listing.parse(raw, s.name, settings, config.year)
+        if used is not None:
+            used[key] = parsed
+        listings.append(parsed)
     return listings
 
 
@@ -185,9 +194,9 @@ def lunr_js(config: Config) -> Path:
 
 
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
-                 sources: list[Source] | None = None) -> Catalog:
+                 sources: list[Source] | None = None, known: dict | None = None, used: dict | None = None) -> Catalog:
     t0 = time.perf_counter()
-    listings = read_listings(discover(inputs, config) if sources is None else sources, config)
+    listings = read_listings(discover(inputs, config) if sources is None else sources, config, known, used)
     t1 = time.perf_counter()
     catalog = dedupe.dedupe(listings)
     t2 = time.perf_counter()
@@ -444,7 +453,10 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
             return BuildResult(None, out=out, files=len(record.manifest), timings=timings,
                                bytes_written=record.report.get("bytes", 0), notes=list(record.notes),
                                index_bytes=record.report.get("search_index", {}), record=record)
-    catalog = load_catalog(config, inputs, timings, sources)
+    parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
+    parsed_now: dict = {}
+    catalog = load_catalog(config, inputs, timings, sources, parsed, parsed_now)
+    parsed_changed, parsed = parsed_now.keys() != parsed.keys(), None
     result = BuildResult(catalog, timings=timings)
     _strict_check(strict, catalog.problems)
     if not catalog.papers and not catalog.listings:
@@ -481,6 +493,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     timings["total"] = time.perf_counter() - started
     if cache is not None and texts_changed:
         build_cache.save_memo(cache, "paper-text", texts)  # what this build used, no more
+    if cache is not None and parsed_changed:
+        build_cache.save_memo(cache, "listings", parsed_now)
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,

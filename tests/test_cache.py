@@ -96,7 +96,20 @@ def edit_excerpt_length(p: Path):
         f.write("excerpt_length = 90\n")
 
 
-CHANGES = [add_listing, edit_listing, delete_listing, edit_template, edit_static, edit_config, edit_excerpt_length]
+def edit_listing_settings(p: Path):
+    """A listing's own settings: the same bytes parse to another digest date."""
+    with open(p / "sitegen.toml", "a") as f:
+        f.write(f'\n[listings."{SEEDS[0].name}"]\ndate = 2024-06-01\n')
+
+
+def edit_default_year(p: Path):
+    """The year for yearless header dates (`Mar 12`): the same bytes parse to other dates."""
+    f = p / "sitegen.toml"
+    f.write_text(f.read_text().replace("year = 2025", "year = 2023"))
+
+
+CHANGES = [add_listing, edit_listing, delete_listing, edit_template, edit_static, edit_config, edit_excerpt_length,
+           edit_listing_settings, edit_default_year]
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=[c.__name__ for c in CHANGES])
@@ -238,3 +251,28 @@ def test_only_pages_whose_inputs_changed_are_rendered(project, monkeypatch):
     assert changed_pages and changed_pages <= set(rendered)
     assert len(rendered) < len(first.site.pages) / 4  # one title edited: most pages are linked
     assert after == cold(project)
+
+
+def test_only_listings_whose_bytes_or_settings_changed_are_parsed_again(project, monkeypatch):
+    from sitegen import build as build_module
+    from sitegen import config as config_module
+    from sitegen import listing
+
+    parsed: list[str] = []
+    real = listing.parse
+    monkeypatch.setattr(listing, "parse", lambda raw, source, *a: parsed.append(source) or real(raw, source, *a))
+    monkeypatch.chdir(project)
+
+    def build_here() -> list[str]:
+        parsed.clear()
+        build_module.build(config_module.load(None), out=project / "site")
+        return sorted(parsed)
+
+    assert build_here() == sorted(f"in/{s.name}" for s in SEEDS[:2])
+    edit_listing(project)
+    assert build_here() == [f"in/{SEEDS[0].name}"]
+    edit_listing_settings(project)
+    assert build_here() == [f"in/{SEEDS[0].name}"]
+    add_listing(project)
+    assert build_here() == [f"in/{SEEDS[2].name}"]
+    assert tree_hash(project / "site") == cold(project)
