@@ -20,7 +20,7 @@ from .model import Catalog, Listing, Problem
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
                      release_inherited_locks)
 from .render import Renderer
-from .site import PaperView, Site, assemble, assemble_papers, catalog_json
+from .site import PaperView, Site, assemble, assemble_papers, catalog_json, related_papers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
@@ -284,6 +284,12 @@ def _worker_init() -> None:
         pass  # elsewhere the worker ends when it finds its parent gone
 
 
+def RelatedJob(catalog: Catalog, config: Config, known: dict) -> ForkedJob:
+    """Related papers (every paper compared with every other), found in a forked worker from
+    the catalogue alone, while this process turns the papers' text into HTML."""
+    return ForkedJob(related_papers, catalog, config, known)
+
+
 def IndexJob(papers: tuple[PaperView, ...], cache: Path | None) -> ForkedJob:
     """The search index, built in a forked worker from the papers' views as soon as they exist
     (`assemble_papers`), while this process finishes assembling and renders."""
@@ -469,12 +475,14 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         raise BuildError("no listings to build")
     t0 = time.perf_counter()
     known = build_cache.load_memo(cache, "paper-text") if cache is not None else {}
-    papers = assemble_papers(catalog, config, known)
-    texts_changed = papers.texts.keys() != known.keys()
-    del known
-    index = IndexJob(papers.views, cache)
+    similar = RelatedJob(catalog, config, known)
+    index = None
     try:
-        site = assemble(catalog, config, papers)
+        papers = assemble_papers(catalog, config, known)
+        texts_changed = papers.texts.keys() != known.keys()
+        del known
+        index = IndexJob(papers.views, cache)
+        site = assemble(catalog, config, papers, similar.result())
         texts, papers = papers.texts, None  # the views without related papers are done with
         timings["assemble"] = time.perf_counter() - t0
         result.site = site
@@ -492,7 +500,9 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
                     build_cache.forget(cache, out)  # the output is about to change under the record
             result.out = out
     except BaseException:
-        index.cancel()
+        similar.cancel()
+        if index is not None:
+            index.cancel()
         raise
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged

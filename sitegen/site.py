@@ -291,12 +291,26 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
     return Papers(tuple(paper_views), tuple(digests), used)
 
 
-def assemble(catalog: Catalog, config: Config, papers: Papers | None = None) -> Site:
-    """The site as records: `papers` (from `assemble_papers`) completed with related papers,
-    and every page."""
+def related_papers(catalog: Catalog, config: Config, known: dict | None = None) -> list[list[tuple[int, float]]]:
+    """For each paper of the catalogue (by position), its most similar papers (`related`),
+    compared by the plain text of title and abstract. Needs only the catalogue, so it can run
+    beside `assemble_papers`; `known` is the paper-text memo, whose plain texts it reuses."""
+    known = known or {}
+    documents = []
+    for p in catalog.papers:
+        t = known.get((p.title, p.abstract, config.excerpt_length))
+        documents.append((t.title_text, t.abstract_text) if t else (text.plain(p.title), text.plain(p.abstract)))
+    return related.related(documents)
+
+
+def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
+             similar: list[list[tuple[int, float]]] | None = None) -> Site:
+    """The site as records: `papers` (from `assemble_papers`) completed with related papers
+    (`similar`, from `related_papers`), and every page."""
     papers = papers or assemble_papers(catalog, config)
     digests = list(papers.digests)
-    similar = related.related([(v.title_text, v.abstract_text) for v in papers.views])
+    if similar is None:
+        similar = related_papers(catalog, config, papers.texts)
     paper_views = [
         dataclasses.replace(v, related=tuple(Link(papers.views[j].path, papers.views[j].title_text)
                                              for j, _score in similar[n]))

@@ -1,0 +1,59 @@
+"""The pipeline's plumbing: work handed to forked workers, and what it must give back."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from sitegen import config as config_mod
+from sitegen.build import BuildError, ForkedJob, load_catalog
+from sitegen.site import assemble_papers, related_papers
+
+from conftest import ROOT
+
+
+def _double(x):
+    return 2 * x
+
+
+def _fail(message):
+    raise ValueError(message)
+
+
+def _die():
+    os._exit(3)
+
+
+def _sleep_then_mark(path):
+    time.sleep(0.5)
+    open(path, "w").close()
+
+
+def test_a_forked_job_returns_its_result_and_raises_its_error():
+    assert ForkedJob(_double, 21).result() == 42
+    with pytest.raises(ValueError, match="broken on purpose"):
+        ForkedJob(_fail, "broken on purpose").result()
+
+
+def test_a_worker_that_dies_is_a_build_error_not_a_hang():
+    with pytest.raises(BuildError, match=r"stopped unexpectedly \(exit code 3\)"):
+        ForkedJob(_die).result()
+
+
+def test_cancel_kills_the_worker_before_it_does_anything_more(tmp_path):
+    job = ForkedJob(_sleep_then_mark, tmp_path / "late")
+    job.cancel()
+    time.sleep(1.5)  # a worker left running would have written the file by now
+    assert not (tmp_path / "late").exists()
+
+
+def test_related_papers_from_the_text_memo_equal_those_computed_afresh():
+    """The build finds related papers in a worker that reuses the plain texts of the
+    paper-text memo; with or without the memo the lists are the same."""
+    cfg = config_mod.load(None, cwd=ROOT)
+    catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
+    fresh = related_papers(catalog, cfg)
+    memo = assemble_papers(catalog, cfg).texts
+    assert related_papers(catalog, cfg, memo) == fresh
+    assert sum(1 for r in fresh if r) > len(catalog.papers) // 2  # most seed papers have some
