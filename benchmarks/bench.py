@@ -4,8 +4,9 @@ usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [-
 
 For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
 for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
-- cold build (its build cache, in --work, emptied first): wall time, peak memory (max RSS of the
-  build process), pages/s, per-stage times;
+- cold build (its build cache, in --work, emptied first): wall time, peak memory (both the max
+  RSS of the largest single process and the peak of the whole process tree, build and forked
+  workers, as a sampled sum of proportional set sizes), pages/s, per-stage times;
 - no-change rebuild, and a rebuild after adding one day's listing (30 papers) to a warm build,
   with how many files it rewrote;
 - output size, search index size (raw and gzip, and per 1k papers), index load time in Node;
@@ -22,6 +23,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,15 +32,66 @@ GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
 STAGES = ("parse", "dedupe", "assemble", "index", "render", "feeds", "total")
 
 
-def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int]:
-    """(wall seconds, peak RSS in MB) of one command, measured with wait4 on its own process."""
+def _tree(pid: int) -> list[int]:
+    """`pid` and every process descended from it, now."""
+    found, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        found.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                stack += [int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _tree_pss_kb(pid: int) -> int:
+    """Memory of a process tree: the sum of each process's proportional set size, so pages a
+    forked worker shares with its parent count once, and pages it copied count for both."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except (OSError, ValueError):
+            pass  # the process ended meanwhile
+    return total
+
+
+class TreeMemory(threading.Thread):
+    """Samples a command's whole process tree (the build and its forked workers) every 50 ms;
+    `peak_mb` is the highest sum seen. Max RSS (wait4) sees one process at a time only."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.05):
+            self.peak_kb = max(self.peak_kb, _tree_pss_kb(self.pid))
+
+    @property
+    def peak_mb(self) -> int:
+        return self.peak_kb // 1024
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS of the largest single process in MB (wait4), peak memory of the
+    whole process tree in MB (PSS sum, sampled)) of one command."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = TreeMemory(proc.pid)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    sampler.done.set()
+    sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
-    return wall, usage.ru_maxrss // 1024
+    return wall, usage.ru_maxrss // 1024, sampler.peak_mb
 
 
 def corpus(size: int, work: Path) -> Path:
@@ -48,13 +101,13 @@ def corpus(size: int, work: Path) -> Path:
     return out
 
 
-def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bool = False) -> tuple[float, int, dict]:
+def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bool = False) -> tuple[float, int, int, dict]:
     """One build in its own process; `cold` empties the build cache first (a first build)."""
     if cold:
         shutil.rmtree(cache, ignore_errors=True)
-    wall, rss = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
+    wall, rss, tree = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
                      "--report", str(report), "--cache-dir", str(cache), "-q"], cwd=ROOT)
-    return wall, rss, json.loads(report.read_text())
+    return wall, rss, tree, json.loads(report.read_text())
 
 
 def du(path: Path) -> int:
@@ -92,9 +145,9 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     c = corpus(size, work)
     out, report, cache = work / f"site-{size}", work / f"report-{size}.json", work / f"cache-{size}"
     cold = [sitegen_build(c / "listings", out, report, cache, cold=True) for _ in range(runs)]
-    rep = cold[-1][2]
+    rep = cold[-1][3]
     pages = rep["pages"]
-    stages = {s: median([r[2]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
+    stages = {s: median([r[3]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
     nochange = [sitegen_build(c / "listings", out, report, cache)[0] for _ in range(runs)]
     # One more day, as a reader adds it: one more listing of 30 new papers in the same folder.
     listings = c / "listings"
@@ -109,7 +162,7 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
             day.unlink(missing_ok=True)
             sitegen_build(listings, out, report, cache)
             day.write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
-            wall, _, rep_day = sitegen_build(listings, out, report, cache)
+            wall, _, _, rep_day = sitegen_build(listings, out, report, cache)
             add_day.append(wall)
             rewritten.append(rep_day["files"] - rep_day["unchanged_files"])
     finally:
@@ -118,6 +171,7 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     result = {
         "papers": rep["papers"], "pages": pages, "files": rep["files"],
         "cold_s": median([r[0] for r in cold]), "cold_rss_mb": median([r[1] for r in cold]),
+        "cold_tree_mb": median([r[2] for r in cold]),
         "pages_per_s": pages / median([r[0] for r in cold]),
         "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
         "stages": stages, "output_mb": du(out) / 1e6,
@@ -130,6 +184,7 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
             times.append(run(["hugo", "--quiet", "--source", str(c / "hugo")]))
         result["hugo_s"] = median([t[0] for t in times])
         result["hugo_rss_mb"] = median([t[1] for t in times])
+        result["hugo_tree_mb"] = median([t[2] for t in times])
     return result
 
 
@@ -145,17 +200,19 @@ def main() -> int:
         return 2
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    seeds_wall, seeds_rss = zip(*[run([sys.executable, "-m", "sitegen", "build", "--out", str(work / "site-seeds"), "-q",
+    seeds_wall, seeds_rss, seeds_tree = zip(*[run([sys.executable, "-m", "sitegen", "build", "--out", str(work / "site-seeds"), "-q",
                                       "--no-cache"], cwd=ROOT) for _ in range(args.runs)])
-    print(f"seeds (508 papers): cold build {median(seeds_wall):.2f} s, peak {median(seeds_rss)} MB "
+    print(f"seeds (508 papers): cold build {median(seeds_wall):.2f} s, peak {median(seeds_rss)} MB, all processes {median(seeds_tree)} MB "
           f"(median of {args.runs})\n")
     results = {}
     for size in [int(s) for s in args.sizes.split(",")]:
         r = results[size] = bench_size(size, args.runs, work, not args.no_hugo)
         print(f"== {size:,} papers ({r['pages']:,} pages), medians of {args.runs} runs")
-        print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB   {r['pages_per_s']:7.0f} pages/s")
+        print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB (largest process), "
+              f"{r['cold_tree_mb']:5d} MB (all processes)   {r['pages_per_s']:7.0f} pages/s")
         if "hugo_s" in r:
-            print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB   "
+            print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB (largest process), "
+                  f"{r['hugo_tree_mb']:5d} MB (all processes)   "
                   f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
         print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
         print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "

@@ -22,7 +22,7 @@ import json
 import os
 import pickle
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from importlib import metadata
 from pathlib import Path
 
@@ -116,11 +116,16 @@ def save_record(cache_dir: Path, out: Path, record: Record) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"version": RECORD_VERSION, "out": str(out.absolute()), **asdict(record)}),
+        tmp.write_text(json.dumps({"version": RECORD_VERSION, "out": str(out.absolute()), **_shallow(record)}),
                        encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         pass  # a cache that cannot be written only costs time next build
+
+
+def _shallow(record: Record) -> dict:
+    # Its fields are already plain JSON values: no deep copy of an 11k-file manifest (asdict).
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def forget(cache_dir: Path, out: Path) -> None:

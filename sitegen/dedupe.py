@@ -164,11 +164,19 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
     problems = [p for listing in listings for p in listing.problems]
 
     # 1. identical entries -> variants
+    akeys: dict[str, str] = {}  # abstract -> its key: a paper turns up in many listings
+
+    def akey_of(abstract: str) -> str:
+        akey = akeys.get(abstract)
+        if akey is None:
+            akey = akeys[abstract] = abstract_key(abstract)
+        return akey
+
     by_identity: dict[tuple[str, str], _Variant] = {}
     for e in entries:
         tkey = title_key(e.title)
         compact = tkey.replace(" ", "")
-        akey = abstract_key(e.abstract)
+        akey = akey_of(e.abstract)
         variant = by_identity.get((compact, akey))
         if variant is None:
             variant = by_identity[(compact, akey)] = _Variant(tkey, compact, akey, [])
@@ -215,7 +223,7 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
                 pending.append((e, len(papers), ts, abs_sim, exact))
         papers.append(_merge(group_entries))
 
-    papers = _assign_ids(papers)
+    papers = _assign_ids(papers, akey_of)
     merges = sorted(
         (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
          for e, n, ts, abs_sim, exact in pending),
@@ -267,7 +275,7 @@ def slug_for(title: str) -> str:
     return slug
 
 
-def _assign_ids(papers: list[Paper]) -> list[Paper]:
+def _assign_ids(papers: list[Paper], akey_of=abstract_key) -> list[Paper]:
     """Permalink slugs. On a clash the paper listed first keeps the plain slug; the others get
     a suffix hashed from their own title and abstract, so adding newer listings never moves a URL."""
     by_slug: dict[str, list[int]] = defaultdict(list)
@@ -277,10 +285,10 @@ def _assign_ids(papers: list[Paper]) -> list[Paper]:
     taken = set(by_slug)
     for slug, members in sorted(by_slug.items()):
         if len(members) > 1:
-            members.sort(key=lambda n: (_first_listed(papers[n]), abstract_key(papers[n].abstract)))
+            members.sort(key=lambda n: (_first_listed(papers[n]), akey_of(papers[n].abstract)))
         ids[members[0]] = slug
         for n in members[1:]:
-            digest = hashlib.sha1(f"{title_key(papers[n].title)}\0{abstract_key(papers[n].abstract)[:200]}".encode()).hexdigest()
+            digest = hashlib.sha1(f"{title_key(papers[n].title)}\0{akey_of(papers[n].abstract)[:200]}".encode()).hexdigest()
             candidate, k = f"{slug}-{digest[:6]}", 6
             while candidate in taken:
                 k += 1
