@@ -28,6 +28,7 @@ def environment(templates: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # a build renders from one set of templates: no stat() per page
     )
 
     @jinja2.pass_context

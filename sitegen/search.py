@@ -153,27 +153,55 @@ class MemoBuilder:
         builder.add = _memo_add.__get__(builder)
         builder._create_field_vectors = _field_vectors.__get__(builder)
         builder._memo = memo if memo is not None else {}
+        builder._single = {}
         # The memo is keyed by token alone: valid while no pipeline step is limited to a field.
         assert not any(builder.pipeline._skip.get(fn) for fn in builder.pipeline._stack)
         return builder
 
 
-def _field_terms(pipeline, memo: dict, value, field_name: str) -> tuple[dict[str, int], int]:
+_MULTI = object()  # in a `single` map: the token becomes more than one term
+
+
+def _field_terms(pipeline, memo: dict, value, field_name: str, single: dict | None = None) -> tuple[dict[str, int], int]:
     """A field's lunr terms with their counts (in first-occurrence order) and its length.
-    Tokens are counted in C, then the pipeline runs once per distinct token (memoised): the
-    order is lunr.py's, so terms get their `_index` as lunr.py gives it."""
-    tokens = Counter(_SEPARATOR.split(str(value).lower())) if value is not None else Counter()
-    tokens.pop("", None)
-    terms: dict[str, int] = {}
+    The pipeline runs once per distinct token (memoised): the order is lunr.py's, so terms get
+    their `_index` as lunr.py gives it.
+
+    With `single` (token -> the one term the pipeline makes of it, None if it drops it), tokens
+    are mapped and counted in C: a token's first occurrence is its term's first occurrence, so
+    the order is the same. A field with a token that becomes several terms takes the general way."""
+    if value is None:
+        return {}, 0
+    tokens = _SEPARATOR.split(str(value).lower())
+    if single is not None:
+        try:
+            terms = Counter(map(single.__getitem__, tokens))
+        except KeyError:
+            single.setdefault("", None)  # the separator's empty strings are no tokens at all
+            for token in tokens:
+                if token not in single:
+                    processed = _processed(pipeline, memo, token, field_name)
+                    single[token] = processed[0] if len(processed) == 1 else _MULTI if processed else None
+            terms = Counter(map(single.__getitem__, tokens))
+        terms.pop(None, None)
+        if _MULTI not in terms:
+            return dict(terms), sum(terms.values())
+    counted = Counter(tokens)
+    counted.pop("", None)
+    out: dict[str, int] = {}
     length = 0
-    for token, count in tokens.items():
-        processed = memo.get(token)
-        if processed is None:
-            processed = memo[token] = [str(t) for t in pipeline.run([Token(token, {})], field_name)]
-        for term in processed:
-            terms[term] = terms.get(term, 0) + count
+    for token, count in counted.items():
+        for term in _processed(pipeline, memo, token, field_name):
+            out[term] = out.get(term, 0) + count
             length += count
-    return terms, length
+    return out, length
+
+
+def _processed(pipeline, memo: dict, token: str, field_name: str) -> list[str]:
+    processed = memo.get(token)
+    if processed is None:
+        processed = memo[token] = [str(t) for t in pipeline.run([Token(token, {})], field_name)]
+    return processed
 
 
 def _memo_add(self, doc, attributes=None):
@@ -184,7 +212,7 @@ def _memo_add(self, doc, attributes=None):
     memo, index = self._memo, self.inverted_index
     for field_name, field in self._fields.items():
         value = doc[field_name] if field.extractor is None else field.extractor(doc)
-        field_terms, length = _field_terms(self.pipeline, memo, value, field_name)
+        field_terms, length = _field_terms(self.pipeline, memo, value, field_name, self._single)
         field_ref = str(FieldRef(doc_ref, field_name))
         self.field_term_frequencies[field_ref] = field_terms
         self.field_lengths[field_ref] = length
@@ -370,13 +398,13 @@ class _Terms:
 
     def __init__(self, memo: dict):
         # lunr.py's builder lends its pipelines and BM25 parameters, so nothing here is restated
-        self.builder, self.memo = MemoBuilder(memo), memo
+        self.builder, self.memo, self.single = MemoBuilder(memo), memo, {}
         self.fields = [f["field_name"] for f in FIELDS]
         self.boosts = [f.get("boost", 1) for f in FIELDS]
 
     def of(self, doc: dict):
         """[(terms with counts in first-occurrence order, length)] for each field."""
-        return [_field_terms(self.builder.pipeline, self.memo, doc[name], name) for name in self.fields]
+        return [_field_terms(self.builder.pipeline, self.memo, doc[name], name, self.single) for name in self.fields]
 
 
 def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None):

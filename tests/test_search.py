@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lunr import lunr
 from lunr.index import Index
+from lunr.token import Token
 
 from sitegen import config, search
 from sitegen.build import assemble_only, build
@@ -142,6 +143,43 @@ def test_memo_builder_writes_exactly_what_lunr_py_writes(seed_documents):
     for doc in docs:
         builder.add(doc)
     assert json.dumps(builder.build().serialize()) == json.dumps(stock.serialize())
+
+
+class _Pipeline:
+    """A pipeline whose tokens become no term, one, two, or the empty term."""
+
+    def run(self, tokens, field_name):
+        out = []
+        for t in tokens:
+            word = str(t)
+            if word == "the":
+                continue
+            if word == "coop":
+                out += [Token("co"), Token("op")]
+            elif word == "'":
+                out.append(Token(""))
+            else:
+                out.append(Token(word.rstrip("s")))
+        return out
+
+
+@pytest.mark.parametrize("value", [
+    "Cats and the dogs  chase cats' tails",
+    "the the the",
+    "A ' B '  coop\tmodels coop model",  # a token that becomes two terms: the general way
+    "",
+    None,
+])
+def test_terms_counted_in_c_equal_the_token_by_token_count(value):
+    """`_field_terms` with a `single` map gives the same terms, in the same first-occurrence
+    order, with the same counts and field length, as the token-by-token way."""
+    general = search._field_terms(_Pipeline(), {}, value, "title")
+    single: dict = {}
+    fast = search._field_terms(_Pipeline(), {}, value, "title", single)
+    again = search._field_terms(_Pipeline(), {}, value, "title", single)  # every token known now
+    assert list(fast[0].items()) == list(general[0].items()) and fast[1] == general[1]
+    assert list(again[0].items()) == list(general[0].items()) and again[1] == general[1]
+    assert (search._MULTI in single.values()) == ("coop" in (value or ""))
 
 
 def test_store_has_what_a_result_line_needs(seed_site):
