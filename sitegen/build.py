@@ -293,7 +293,11 @@ def RelatedJob(catalog: Catalog, config: Config, known: dict) -> ForkedJob:
 def IndexJob(papers: tuple[PaperView, ...], cache: Path | None) -> ForkedJob:
     """The search index, built in a forked worker from the papers' views as soon as they exist
     (`assemble_papers`), while this process finishes assembling and renders."""
-    return ForkedJob(search.index_files, search.documents(papers), cache)
+    return ForkedJob(_search_index, papers, cache)
+
+
+def _search_index(papers: tuple[PaperView, ...], cache: Path | None) -> dict[str, bytes]:
+    return search.index_files(search.documents(papers), cache)
 
 
 def cache_dir(config: Config) -> Path:
@@ -325,8 +329,8 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     inputs is linked to the published file instead of rendered again.
 
     Pages and emails are shared out between this process and `parts - 1` forked helpers
-    (every `parts`-th one each), which write their files into the same staging folder and
-    hand back what they wrote; each path is claimed here first, in order, so two outputs that
+    (every `parts`-th one each; the last share also writes the catalogue), which write their
+    files into the same staging folder and hand back what they wrote; each path is claimed here first, in order, so two outputs that
     claim one path are refused as before. A writer that keeps files in memory renders alone."""
     t0 = time.perf_counter()
     emails = [d for d in site.digests if d.date]
@@ -335,6 +339,7 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     for digest in emails:
         for path, origin in _email_origins(digest).items():
             writer.claim(path, origin)
+    writer.claim(urls.CATALOG, "catalogue")  # written by the last share, after its pages
     if isinstance(writer, MemoryWriter) or "fork" not in multiprocessing.get_all_start_methods():
         parts = 1
     helpers = [ForkedJob(_render_share, site, writer.part(), templates, renders and renders.part(), part, parts)
@@ -355,7 +360,6 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
             helper.cancel()  # before the staging folder it writes into is removed
         raise
     t1 = time.perf_counter()
-    writer.add_chunks(urls.CATALOG, catalog_json(site.catalog), "catalogue")
     for path, data in feeds.files(site).items():
         writer.add(path, data, "feeds and crawler files")
     if static.is_dir():
@@ -403,6 +407,8 @@ def _render_share(site: Site, writer: Writer, templates: Path, renders: build_ca
             data = dict(zip(origins, (message.html.encode("utf-8"), message.text.encode("utf-8"))))
             for path in fresh:
                 writer.put(path, data[path])
+    if part == parts - 1:  # the helper, when there is one: this process also has feeds to write
+        writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
     return writer.manifest, writer.bytes_written, writer.unchanged, renders.keys if renders else {}, len(pages) + len(digests)
 
 

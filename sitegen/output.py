@@ -75,11 +75,9 @@ class Writer:
         self.bytes_written += len(data)
         self._store(rel, data)
 
-    def add_chunks(self, rel: str, chunks, origin: str) -> None:
-        """`add` for a file made in pieces (an iterable of bytes), written as they come, so a
+    def put_chunks(self, rel: str, chunks) -> None:
+        """`put` for a file made in pieces (an iterable of bytes), written as they come, so a
         large file is never whole in memory."""
-        self._claim(rel, origin)
-        self.origins[rel] = origin
         target = self._target(rel)
         part = target.with_name(f".{target.name}.part")
         digest = hashlib.blake2b(digest_size=16)
@@ -175,8 +173,8 @@ class MemoryWriter(Writer):
     def reuse(self, rel: str) -> bool:
         return False
 
-    def add_chunks(self, rel: str, chunks, origin: str) -> None:
-        self.add(rel, b"".join(chunks), origin)
+    def put_chunks(self, rel: str, chunks) -> None:
+        self.put(rel, b"".join(chunks))
 
 
 def check_replaceable(out: Path) -> None:
