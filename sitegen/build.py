@@ -117,10 +117,12 @@ class BuildResult:
         }
 
 
-def _display_name(path: Path, root: Path) -> str:
-    for base in (Path.cwd(), root):
+def _display_name(path: Path, bases: tuple[Path, ...]) -> str:
+    """The path relative to the first of `bases` (resolved) that holds it, else as given."""
+    resolved = path.resolve()
+    for base in bases:
         try:
-            return path.resolve().relative_to(base.resolve()).as_posix()
+            return resolved.relative_to(base).as_posix()
         except ValueError:
             continue
     return path.as_posix()
@@ -144,11 +146,12 @@ def discover(inputs: list[str] | None, config: Config) -> list[Source]:
         else:
             raise BuildError(f"{c}: no such file or folder")
     seen, sources = set(), []
+    bases = (Path.cwd().resolve(), config.root.resolve())
     for f in files:
         key = f.resolve()
         if key not in seen:
             seen.add(key)
-            sources.append(Source(f, _display_name(f, config.root)))
+            sources.append(Source(f, _display_name(f, bases)))
     return sources
 
 

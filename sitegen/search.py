@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
-import numpy as np
 from lunr import __TARGET_JS_VERSION__ as lunr_target_version
 from lunr import __VERSION__ as lunr_version
 from lunr import get_default_builder
@@ -414,6 +413,7 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None)
     counts, in flat arrays (a few bytes per term occurrence), plus what the archive-wide
     statistics need. The second scores each group from those arrays. Yields one dict per group,
     in order."""
+    import numpy as np  # imported by the index worker only (see `build.IndexJob`)
     terms_of = _Terms(memo if memo is not None else {})
     fields, boosts, nfields = terms_of.fields, terms_of.boosts, len(terms_of.fields)
     ids: dict[str, int] = {}  # term -> archive-wide id, in order of first occurrence
@@ -467,6 +467,7 @@ def _shard_vectors(term_ids, tfs, counts, lengths, nfields: int, idf, average: l
     document's delta-encoded field vectors. The arithmetic is lunr.py's BM25 in the same order
     of operations, over numpy arrays, so every float is the same; idf uses Python's math.log and
     the 3-digit rounding Python's own `round`, so both match lunr.py digit for digit."""
+    import numpy as np  # imported by the index worker only (see `build.IndexJob`)
     if len(term_ids):
         distinct, first = np.unique(term_ids, return_index=True)
         order = np.argsort(first)

@@ -18,7 +18,7 @@ from urllib.parse import quote_plus
 from markupsafe import Markup
 from slugify import slugify
 
-from . import periods, related, text, urls
+from . import periods, text, urls
 from .config import Config
 from .model import Catalog, Listing, Paper
 
@@ -295,6 +295,8 @@ def related_papers(catalog: Catalog, config: Config, known: dict | None = None) 
     """For each paper of the catalogue (by position), its most similar papers (`related`),
     compared by the plain text of title and abstract. Needs only the catalogue, so it can run
     beside `assemble_papers`; `known` is the paper-text memo, whose plain texts it reuses."""
+    from . import related  # numpy and scipy: imported in the worker that needs them (`build.RelatedJob`)
+
     known = known or {}
     documents = []
     for p in catalog.papers:
