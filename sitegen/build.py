@@ -242,6 +242,7 @@ class ForkedJob:
         try:
             status, value = self._results.recv()
         except EOFError:
+            self._proc.join()  # the pipe closes before the worker is reaped: its exit code comes after
             raise BuildError(f"a build worker stopped unexpectedly (exit code {self._proc.exitcode}); "
                              f"the site was not written") from None
         finally:
