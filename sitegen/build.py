@@ -288,10 +288,20 @@ def _worker_init() -> None:
         pass  # elsewhere the worker ends when it finds its parent gone
 
 
-def RelatedJob(catalog: Catalog, config: Config, known: dict) -> ForkedJob:
+def RelatedJob(catalog: Catalog, config: Config, known: dict, cache: Path | None) -> ForkedJob:
     """Related papers (every paper compared with every other), found in a forked worker from
-    the catalogue alone, while this process turns the papers' text into HTML."""
-    return ForkedJob(related_papers, catalog, config, known)
+    the catalogue alone, while this process turns the papers' text into HTML. The worker keeps
+    its own memo in the build cache: each text's stems, so only new text is split and stemmed."""
+    return ForkedJob(_related_papers, catalog, config, known, cache)
+
+
+def _related_papers(catalog: Catalog, config: Config, known: dict, cache: Path | None) -> list:
+    stems = build_cache.load_memo(cache, "related-stems") if cache is not None else {}
+    used: dict = {}
+    similar = related_papers(catalog, config, known, stems, used)
+    if cache is not None and used.keys() != stems.keys():
+        build_cache.save_memo(cache, "related-stems", used)  # what this build used, no more
+    return similar
 
 
 def IndexJob(papers: tuple[PaperView, ...], cache: Path | None) -> ForkedJob:
@@ -485,7 +495,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         raise BuildError("no listings to build")
     t0 = time.perf_counter()
     known = build_cache.load_memo(cache, "paper-text") if cache is not None else {}
-    similar = RelatedJob(catalog, config, known)
+    similar = RelatedJob(catalog, config, known, cache)
     index = None
     try:
         papers = assemble_papers(catalog, config, known)

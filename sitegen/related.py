@@ -11,6 +11,7 @@ Scores sum over the words kept, so they can only be lower than the full cosine.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from itertools import chain
 
@@ -28,33 +29,60 @@ BLOCK = 2048  # rows per sparse product
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 
 
-def _term_matrix(documents: list[tuple[str, str]], chunk: int = 2048):
-    """Papers x stems, as counts (title words count twice); stop words are left out.
+def stem_key(title: str, abstract: str) -> bytes:
+    """The key of a document in a stems memo (see `related`)."""
+    return hashlib.blake2b(f"{title}\0{abstract}".encode(), digest_size=16).digest()
 
-    Each distinct word is stemmed once, in order of first appearance (that order numbers the
-    columns); every word occurrence becomes one (paper, column, weight) triple and the sparse
-    matrix sums the triples, so no Python loop runs per word occurrence. Papers are read a
-    chunk at a time, so only one chunk's words are held as strings."""
-    columns: dict[str, int] = {}  # word -> column, -1 for a stop word
-    stems: dict[str, int] = {}
+
+def _stems(documents: list[tuple[str, str]], memo: dict, used: dict) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Each document's title and abstract as the stems of their words in order, stop words left
+    out. `memo` maps `stem_key` to that pair from an earlier build; `used` gets every entry of
+    this build. Each distinct word is stemmed once."""
+    stem_of: dict[str, str | None] = {}
+
+    def stems(text: str) -> tuple[str, ...]:
+        out = []
+        for word in _WORD.findall(text.lower()):
+            stem = stem_of.get(word, False)
+            if stem is False:
+                stem = stem_of[word] = None if word in STOP_WORDS else str(stemmer(Token(word)))
+            if stem is not None:
+                out.append(stem)
+        return tuple(out)
+
+    result = []
+    for title, abstract in documents:
+        key = stem_key(title, abstract)
+        pair = used.get(key) or memo.get(key)
+        if pair is None:
+            pair = (stems(title), stems(abstract))
+        used[key] = pair
+        result.append(pair)
+    return result
+
+
+def _term_matrix(stemmed: list[tuple[tuple[str, ...], tuple[str, ...]]], chunk: int = 2048):
+    """Papers x stems, as counts (title stems count twice).
+
+    Columns are numbered in order of each stem's first occurrence; every stem occurrence
+    becomes one (paper, column, weight) triple and the sparse matrix sums the triples, so no
+    Python loop runs per occurrence. Papers are read a chunk at a time."""
+    columns: dict[str, int] = {}
     parts = []
-    for start in range(0, len(documents), chunk):
-        block = documents[start:start + chunk]
-        words = [(_WORD.findall(title.lower()), _WORD.findall(abstract.lower())) for title, abstract in block]
-        for word in dict.fromkeys(chain.from_iterable(chain.from_iterable(words))):
-            if word not in columns:
-                columns[word] = -1 if word in STOP_WORDS else stems.setdefault(str(stemmer(Token(word))), len(stems))
-        lengths = np.fromiter((len(t) + len(a) for t, a in words), dtype=np.int64, count=len(block))
-        cols = np.fromiter(map(columns.__getitem__, chain.from_iterable(chain.from_iterable(words))),
+    for start in range(0, len(stemmed), chunk):
+        block = stemmed[start:start + chunk]
+        for stem in dict.fromkeys(chain.from_iterable(chain.from_iterable(block))):
+            columns.setdefault(stem, len(columns))
+        lengths = np.fromiter((len(t) + len(a) for t, a in block), dtype=np.int64, count=len(block))
+        cols = np.fromiter(map(columns.__getitem__, chain.from_iterable(chain.from_iterable(block))),
                            dtype=np.int64, count=int(lengths.sum()))
-        weights = np.fromiter(chain.from_iterable((2,) * len(t) + (1,) * len(a) for t, a in words),
+        weights = np.fromiter(chain.from_iterable((2,) * len(t) + (1,) * len(a) for t, a in block),
                               dtype=np.float64, count=len(cols))
-        rows = np.repeat(np.arange(start, start + len(block)), lengths)
-        kept = cols >= 0
-        part = sparse.csr_matrix((weights[kept], (rows[kept] - start, cols[kept])), shape=(len(block), len(stems) or 1))
+        rows = np.repeat(np.arange(len(block)), lengths)
+        part = sparse.csr_matrix((weights, (rows, cols)), shape=(len(block), len(columns) or 1))
         part.sum_duplicates()
         parts.append(part)
-    width = max(len(stems), 1)
+    width = max(len(columns), 1)
     parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts]
     return sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, width))
 
@@ -78,13 +106,18 @@ def _prune(x, limit: int):
     return x
 
 
-def related(documents: list[tuple[str, str]], k: int = TOP_K) -> list[list[tuple[int, float]]]:
+def related(documents: list[tuple[str, str]], k: int = TOP_K, memo: dict | None = None,
+            used: dict | None = None) -> list[list[tuple[int, float]]]:
     """For each (title, abstract), the indices and scores of its k most similar documents,
-    best first; ties go to the earlier document. Documents with nothing in common get fewer."""
+    best first; ties go to the earlier document. Documents with nothing in common get fewer.
+
+    `memo` holds each document's stems from an earlier build (by `stem_key`), so only new
+    text is split and stemmed; `used` gets this build's, for the next."""
     n = len(documents)
+    stemmed = _stems(documents, memo or {}, {} if used is None else used)
     if n < 2:
         return [[] for _ in range(n)]
-    tf = _term_matrix(documents)
+    tf = _term_matrix(stemmed)
     df = np.bincount(tf.indices, minlength=tf.shape[1])
     keep = df <= max(2, MAX_DF * n)
     idf = np.where(keep, np.log((1 + n) / (1 + df)) + 1.0, 0.0)

@@ -291,10 +291,12 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
     return Papers(tuple(paper_views), tuple(digests), used)
 
 
-def related_papers(catalog: Catalog, config: Config, known: dict | None = None) -> list[list[tuple[int, float]]]:
+def related_papers(catalog: Catalog, config: Config, known: dict | None = None, stems: dict | None = None,
+                   stems_used: dict | None = None) -> list[list[tuple[int, float]]]:
     """For each paper of the catalogue (by position), its most similar papers (`related`),
     compared by the plain text of title and abstract. Needs only the catalogue, so it can run
-    beside `assemble_papers`; `known` is the paper-text memo, whose plain texts it reuses."""
+    beside `assemble_papers`; `known` is the paper-text memo, whose plain texts it reuses, and
+    `stems` the memo of each text's stems (`related.related`), filled into `stems_used`."""
     from . import related  # numpy and scipy: imported in the worker that needs them (`build.RelatedJob`)
 
     known = known or {}
@@ -302,7 +304,7 @@ def related_papers(catalog: Catalog, config: Config, known: dict | None = None) 
     for p in catalog.papers:
         t = known.get((p.title, p.abstract, config.excerpt_length))
         documents.append((t.title_text, t.abstract_text) if t else (text.plain(p.title), text.plain(p.abstract)))
-    return related.related(documents)
+    return related.related(documents, memo=stems, used=stems_used)
 
 
 def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,

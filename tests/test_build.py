@@ -48,12 +48,19 @@ def test_cancel_kills_the_worker_before_it_does_anything_more(tmp_path):
     assert not (tmp_path / "late").exists()
 
 
-def test_related_papers_from_the_text_memo_equal_those_computed_afresh():
+def test_related_papers_from_the_memos_equal_those_computed_afresh():
     """The build finds related papers in a worker that reuses the plain texts of the
-    paper-text memo; with or without the memo the lists are the same."""
+    paper-text memo and the stems of its own memo; with or without them the lists are the same."""
     cfg = config_mod.load(None, cwd=ROOT)
     catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
     fresh = related_papers(catalog, cfg)
     memo = assemble_papers(catalog, cfg).texts
     assert related_papers(catalog, cfg, memo) == fresh
+    stems: dict = {}
+    assert related_papers(catalog, cfg, memo, {}, stems) == fresh
+    again: dict = {}
+    assert related_papers(catalog, cfg, memo, stems, again) == fresh and again == stems
+    # The stems memo is what the words come from when it has them: emptied, nothing relates.
+    emptied = {key: ((), ()) for key in stems}
+    assert related_papers(catalog, cfg, memo, emptied, {}) == [[] for _ in catalog.papers]
     assert sum(1 for r in fresh if r) > len(catalog.papers) // 2  # most seed papers have some
