@@ -344,8 +344,9 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
 
     Pages and emails are shared out between this process and `parts - 1` forked helpers
     (every `parts`-th one each; the last share also writes the catalogue), which write their
-    files into the same staging folder and hand back what they wrote; each path is claimed here first, in order, so two outputs that
-    claim one path are refused as before. A writer that keeps files in memory renders alone."""
+    files into the same staging folder and hand back what they wrote; each path is claimed
+    here first, in order, so two outputs that claim one path are refused as before. A writer
+    that keeps files in memory renders alone."""
     t0 = time.perf_counter()
     emails = [d for d in site.digests if d.date]
     for page in site.pages:
