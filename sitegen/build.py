@@ -117,9 +117,9 @@ class BuildResult:
         }
 
 
-def _display_name(path: Path, bases: tuple[Path, ...]) -> str:
-    """The path relative to the first of `bases` (resolved) that holds it, else as given."""
-    resolved = path.resolve()
+def _display_name(path: Path, resolved: Path, bases: tuple[Path, ...]) -> str:
+    """The path (`resolved`: resolved) relative to the first of `bases` (resolved) that holds
+    it, else as given."""
     for base in bases:
         try:
             return resolved.relative_to(base).as_posix()
@@ -151,7 +151,7 @@ def discover(inputs: list[str] | None, config: Config) -> list[Source]:
         key = f.resolve()
         if key not in seen:
             seen.add(key)
-            sources.append(Source(f, _display_name(f, bases)))
+            sources.append(Source(f, _display_name(f, key, bases)))
     return sources
 
 
@@ -241,13 +241,14 @@ class ForkedJob:
             return fn(*args)
         try:
             status, value = self._results.recv()
-        except EOFError:
-            self._proc.join()  # the pipe closes before the worker is reaped: its exit code comes after
-            raise BuildError(f"a build worker stopped unexpectedly (exit code {self._proc.exitcode}); "
-                             f"the site was not written") from None
+        except EOFError:  # the worker died without a word
+            status, value = None, None
         finally:
-            self._proc.join()
+            self._proc.join()  # the pipe closes before the worker is reaped: its exit code comes after
             self._results.close()
+        if status is None:
+            raise BuildError(f"a build worker stopped unexpectedly (exit code {self._proc.exitcode}); "
+                             f"the site was not written")
         if status == "error":
             raise value
         return value
@@ -348,7 +349,7 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     here first, in order, so two outputs that claim one path are refused as before. A writer
     that keeps files in memory renders alone."""
     t0 = time.perf_counter()
-    emails = [d for d in site.digests if d.date]
+    emails = site.dated_digests
     for page in site.pages:
         writer.claim(page.path, f"page {page.kind}")
     for digest in emails:
@@ -412,7 +413,7 @@ def _render_share(site: Site, writer: Writer, templates: Path, renders: build_ca
         if n % 100 == 0:
             bar.update(100)
     bar.update(len(pages) % 100)
-    digests = [d for d in site.digests if d.date][part::parts]
+    digests = site.dated_digests[part::parts]
     for digest in digests:
         bar.update()
         origins = _email_origins(digest)

@@ -197,7 +197,7 @@ def cmd_email(args) -> int:
     if not config.base_url:
         raise MailError("an emailed digest needs absolute links: give --base-url or set base_url in the config")
     site = assemble_only(config, args.inputs or None)
-    dated = [d for d in site.digests if d.date]
+    dated = site.dated_digests
     if args.date == "latest":
         if not dated:
             raise MailError("no listing has a date, so there is no latest digest")

@@ -29,7 +29,7 @@ def _href(base_url: str, path: str) -> str:
 def feed_items(site: Site, limit: int = FEED_ITEMS):
     """(digest, paper summary) pairs, newest digest first, each paper once, at most `limit`."""
     seen, items = set(), []
-    for digest in sorted((d for d in site.digests if d.date), key=lambda d: d.date, reverse=True):
+    for digest in sorted(site.dated_digests, key=lambda d: d.date, reverse=True):
         for paper in digest.papers:
             if paper.id in seen:
                 continue

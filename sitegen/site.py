@@ -138,6 +138,11 @@ class Site:
     months: tuple = ()
 
     @property
+    def dated_digests(self) -> list[Digest]:
+        """The digests with a date, in order: each has an email, and feeds are timed by them."""
+        return [d for d in self.digests if d.date]
+
+    @property
     def has_feed(self) -> bool:
         """A feed needs dated digests: its entries are timed by their digest date."""
         return any(d.date and d.papers for d in self.digests)
