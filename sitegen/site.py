@@ -240,8 +240,8 @@ class PaperText:
 
     title_text: str
     abstract_text: str
-    title_html: str
-    abstract_html: str
+    title_html: Markup  # safe HTML, made Markup once: the views share these strings, not copies
+    abstract_html: Markup
     excerpt: str
     description: str
     links_out: tuple[Link, ...]
@@ -249,7 +249,7 @@ class PaperText:
 
 def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
     plain_title, plain_abstract = text.plain(title), text.plain(abstract)
-    return PaperText(plain_title, plain_abstract, text.inline_html(title), text.block_html(abstract),
+    return PaperText(plain_title, plain_abstract, Markup(text.inline_html(title)), Markup(text.block_html(abstract)),
                      text.excerpt(plain_abstract, excerpt_length), text.excerpt(plain_abstract, 200),
                      _links_out(plain_title))
 
@@ -268,7 +268,7 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
         if t is None:
             t = paper_text(p.title, p.abstract, config.excerpt_length)
         texts[p.id] = used[key] = t
-        summaries[p.id] = PaperSummary(p.id, urls.paper(p.id), Markup(t.title_html), t.title_text, t.excerpt,
+        summaries[p.id] = PaperSummary(p.id, urls.paper(p.id), t.title_html, t.title_text, t.excerpt,
                                        paper_meta(p))
         for a in p.appearances:
             paper_of[(a.source, a.line)] = p.id
@@ -285,7 +285,7 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
         t = texts[p.id]
         paper_views.append(PaperView(
             id=p.id, path=urls.paper(p.id), title_html=summaries[p.id].title_html,
-            title_text=t.title_text, abstract_html=Markup(t.abstract_html), abstract_text=t.abstract_text,
+            title_text=t.title_text, abstract_html=t.abstract_html, abstract_text=t.abstract_text,
             description=t.description, meta=summaries[p.id].meta,
             authors_count=p.authors_count, organization=p.organization,
             published=p.published.isoformat() if p.published else p.published_text,
