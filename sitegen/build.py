@@ -20,7 +20,7 @@ from .model import Catalog, Listing, Problem
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
                      release_inherited_locks)
 from .render import Renderer
-from .site import PaperView, Site, assemble, assemble_papers, catalog_json, related_papers
+from .site import Site, assemble, assemble_papers, catalog_json, related_papers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
@@ -218,22 +218,50 @@ class ForkedJob:
     gives up the build's lock and dies with its parent; `cancel` kills it, so nothing it does
     outlives a failed build. Where fork is unavailable, `result()` runs `fn` here."""
 
-    def __init__(self, fn, *args):
+    def __init__(self, fn, *args, inputs: bool = False):
         self._job = (fn, args)
-        self._proc = None
+        self._proc = self._inbox = None
         if "fork" in multiprocessing.get_all_start_methods():
             global _FORKED_JOB
             context = multiprocessing.get_context("fork")
             self._results, sender = context.Pipe(duplex=False)
+            inbox = None
+            if inputs:
+                inbox, self._inbox = context.Pipe(duplex=False)
             _FORKED_JOB = self._job
             gc.freeze()  # see `_build`: the build's data stays out of the collector's sweeps
             try:
-                self._proc = context.Process(target=_run_forked, args=(sender,))
+                self._proc = context.Process(target=_run_forked, args=(sender, inbox))
                 self._proc.start()  # forks now, inheriting _FORKED_JOB
             finally:
                 _FORKED_JOB = None
             sender.close()
+            if inbox is not None:
+                inbox.close()
             self._job = None  # the worker has it; this process need not keep it
+
+    @classmethod
+    def waiting(cls, fn) -> "ForkedJob":
+        """A worker forked now, while this process is small, that runs `fn(*args)` once `send`
+        gives it the arguments (pickled, through a pipe). A worker forked late inherits the whole
+        build's memory, and ends up holding a private copy of every page this process writes to
+        afterwards (reference counts are writes); one forked early holds only what it is sent."""
+        return cls(fn, inputs=True)
+
+    def send(self, *args) -> None:
+        """The arguments of a `waiting` job."""
+        if self._proc is None:
+            self._job = (self._job[0], args)
+            return
+        if self._inbox is None:
+            return  # cancelled, or already sent
+        try:
+            self._inbox.send(args)
+        except OSError:
+            pass  # the worker is gone: `result` says so
+        finally:
+            self._inbox.close()
+            self._inbox = None
 
     def result(self):
         if self._proc is None:
@@ -258,14 +286,23 @@ class ForkedJob:
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
             self._proc.join()
+        if self._inbox is not None:
+            self._inbox.close()
+            self._inbox = None
 
 
 _FORKED_JOB = None  # set only while a ForkedJob forks its worker
 
 
-def _run_forked(sender) -> None:
+def _run_forked(sender, inbox=None) -> None:
     fn, args = _FORKED_JOB
     _worker_init()
+    if inbox is not None:
+        try:
+            args = inbox.recv()
+        except EOFError:  # the build ended (or failed) without sending any: nothing to do
+            return
+        inbox.close()
     try:
         outcome = ("ok", fn(*args))
     except BaseException as e:  # handed to the parent, which raises it
@@ -305,14 +342,15 @@ def _related_papers(catalog: Catalog, config: Config, known: dict, cache: Path |
     return similar
 
 
-def IndexJob(papers: tuple[PaperView, ...], cache: Path | None) -> ForkedJob:
-    """The search index, built in a forked worker from the papers' views as soon as they exist
-    (`assemble_papers`), while this process finishes assembling and renders."""
-    return ForkedJob(_search_index, papers, cache)
+def IndexJob() -> ForkedJob:
+    """The search index, built in a worker forked at the start of the build (it inherits none of
+    the build's data) and sent the search documents as soon as the papers' views exist
+    (`assemble_papers`); it builds while this process finishes assembling and renders."""
+    return ForkedJob.waiting(_search_index)
 
 
-def _search_index(papers: tuple[PaperView, ...], cache: Path | None) -> dict[str, bytes]:
-    return search.index_files(search.documents(papers), cache)
+def _search_index(docs: list[search.SearchDocument], cache: Path | None) -> dict[str, bytes]:
+    return search.index_files(docs, cache)
 
 
 def cache_dir(config: Config) -> Path:
@@ -481,29 +519,30 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
             return BuildResult(None, out=out, files=len(record.manifest), timings=timings,
                                bytes_written=record.report.get("bytes", 0), notes=list(record.notes),
                                index_bytes=record.report.get("search_index", {}), record=record)
-    parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
-    parsed_now: dict = {}
-    catalog = load_catalog(config, inputs, timings, sources, parsed, parsed_now)
-    parsed_changed, parsed = parsed_now.keys() != parsed.keys(), None
-    # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
-    # frozen, it is left out of the garbage collector's full sweeps, which would otherwise scan
-    # the whole growing heap again and again (at 10k, 0.9 s of such sweeps). Frozen objects are
-    # still freed when nothing refers to them; only reference cycles among them would stay,
-    # and the build's data is frozen dataclasses and tuples.
-    gc.freeze()
-    result = BuildResult(catalog, timings=timings)
-    _strict_check(strict, catalog.problems)
-    if not catalog.papers and not catalog.listings:
-        raise BuildError("no listings to build")
-    t0 = time.perf_counter()
-    known = build_cache.load_memo(cache, "paper-text") if cache is not None else {}
-    similar = RelatedJob(catalog, config, known, cache)
-    index = None
+    index = IndexJob()  # forked now, while this process holds little; sent its documents later
+    similar = None
     try:
+        parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
+        parsed_now: dict = {}
+        catalog = load_catalog(config, inputs, timings, sources, parsed, parsed_now)
+        parsed_changed, parsed = parsed_now.keys() != parsed.keys(), None
+        # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
+        # frozen, it is left out of the garbage collector's full sweeps, which would otherwise scan
+        # the whole growing heap again and again (at 10k, 0.9 s of such sweeps). Frozen objects are
+        # still freed when nothing refers to them; only reference cycles among them would stay,
+        # and the build's data is frozen dataclasses and tuples.
+        gc.freeze()
+        result = BuildResult(catalog, timings=timings)
+        _strict_check(strict, catalog.problems)
+        if not catalog.papers and not catalog.listings:
+            raise BuildError("no listings to build")
+        t0 = time.perf_counter()
+        known = build_cache.load_memo(cache, "paper-text") if cache is not None else {}
+        similar = RelatedJob(catalog, config, known, cache)
         papers = assemble_papers(catalog, config, known)
         texts_changed = papers.texts.keys() != known.keys()
         del known
-        index = IndexJob(papers.views, cache)
+        index.send(search.documents(papers.views), cache)
         site = assemble(catalog, config, papers, similar.result())
         texts, papers = papers.texts, None  # the views without related papers are done with
         timings["assemble"] = time.perf_counter() - t0
@@ -522,9 +561,9 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
                     build_cache.forget(cache, out)  # the output is about to change under the record
             result.out = out
     except BaseException:
-        similar.cancel()
-        if index is not None:
-            index.cancel()
+        index.cancel()
+        if similar is not None:
+            similar.cancel()
         raise
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged

@@ -48,6 +48,37 @@ def test_cancel_kills_the_worker_before_it_does_anything_more(tmp_path):
     assert not (tmp_path / "late").exists()
 
 
+_STATE = {"size": "small"}
+
+
+def _state_and_sum(numbers):
+    return _STATE["size"], sum(numbers)
+
+
+def test_a_waiting_job_is_forked_at_once_and_given_its_inputs_later():
+    """The index worker is forked before the build's data exists (so it never holds a copy of
+    it) and is sent its documents later: it sees what it was sent, not what came after."""
+    job = ForkedJob.waiting(_state_and_sum)
+    _STATE["size"] = "grown after the fork"
+    try:
+        job.send(range(5))
+        assert job.result() == ("small", 10)
+    finally:
+        _STATE["size"] = "small"
+    failing = ForkedJob.waiting(_fail)
+    failing.send("sent, then broken")
+    with pytest.raises(ValueError, match="sent, then broken"):
+        failing.result()
+
+
+def test_a_waiting_job_cancelled_before_its_inputs_does_nothing(tmp_path):
+    job = ForkedJob.waiting(_sleep_then_mark)
+    job.cancel()
+    job.send(tmp_path / "late")  # a failed build may still reach this: nothing happens
+    time.sleep(1.5)
+    assert not (tmp_path / "late").exists()
+
+
 def test_related_papers_from_the_memos_equal_those_computed_afresh():
     """The build finds related papers in a worker that reuses the plain texts of the
     paper-text memo and the stems of its own memo; with or without them the lists are the same."""
