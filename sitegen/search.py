@@ -28,6 +28,7 @@ stemming its words, using the terms lunr reports as matched.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -416,17 +417,14 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None)
     import numpy as np  # imported by the index worker only (see `build.IndexJob`)
     terms_of = _Terms(memo if memo is not None else {})
     fields, boosts, nfields = terms_of.fields, terms_of.boosts, len(terms_of.fields)
-    ids: dict[str, int] = {}  # term -> archive-wide id, in order of first occurrence
+    # term -> archive-wide id, in order of first occurrence: a new term gets the next number
+    ids: dict[str, int] = defaultdict(itertools.count().__next__)
     term_ids, tfs = array("i"), array("i")  # per field of each document: its terms' ids and counts
     counts, lengths = array("i"), array("q")  # per field of each document: how many terms, its length
     for docs in groups:
         for doc in lunr_documents(docs):
             for terms, length in terms_of.of(doc):
-                for term in terms:
-                    g = ids.get(term)
-                    if g is None:
-                        g = ids[term] = len(ids)
-                    term_ids.append(g)
+                term_ids.extend(map(ids.__getitem__, terms))  # in C, numbering new terms as it goes
                 tfs.extend(terms.values())
                 counts.append(len(terms))
                 lengths.append(length)
