@@ -217,7 +217,7 @@ def _links_out(title: str) -> tuple[Link, ...]:
     q = quote_plus(title)
     return (
         Link(f"https://arxiv.org/search/?searchtype=title&query={q}", "Search arXiv"),
-        Link(f"https://scholar.google.com/scholar?q={quote_plus(chr(34) + title + chr(34))}", "Google Scholar"),
+        Link(f"https://scholar.google.com/scholar?q=%22{q}%22", "Google Scholar"),  # the title in quotes
         Link(f"https://huggingface.co/papers?q={q}", "Hugging Face"),
     )
 
@@ -320,9 +320,9 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
     digests = list(papers.digests)
     if similar is None:
         similar = related_papers(catalog, config, papers.texts)
+    links = [Link(v.path, v.title_text) for v in papers.views]  # one per paper, shared by every list
     paper_views = [
-        dataclasses.replace(v, related=tuple(Link(papers.views[j].path, papers.views[j].title_text)
-                                             for j, _score in similar[n]))
+        dataclasses.replace(v, related=tuple(links[j] for j, _score in similar[n]))
         for n, v in enumerate(papers.views)
     ]
 
