@@ -4,7 +4,8 @@ usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [-
 
 For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
 for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
-- cold build (its build cache, in --work, emptied first): wall time, peak memory (both the max
+- cold build (a first build: its output folder and build cache, in --work, removed first, as
+  Hugo's public/ is before each of its runs): wall time, peak memory (both the max
   RSS of the largest single process and the peak of the whole process tree, build and forked
   workers, as a sampled sum of proportional set sizes), pages/s, per-stage times;
 - no-change rebuild, and a rebuild after adding one day's listing (30 papers) to a warm build,
@@ -110,12 +111,20 @@ def corpus(size: int, work: Path) -> Path:
 
 
 def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bool = False) -> tuple[float, int, int, dict]:
-    """One build in its own process; `cold` empties the build cache first (a first build)."""
+    """One build in its own process; `cold` removes the output folder and the build cache first (a
+    first build), outside the timing, as Hugo's public/ is removed before each of its runs."""
     if cold:
         shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
     wall, rss, tree = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
                      "--report", str(report), "--cache-dir", str(cache), "-q"], cwd=ROOT)
     return wall, rss, tree, json.loads(report.read_text())
+
+
+def seeds_build(out: Path) -> tuple[float, int, int]:
+    """A first build of the project's seeds into an empty folder, without a build cache."""
+    shutil.rmtree(out, ignore_errors=True)
+    return run([sys.executable, "-m", "sitegen", "build", "--out", str(out), "-q", "--no-cache"], cwd=ROOT)
 
 
 def du(path: Path) -> int:
@@ -208,8 +217,7 @@ def main() -> int:
         return 2
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    seeds_wall, seeds_rss, seeds_tree = zip(*[run([sys.executable, "-m", "sitegen", "build", "--out", str(work / "site-seeds"), "-q",
-                                      "--no-cache"], cwd=ROOT) for _ in range(args.runs)])
+    seeds_wall, seeds_rss, seeds_tree = zip(*[seeds_build(work / "site-seeds") for _ in range(args.runs)])
     print(f"seeds (508 papers): cold build {median(seeds_wall):.2f} s, peak {median(seeds_rss)} MB, all processes {median(seeds_tree)} MB "
           f"(median of {args.runs})\n")
     results = {}
