@@ -9,6 +9,8 @@ import dataclasses
 import gc
 import hashlib
 import multiprocessing
+import pickle
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,24 +216,27 @@ class ForkedJob:
     The worker gets `fn` and `args` by inheritance, not through a pipe (no pickled copy of,
     say, the archive's text), and the objects alive at the fork are frozen out of the garbage
     collector's sweeps, which would otherwise touch, and so copy, every page of the parent's
-    memory into the worker. Only the result (or the exception) comes back, pickled. The worker
-    gives up the build's lock and dies with its parent; `cancel` kills it, so nothing it does
+    memory into the worker. Only the result (or the exception) comes back, pickled into a
+    temporary file: the worker writes it and exits at once, even if this process is busy and
+    reads it much later (through a pipe, a large result would keep the worker, and all its
+    memory, alive until then). The worker gives up the build's lock and dies with its parent; `cancel` kills it, so nothing it does
     outlives a failed build. Where fork is unavailable, `result()` runs `fn` here."""
 
     def __init__(self, fn, *args, inputs: bool = False):
         self._job = (fn, args)
-        self._proc = self._inbox = None
+        self._proc = self._inbox = self._spill = None
         if "fork" in multiprocessing.get_all_start_methods():
             global _FORKED_JOB
             context = multiprocessing.get_context("fork")
             self._results, sender = context.Pipe(duplex=False)
+            self._spill = tempfile.TemporaryFile(prefix="sitegen-result-")
             inbox = None
             if inputs:
                 inbox, self._inbox = context.Pipe(duplex=False)
             _FORKED_JOB = self._job
             gc.freeze()  # see `_build`: the build's data stays out of the collector's sweeps
             try:
-                self._proc = context.Process(target=_run_forked, args=(sender, inbox))
+                self._proc = context.Process(target=_run_forked, args=(sender, self._spill, inbox))
                 self._proc.start()  # forks now, inheriting _FORKED_JOB
             finally:
                 _FORKED_JOB = None
@@ -268,12 +273,15 @@ class ForkedJob:
             fn, args = self._job
             return fn(*args)
         try:
-            status, value = self._results.recv()
-        except EOFError:  # the worker died without a word
+            self._results.recv()  # the worker's word that its outcome is in the file
+            self._spill.seek(0)
+            status, value = pickle.load(self._spill)
+        except (EOFError, pickle.UnpicklingError):  # the worker died without a (whole) word
             status, value = None, None
         finally:
             self._proc.join()  # the pipe closes before the worker is reaped: its exit code comes after
             self._results.close()
+            self._spill.close()
         if status is None:
             raise BuildError(f"a build worker stopped unexpectedly (exit code {self._proc.exitcode}); "
                              f"the site was not written")
@@ -286,6 +294,8 @@ class ForkedJob:
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
             self._proc.join()
+        if self._spill is not None:
+            self._spill.close()
         if self._inbox is not None:
             self._inbox.close()
             self._inbox = None
@@ -294,7 +304,7 @@ class ForkedJob:
 _FORKED_JOB = None  # set only while a ForkedJob forks its worker
 
 
-def _run_forked(sender, inbox=None) -> None:
+def _run_forked(sender, spill, inbox=None) -> None:
     fn, args = _FORKED_JOB
     _worker_init()
     if inbox is not None:
@@ -308,9 +318,13 @@ def _run_forked(sender, inbox=None) -> None:
     except BaseException as e:  # handed to the parent, which raises it
         outcome = ("error", e)
     try:
-        sender.send(outcome)
+        pickle.dump(outcome, spill, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # an exception that does not pickle: its message still gets through
-        sender.send(("error", BuildError(f"a build worker failed: {outcome[1]!r}")))
+        spill.seek(0)
+        spill.truncate()
+        pickle.dump(("error", BuildError(f"a build worker failed: {outcome[1]!r}")), spill)
+    spill.flush()
+    sender.send("written")  # a few bytes: the pipe takes them without waiting for a reader
     sender.close()
 
 

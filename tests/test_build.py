@@ -48,6 +48,33 @@ def test_cancel_kills_the_worker_before_it_does_anything_more(tmp_path):
     assert not (tmp_path / "late").exists()
 
 
+def _large_result(size):
+    return b"x" * size
+
+
+def test_a_worker_with_a_large_result_exits_before_the_result_is_read():
+    """The index worker's result is megabytes; through a pipe the worker would wait, holding its
+    memory, until the build read it at the end. It is written to a file instead: the worker is
+    gone as soon as it is done."""
+    job = ForkedJob(_large_result, 20_000_000)
+    deadline = time.monotonic() + 30
+    while job._proc.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not job._proc.is_alive()
+    assert job.result() == b"x" * 20_000_000
+
+
+def _unpicklable_error():
+    class Local(Exception):
+        pass
+    raise Local("a local exception class")
+
+
+def test_an_error_that_does_not_pickle_still_reports_its_message():
+    with pytest.raises(BuildError, match="a local exception class"):
+        ForkedJob(_unpicklable_error).result()
+
+
 _STATE = {"size": "small"}
 
 
