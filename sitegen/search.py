@@ -407,13 +407,14 @@ class _Terms:
         return [_field_terms(self.builder.pipeline, self.memo, doc[name], name, self.single) for name in self.fields]
 
 
-def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None):
+def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None, consume: bool = False):
     """The compact form of each group's lunr index (what `compact(build_indexes(groups)[i], ...)`
     gives; a test checks they are equal), made directly in two passes. The first tokenises every
     document once and keeps only numbers: each field's terms as archive-wide term ids with their
     counts, in flat arrays (a few bytes per term occurrence), plus what the archive-wide
-    statistics need. The second scores each group from those arrays. Yields one dict per group,
-    in order."""
+    statistics need, and each document's store entry. The second scores each group from those
+    arrays. Yields one dict per group, in order. With `consume`, each group is dropped from
+    `groups` once tokenised, so the documents' full text can be freed before the second pass."""
     import numpy as np  # imported by the index worker only (see `build.IndexJob`)
     terms_of = _Terms(memo if memo is not None else {})
     fields, boosts, nfields = terms_of.fields, terms_of.boosts, len(terms_of.fields)
@@ -421,13 +422,19 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None)
     ids: dict[str, int] = defaultdict(itertools.count().__next__)
     term_ids, tfs = array("i"), array("i")  # per field of each document: its terms' ids and counts
     counts, lengths = array("i"), array("q")  # per field of each document: how many terms, its length
-    for docs in groups:
+    refs, stores = [], []  # per group: what the second pass needs of its documents
+    for g, docs in enumerate(groups):
         for doc in lunr_documents(docs):
             for terms, length in terms_of.of(doc):
                 term_ids.extend(map(ids.__getitem__, terms))  # in C, numbering new terms as it goes
                 tfs.extend(terms.values())
                 counts.append(len(terms))
                 lengths.append(length)
+        refs.append([d.ref for d in docs])
+        stores.append([[d.title, d.url, list(d.dates), d.snippet] for d in docs])
+        if consume:
+            groups[g] = None
+    docs = None
     names = list(ids)
     del ids
     term_ids_np, tfs_np = np.frombuffer(term_ids, dtype=np.int32), np.frombuffer(tfs, dtype=np.int32)
@@ -444,8 +451,8 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None)
     pipeline = terms_of.builder.search_pipeline.serialize()
     ends = np.cumsum(counts_np, dtype=np.int64)
     group_start = 0
-    for docs in groups:
-        group_end = group_start + len(docs) * nfields
+    for group_refs, store in zip(refs, stores):
+        group_end = group_start + len(group_refs) * nfields
         lo = int(ends[group_start - 1]) if group_start else 0
         hi = int(ends[group_end - 1]) if group_end > group_start else lo
         shard_terms, vectors = _shard_vectors(
@@ -454,8 +461,7 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None)
         group_start = group_end
         yield {
             "version": lunr_target_version, "fields": fields, "pipeline": pipeline,
-            "terms": [names[g] for g in shard_terms], "refs": [d.ref for d in docs], "vectors": vectors,
-            "store": [[d.title, d.url, list(d.dates), d.snippet] for d in docs],
+            "terms": [names[g] for g in shard_terms], "refs": group_refs, "vectors": vectors, "store": store,
         }
 
 
@@ -501,24 +507,32 @@ def _shard_vectors(term_ids, tfs, counts, lengths, nfields: int, idf, average: l
     return shard_terms, vectors
 
 
-def index_files(docs: list[SearchDocument], cache_dir: Path | None = None) -> dict[str, bytes]:
+def index_files(docs: list[SearchDocument], cache_dir: Path | None = None, consume: bool = False) -> dict[str, bytes]:
     """{output path: bytes}: the manifest and one file per shard (compact index and store).
 
     With a cache folder, the pipeline's answer for each token (trimmer, stop words, stemmer:
     the same token always gives the same terms) is kept between builds in
-    `cache_dir/lunr-pipeline-<version>.json`, so only new words are stemmed."""
+    `cache_dir/lunr-pipeline-<version>.json`, so only new words are stemmed. With `consume`,
+    `docs` is emptied and each document freed once tokenised (see `compact_shards`): the index
+    worker's copy of the archive's text (at 100k papers, hundreds of MB) is gone before it
+    writes the shards."""
     memo = _load_memo(cache_dir)
     known = len(memo)
+    papers = len(docs)
     shards = plan_shards(docs)
+    groups = [list(s.docs) for s in shards]
+    shards = [(s.id, s.label, len(s.docs), s.path) for s in shards]
+    if consume:
+        docs.clear()
     files = {}
-    for shard, data in zip(shards, compact_shards([list(s.docs) for s in shards], memo)):
-        files[shard.path] = _js_shard(shard.id, data)
+    for (shard_id, _, _, path), data in zip(shards, compact_shards(groups, memo, consume)):
+        files[path] = _js_shard(shard_id, data)
     if cache_dir is not None and len(memo) != known:
         _save_memo(cache_dir, memo)
     manifest = {
-        "papers": len(docs),
-        "shards": [{"id": s.id, "label": s.label, "papers": len(s.docs), "file": s.path.split("/")[-1],
-                    "bytes": len(files[s.path])} for s in shards],
+        "papers": papers,
+        "shards": [{"id": shard_id, "label": label, "papers": count, "file": path.split("/")[-1],
+                    "bytes": len(files[path])} for shard_id, label, count, path in shards],
     }
     files[urls.SEARCH_MANIFEST] = _js_global("SITEGEN_SEARCH", manifest)
     return files

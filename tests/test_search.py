@@ -132,6 +132,22 @@ def test_the_fast_shard_builder_writes_what_lunr_py_builds(seed_documents):
                                   seed_documents)]
 
 
+def test_the_index_worker_frees_the_documents_it_was_sent(seed_documents):
+    """The worker's copy of the archive's text is let go once tokenised (`consume`): the files
+    are the same, and no document outlives the call."""
+    import dataclasses
+    import gc
+    import weakref
+
+    expected = search.index_files(list(seed_documents))
+    own = [dataclasses.replace(d) for d in seed_documents]  # the worker's copy: nothing else holds it
+    first = weakref.ref(own[0])
+    assert search.index_files(own, consume=True) == expected
+    assert own == []
+    gc.collect()
+    assert first() is None
+
+
 def test_memo_builder_writes_exactly_what_lunr_py_writes(seed_documents):
     docs = search.lunr_documents(seed_documents)
     assert len(docs) == 508
