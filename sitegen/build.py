@@ -6,11 +6,14 @@ pure. Everything is gathered and rendered before the output is swapped in.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import gc
 import hashlib
 import multiprocessing
 import pickle
+import struct
 import tempfile
+import termios
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +24,7 @@ from .config import Config
 from .model import Catalog, Listing, Problem
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
                      release_inherited_locks)
-from .render import Renderer
+from .render import Renderer, RenderSettings
 from .site import Site, assemble, assemble_papers, catalog_json, related_papers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
@@ -222,9 +225,11 @@ class ForkedJob:
     memory, alive until then). The worker gives up the build's lock and dies with its parent; `cancel` kills it, so nothing it does
     outlives a failed build. Where fork is unavailable, `result()` runs `fn` here."""
 
-    def __init__(self, fn, *args, inputs: bool = False):
+    def __init__(self, fn, *args, inputs: bool = False, stream: bool = False):
         self._job = (fn, args)
         self._proc = self._inbox = self._spill = None
+        self._capacity = 0
+        self._stream = stream
         if "fork" in multiprocessing.get_all_start_methods():
             global _FORKED_JOB
             context = multiprocessing.get_context("fork")
@@ -236,14 +241,73 @@ class ForkedJob:
             _FORKED_JOB = self._job
             gc.freeze()  # see `_build`: the build's data stays out of the collector's sweeps
             try:
-                self._proc = context.Process(target=_run_forked, args=(sender, self._spill, inbox))
+                self._proc = context.Process(target=_run_forked, args=(sender, self._spill, inbox, stream))
                 self._proc.start()  # forks now, inheriting _FORKED_JOB
             finally:
                 _FORKED_JOB = None
             sender.close()
             if inbox is not None:
                 inbox.close()
+            if stream:
+                self._widen_inbox()
             self._job = None  # the worker has it; this process need not keep it
+
+    def _widen_inbox(self) -> None:
+        """A stream's pipe holds up to 1 MB (64 KB by default), so the worker has work queued
+        while this process is busy elsewhere; `offer` sends only what fits."""
+        fd = self._inbox.fileno()
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+        except (OSError, AttributeError):
+            pass  # a smaller pipe only means this process renders more itself
+        try:
+            self._capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+        except (OSError, AttributeError):
+            self._capacity = 0  # unknown: nothing is said to fit, and this process does the work
+
+    def _queued(self) -> int:
+        """Bytes sent to the worker that it has not read yet."""
+        return struct.unpack("i", fcntl.ioctl(self._inbox.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+    @classmethod
+    def streaming(cls, fn) -> "ForkedJob":
+        """A worker forked now that runs `fn(items, *args)` once `send` gives it `args`, where
+        `items` is a connection from which it receives what `offer` sends (`recv_bytes`, then
+        unpickle), up to `finish`'s None. It holds only what it is sent."""
+        return cls(fn, inputs=True, stream=True)
+
+    @property
+    def forked(self) -> bool:
+        return self._proc is not None
+
+    def offer(self, item) -> bool:
+        """Send a streaming worker `item` if it fits in the pipe beside what is queued, so this
+        never waits for the worker; False if it does not fit (or the worker is gone), and the
+        caller does the work itself. A pipe keeps data in page-sized buffers, and a write that
+        does not fit in the last one's free space starts a new one, so the bytes it holds can
+        be half its size: only that half is counted on."""
+        if self._inbox is None or not self._capacity:
+            return False
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            if len(data) + _FRAME + self._queued() > self._capacity // 2:
+                return False
+            self._inbox.send_bytes(data)
+        except OSError:  # the worker is gone: `result` says why
+            self._inbox.close()
+            self._inbox = None
+            return False
+        return True
+
+    def finish(self) -> None:
+        """Tell a streaming worker there is nothing more."""
+        if self._inbox is not None:
+            try:
+                self._inbox.send_bytes(pickle.dumps(None))
+            except OSError:
+                pass
+            self._inbox.close()
+            self._inbox = None
 
     @classmethod
     def waiting(cls, fn) -> "ForkedJob":
@@ -263,8 +327,8 @@ class ForkedJob:
         try:
             self._inbox.send(args)
         except OSError:
-            pass  # the worker is gone: `result` says so
-        finally:
+            self._stream = False  # the worker is gone: `result` says so
+        if not self._stream:
             self._inbox.close()
             self._inbox = None
 
@@ -302,9 +366,10 @@ class ForkedJob:
 
 
 _FORKED_JOB = None  # set only while a ForkedJob forks its worker
+_FRAME = 4  # bytes a connection adds before each message it sends (under 2 GB)
 
 
-def _run_forked(sender, spill, inbox=None) -> None:
+def _run_forked(sender, spill, inbox=None, stream: bool = False) -> None:
     fn, args = _FORKED_JOB
     _worker_init()
     if inbox is not None:
@@ -312,7 +377,10 @@ def _run_forked(sender, spill, inbox=None) -> None:
             args = inbox.recv()
         except EOFError:  # the build ended (or failed) without sending any: nothing to do
             return
-        inbox.close()
+        if stream:
+            args = (inbox, *args)
+        else:
+            inbox.close()
     try:
         outcome = ("ok", fn(*args))
     except BaseException as e:  # handed to the parent, which raises it
@@ -364,7 +432,7 @@ def IndexJob() -> ForkedJob:
 
 
 def _search_index(docs: list[search.SearchDocument], cache: Path | None) -> dict[str, bytes]:
-    return search.index_files(docs, cache)
+    return search.index_files(docs, cache, consume=True)  # the worker's own copy, sent to it
 
 
 def cache_dir(config: Config) -> Path:
@@ -390,16 +458,17 @@ def fingerprint(sources: list[Source], config: Config, theme: str, static: Path)
 
 def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float],
                 index: ForkedJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None,
-                parts: int = 2) -> None:
+                helper: ForkedJob | None = None) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
     (built meanwhile by `index`). With `renders`, a page rendered last time from the same
     inputs is linked to the published file instead of rendered again.
 
-    Pages and emails are shared out between this process and `parts - 1` forked helpers
-    (every `parts`-th one each; the last share also writes the catalogue), which write their
-    files into the same staging folder and hand back what they wrote; each path is claimed
-    here first, in order, so two outputs that claim one path are refused as before. A writer
-    that keeps files in memory renders alone."""
+    `helper` (a `RenderHelper`, forked at the start of the build) renders a share of the pages
+    and emails into the same staging folder: whenever its pipe has room for it, the next one to
+    render is sent to it (pickled: the bytes its render key digests anyway) instead of rendered here, so
+    the two processes share the work at whatever pace each goes, and the helper only ever holds
+    the page it is working on. Every path is claimed here first, in order, so two outputs that
+    claim one path are refused as before."""
     t0 = time.perf_counter()
     emails = site.dated_digests
     for page in site.pages:
@@ -407,24 +476,39 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     for digest in emails:
         for path, origin in _email_origins(digest).items():
             writer.claim(path, origin)
-    writer.claim(urls.CATALOG, "catalogue")  # written by the last share, after its pages
-    if isinstance(writer, MemoryWriter) or "fork" not in multiprocessing.get_all_start_methods():
-        parts = 1
-    helpers = [ForkedJob(_render_share, site, writer.part(), templates, renders and renders.part(), part, parts)
-               for part in range(1, parts)]
+    writer.claim(urls.CATALOG, "catalogue")
     try:
-        # One bar over pages and emails: this process's share as it goes, each helper's when done.
+        if helper is not None:
+            helper.send(writer.part(), templates, RenderSettings(site.config, site.has_feed))
         bar = progress("render", len(site.pages) + len(emails))
-        _render_share(site, writer, templates, renders, 0, parts, bar)
-        for helper in helpers:
-            manifest, written, unchanged, keys, done = helper.result()
-            writer.merge(manifest, written, unchanged)
+        renderer = Renderer(site, templates)
+        for n, page in enumerate(site.pages, 1):
+            record = None
             if renders:
-                renders.keys.update(keys)
-            bar.update(done)
+                record = build_cache.pickled(page, site.has_feed)
+                if renders.unchanged(page.path, record) and writer.reuse(page.path):
+                    continue
+            if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
+                writer.put(page.path, renderer.render(page))
+            if n % 100 == 0:
+                bar.update(100)
+        bar.update(len(site.pages) % 100)
+        for digest in emails:
+            bar.update()
+            record = build_cache.pickled(digest) if renders or helper is not None else None
+            fresh = tuple(path for path in _email_origins(digest)
+                          if not (renders and renders.unchanged(path, record) and writer.reuse(path)))
+            if not fresh:
+                continue
+            if not (helper and helper.offer(("email", fresh, record))):
+                _write_email(site, digest, templates, fresh, writer)
+        writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
+        if helper is not None:
+            helper.finish()
+            writer.merge(*helper.result())
         bar.close()
     except BaseException:
-        for helper in helpers:
+        if helper is not None:
             helper.cancel()  # before the staging folder it writes into is removed
         raise
     t1 = time.perf_counter()
@@ -453,31 +537,34 @@ def _email_origins(digest) -> dict[str, str]:
     return {html_path: "email page", html_path.removesuffix(".html") + ".txt": "email text"}
 
 
-def _render_share(site: Site, writer: Writer, templates: Path, renders: build_cache.RenderCache | None,
-                  part: int, parts: int, bar: Progress = QUIET) -> tuple:
-    """Render every `parts`-th page and email, from the `part`-th, into `writer` (the paths are
-    claimed); returns what was written, for the process that claimed them."""
-    renderer = Renderer(site, templates)
-    pages = site.pages[part::parts]
-    for n, page in enumerate(pages, 1):
-        if not (renders and renders.unchanged(page.path, page, site.has_feed) and writer.reuse(page.path)):
-            writer.put(page.path, renderer.render(page))
-        if n % 100 == 0:
-            bar.update(100)
-    bar.update(len(pages) % 100)
-    digests = site.dated_digests[part::parts]
-    for digest in digests:
-        bar.update()
-        origins = _email_origins(digest)
-        fresh = [path for path in origins if not (renders and renders.unchanged(path, digest) and writer.reuse(path))]
-        if fresh:
-            message = mail.compose(site, digest, templates)
-            data = dict(zip(origins, (message.html.encode("utf-8"), message.text.encode("utf-8"))))
-            for path in fresh:
-                writer.put(path, data[path])
-    if part == parts - 1:  # the helper, when there is one: this process also has feeds to write
-        writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
-    return writer.manifest, writer.bytes_written, writer.unchanged, renders.keys if renders else {}, len(pages) + len(digests)
+def _write_email(site: Site | RenderSettings, digest, templates: Path, paths: tuple[str, ...], writer: Writer) -> None:
+    message = mail.compose(site, digest, templates)
+    data = dict(zip(_email_origins(digest), (message.html.encode("utf-8"), message.text.encode("utf-8"))))
+    for path in paths:
+        writer.put(path, data[path])
+
+
+def RenderHelper() -> ForkedJob | None:
+    """A second process for rendering, forked at the start of the build, while this process is
+    small. It is sent each page to render (`render_site`), so unlike a worker forked after
+    assembling, it never holds (and, by touching it, copies) the build's data: at 100k papers
+    that copy was a gigabyte. None where processes cannot be forked."""
+    job = ForkedJob.streaming(_render_stream)
+    return job if job.forked else None
+
+
+def _render_stream(items, writer: Writer, templates: Path, settings: RenderSettings) -> tuple:
+    """The render helper: render and write each page or email it is sent, until None; returns
+    what it wrote, for the build to merge into its writer."""
+    renderer = Renderer(settings, templates)
+    while (item := pickle.loads(items.recv_bytes())) is not None:
+        kind, paths, record = item
+        inputs = pickle.loads(record)
+        if kind == "page":
+            writer.put(paths[0], renderer.render(inputs[0]))
+        else:
+            _write_email(settings, inputs[0], templates, paths, writer)
+    return writer.manifest, writer.bytes_written, writer.unchanged
 
 
 def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
@@ -534,6 +621,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
                                bytes_written=record.report.get("bytes", 0), notes=list(record.notes),
                                index_bytes=record.report.get("search_index", {}), record=record)
     index = IndexJob()  # forked now, while this process holds little; sent its documents later
+    helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = None
     try:
         parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
@@ -570,12 +658,14 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
             if key:
                 renders = build_cache.RenderCache(theme, record.renders if record else None)
             with publish(out, lock=False, previous=previous) as writer:
-                render_site(site, writer, templates, static, timings, index, progress, renders)
+                render_site(site, writer, templates, static, timings, index, progress, renders, helper)
                 if cache is not None:
                     build_cache.forget(cache, out)  # the output is about to change under the record
             result.out = out
     except BaseException:
         index.cancel()
+        if helper is not None:
+            helper.cancel()
         if similar is not None:
             similar.cancel()
         raise

@@ -175,22 +175,18 @@ class RenderCache:
         self.previous = previous or {}
         self.keys: dict[str, str] = {}  # this build's keys, for the next build's record
 
-    def key(self, path: str, *inputs) -> str:
+    def unchanged(self, path: str, record: bytes) -> bool:
+        """Whether `path` was last rendered from the same record (`pickled`), and remember this
+        build's key."""
         digest = hashlib.blake2b(self.theme, digest_size=16)
-        digest.update(pickle.dumps(inputs, protocol=5))
+        digest.update(record)
         self.keys[path] = key = digest.hexdigest()
-        return key
+        return self.previous.get(path) == key
 
-    def part(self) -> "RenderCache":
-        """The same cache with no keys yet: for a share of the pages rendered elsewhere, whose
-        keys come back to be merged into this one's."""
-        part = RenderCache.__new__(RenderCache)
-        part.theme, part.previous, part.keys = self.theme, self.previous, {}
-        return part
 
-    def unchanged(self, path: str, *inputs) -> bool:
-        """Whether `path` was last rendered from the same inputs (and remember this build's key)."""
-        return self.previous.get(path) == self.key(path, *inputs)
+def pickled(*inputs) -> bytes:
+    """A page's record as bytes: what its render key digests, and what a render helper is sent."""
+    return pickle.dumps(inputs, protocol=5)
 
 
 def theme_identity(config_repr: str, templates: Path) -> str:

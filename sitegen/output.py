@@ -127,12 +127,10 @@ class Writer:
         return True
 
     def part(self) -> "Writer":
-        """A writer for a share of the claimed paths, filled in another process (the paths stay
-        claimed here): its `manifest`, `bytes_written` and `unchanged` cover only what it stored,
-        for `merge` to add to this writer's."""
-        part = type(self)(self.root, self.published, self.previous)
-        part.origins = self.origins
-        return part
+        """A writer for a share of the claimed paths, filled in another process (the claims stay
+        here, so it is sent without them): its `manifest`, `bytes_written` and `unchanged` cover
+        only what it stored, for `merge` to add to this writer's."""
+        return type(self)(self.root, self.published, self.previous)
 
     def merge(self, manifest: dict[str, list], bytes_written: int, unchanged: int) -> None:
         self.manifest.update(manifest)

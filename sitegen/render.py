@@ -7,12 +7,14 @@ a root-relative output path into a link relative to the page being rendered.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
 from . import __version__, urls
+from .config import Config
 from .site import Page, Site
 
 
@@ -53,8 +55,16 @@ def json_script(value) -> Markup:
     return Markup(s)
 
 
+@dataclass(frozen=True)
+class RenderSettings:
+    """What rendering needs of the site besides each page's own record: a render helper
+    process is sent this rather than the whole site."""
+    config: Config
+    has_feed: bool
+
+
 class Renderer:
-    def __init__(self, site: Site, templates: Path):
+    def __init__(self, site: Site | RenderSettings, templates: Path):
         self.site = site
         self.env = environment(templates)
         self.globals = {

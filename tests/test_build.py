@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import time
 
 import pytest
@@ -73,6 +74,40 @@ def _unpicklable_error():
 def test_an_error_that_does_not_pickle_still_reports_its_message():
     with pytest.raises(BuildError, match="a local exception class"):
         ForkedJob(_unpicklable_error).result()
+
+
+def _collect(items, prefix):
+    got = []
+    while (item := pickle.loads(items.recv_bytes())) is not None:
+        got.append(prefix + item)
+    return got
+
+
+def test_a_streaming_job_takes_what_fits_and_returns_at_the_end():
+    """The render helper's shape: forked early, given its settings, then offered work; what
+    does not fit in its pipe is refused at once (the build renders it itself), never waited on."""
+    job = ForkedJob.streaming(_collect)
+    job.send("x")
+    assert [s for s in ("a", "b", "c") if job.offer(s)] == ["a", "b", "c"]
+    assert not job.offer("y" * (1 << 20))  # more than the pipe is counted on to hold
+    job.finish()
+    assert job.result() == ["xa", "xb", "xc"]
+
+
+def _fail_on_first(items):
+    pickle.loads(items.recv_bytes())
+    raise ValueError("broken mid-stream")
+
+
+def test_a_streaming_worker_that_fails_is_reported_and_never_blocks_the_build():
+    job = ForkedJob.streaming(_fail_on_first)
+    job.send()
+    started = time.monotonic()
+    taken = sum(job.offer(b"z" * 10_000) for _ in range(2_000))  # 20 MB: far more than the pipe
+    assert taken < 2_000 and time.monotonic() - started < 20
+    job.finish()
+    with pytest.raises(ValueError, match="broken mid-stream"):
+        job.result()
 
 
 _STATE = {"size": "small"}
