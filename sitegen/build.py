@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import gc
 import hashlib
 import multiprocessing
+import os
 import pickle
 import struct
 import tempfile
 import termios
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,6 +302,17 @@ class ForkedJob:
             return False
         return True
 
+    def put(self, item) -> None:
+        """Send a streaming worker `item`, waiting for room in the pipe if need be. If the worker
+        is gone, nothing is sent: `result` says why."""
+        if self._inbox is None:
+            return
+        try:
+            self._inbox.send_bytes(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            self._inbox.close()
+            self._inbox = None
+
     def finish(self) -> None:
         """Tell a streaming worker there is nothing more."""
         if self._inbox is not None:
@@ -424,15 +438,65 @@ def _related_papers(catalog: Catalog, config: Config, known: dict, cache: Path |
     return similar
 
 
-def IndexJob() -> ForkedJob:
+class IndexJob:
     """The search index, built in a worker forked at the start of the build (it inherits none of
     the build's data) and sent the search documents as soon as the papers' views exist
-    (`assemble_papers`); it builds while this process finishes assembling and renders."""
-    return ForkedJob.waiting(_search_index)
+    (`assemble_papers`), a slice of the catalogue at a time, so neither process ever holds the
+    whole archive pickled; it builds while this process finishes assembling and renders.
+
+    The worker writes each file into an anonymous temporary file as it makes it, and hands back
+    only where each one is: it never holds the whole index (140 MB at 100k papers), and `files`
+    gives this process one file at a time."""
+
+    CHUNK = 2000  # papers per message to the worker
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile(prefix="sitegen-index-")
+        self._job = ForkedJob.streaming(functools.partial(_search_index, self._file))
+        self._local = None  # where processes cannot be forked: (documents, cache), built in `files`
+
+    def send(self, views: tuple, cache: Path | None) -> None:
+        """The papers' views (`assemble_papers`), made into search documents here a slice at a time."""
+        if not self._job.forked:
+            self._local = (search.documents(views), cache)
+            return
+        self._job.send(cache)
+        for start in range(0, len(views), self.CHUNK):
+            self._job.put(search.documents(views[start:start + self.CHUNK], start))
+        self._job.finish()
+
+    def files(self) -> Iterator[tuple[str, bytes]]:
+        """(output path, bytes) of each search file, once the worker is done."""
+        if self._local is not None:
+            yield from search.iter_index_files(*self._local)
+            return
+        try:
+            for path, offset, length in self._job.result():
+                data = os.pread(self._file.fileno(), length, offset)
+                if len(data) != length:
+                    raise BuildError(f"the search index worker's {path} came back cut short; the site was not written")
+                yield path, data
+        finally:
+            self._file.close()
+
+    def cancel(self) -> None:
+        self._job.cancel()
+        self._file.close()
 
 
-def _search_index(docs: list[search.SearchDocument], cache: Path | None) -> dict[str, bytes]:
-    return search.index_files(docs, cache, consume=True)  # the worker's own copy, sent to it
+def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:
+    """The index worker: receive the documents, then write each search file into `out` as it
+    is made; [(path, offset, length)]."""
+    docs = []
+    while (chunk := pickle.loads(items.recv_bytes())) is not None:
+        docs.extend(chunk)
+    places, offset = [], 0
+    for path, data in search.iter_index_files(docs, cache, consume=True):  # the worker's own copy
+        out.write(data)
+        places.append((path, offset, len(data)))
+        offset += len(data)
+    out.flush()
+    return places
 
 
 def cache_dir(config: Config) -> Path:
@@ -457,7 +521,7 @@ def fingerprint(sources: list[Source], config: Config, theme: str, static: Path)
 
 
 def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float],
-                index: ForkedJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None,
+                index: IndexJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None,
                 helper: ForkedJob | None = None) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
     (built meanwhile by `index`). With `renders`, a page rendered last time from the same
@@ -519,12 +583,13 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
     t2 = time.perf_counter()
     bar = progress("search index", 1)  # shown while the build waits for the index
-    index_files = index.result()
+    sizes = {}
+    for path, data in index.files():
+        writer.add(path, data, "search index")
+        sizes[path] = len(data)
     bar.update()
     bar.close()
-    for path, data in index_files.items():
-        writer.add(path, data, "search index")
-    writer.index_bytes = search.index_size(index_files)
+    writer.index_bytes = search.index_size(sizes)
     writer.notes.extend(search.size_notes(writer.index_bytes))
     # The index is built beside the other stages: its figure is how long the build waited for it.
     timings["index"] = time.perf_counter() - t2
@@ -644,7 +709,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         papers = assemble_papers(catalog, config, known)
         texts_changed = papers.texts.keys() != known.keys()
         del known
-        index.send(search.documents(papers.views), cache)
+        index.send(papers.views, cache)
         site = assemble(catalog, config, papers, similar.result())
         texts, papers = papers.texts, None  # the views without related papers are done with
         timings["assemble"] = time.perf_counter() - t0

@@ -95,9 +95,11 @@ def ref_for(n: int) -> str:
             return "p" + out
 
 
-def documents(papers: tuple[PaperView, ...]) -> list[SearchDocument]:
+def documents(papers: tuple[PaperView, ...], start: int = 0) -> list[SearchDocument]:
+    """The papers' search documents; `start` is the first one's position in the catalogue (its
+    ref), for documents made a slice of the catalogue at a time."""
     docs = []
-    for n, p in enumerate(papers):
+    for n, p in enumerate(papers, start):
         abstract = " ".join(p.abstract_text.split())  # lunr.js splits on every Unicode space; lunr.py on fewer
         docs.append(SearchDocument(
             ref=ref_for(n), title=" ".join(p.title_text.split()), abstract=abstract, organization=p.organization or "",
@@ -329,10 +331,11 @@ def _save_memo(cache_dir: Path, memo: dict) -> None:
         pass  # a cache that cannot be written only costs time
 
 
-def index_size(files: dict[str, bytes]) -> dict:
-    """Sizes of the search files as the build reports them: the raw bytes of all shards, of the
-    largest, and how many there are (gzip is measured by the benchmark, not on every build)."""
-    shards = [len(data) for path, data in files.items() if path != urls.SEARCH_MANIFEST]
+def index_size(sizes: dict[str, int]) -> dict:
+    """Sizes of the search files (`sizes`: bytes per output path) as the build reports them: the
+    raw bytes of all shards, of the largest, and how many there are (gzip is measured by the
+    benchmark, not on every build)."""
+    shards = [size for path, size in sizes.items() if path != urls.SEARCH_MANIFEST]
     return {"raw": sum(shards), "shards": len(shards), "largest_raw": max(shards, default=0)}
 
 
@@ -509,6 +512,13 @@ def _shard_vectors(term_ids, tfs, counts, lengths, nfields: int, idf, average: l
 
 def index_files(docs: list[SearchDocument], cache_dir: Path | None = None, consume: bool = False) -> dict[str, bytes]:
     """{output path: bytes}: the manifest and one file per shard (compact index and store).
+    See `iter_index_files`."""
+    return dict(iter_index_files(docs, cache_dir, consume))
+
+
+def iter_index_files(docs: list[SearchDocument], cache_dir: Path | None = None, consume: bool = False):
+    """(output path, bytes) of each shard (compact index and store) as it is made, then of the
+    manifest.
 
     With a cache folder, the pipeline's answer for each token (trimmer, stop words, stemmer:
     the same token always gives the same terms) is kept between builds in
@@ -524,15 +534,16 @@ def index_files(docs: list[SearchDocument], cache_dir: Path | None = None, consu
     shards = [(s.id, s.label, len(s.docs), s.path) for s in shards]
     if consume:
         docs.clear()
-    files = {}
+    sizes = {}
     for (shard_id, _, _, path), data in zip(shards, compact_shards(groups, memo, consume)):
-        files[path] = _js_shard(shard_id, data)
+        data = _js_shard(shard_id, data)
+        sizes[path] = len(data)
+        yield path, data
     if cache_dir is not None and len(memo) != known:
         _save_memo(cache_dir, memo)
     manifest = {
         "papers": papers,
         "shards": [{"id": shard_id, "label": label, "papers": count, "file": path.split("/")[-1],
-                    "bytes": len(files[path])} for shard_id, label, count, path in shards],
+                    "bytes": sizes[path]} for shard_id, label, count, path in shards],
     }
-    files[urls.SEARCH_MANIFEST] = _js_global("SITEGEN_SEARCH", manifest)
-    return files
+    yield urls.SEARCH_MANIFEST, _js_global("SITEGEN_SEARCH", manifest)

@@ -148,6 +148,20 @@ def test_the_index_worker_frees_the_documents_it_was_sent(seed_documents):
     assert first() is None
 
 
+def test_the_index_job_hands_back_what_index_files_makes(seed_documents):
+    """The build's index worker is sent the documents in slices, writes the files into a
+    temporary file as it makes them, and the build reads them back one at a time: the same
+    paths and bytes, in the same order."""
+    from sitegen.build import IndexJob
+
+    expected = search.index_files(list(seed_documents))
+    views = assemble_only(config.load(ROOT / "sitegen.toml")).papers
+    job = IndexJob()
+    job.CHUNK = 100  # several messages: the documents' refs go on counting across them
+    job.send(views, None)
+    assert list(job.files()) == list(expected.items())
+
+
 def test_memo_builder_writes_exactly_what_lunr_py_writes(seed_documents):
     docs = search.lunr_documents(seed_documents)
     assert len(docs) == 508
@@ -273,7 +287,7 @@ def test_refs_are_base36(n, ref):
 
 
 def test_a_large_shard_is_called_out():
-    sizes = search.index_size({"search/manifest.js": b"x" * 10, "search/shard-a.js": b"x" * 100, "search/shard-b.js": b"x" * 50})
+    sizes = search.index_size({"search/manifest.js": 10, "search/shard-a.js": 100, "search/shard-b.js": 50})
     assert sizes == {"raw": 150, "shards": 2, "largest_raw": 100}
     assert search.size_notes(sizes) == []
     (note,) = search.size_notes({"raw": 40_000_000, "shards": 2, "largest_raw": 20_000_000})
