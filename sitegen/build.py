@@ -225,8 +225,13 @@ class ForkedJob:
     memory into the worker. Only the result (or the exception) comes back, pickled into a
     temporary file: the worker writes it and exits at once, even if this process is busy and
     reads it much later (through a pipe, a large result would keep the worker, and all its
-    memory, alive until then). The worker gives up the build's lock and dies with its parent; `cancel` kills it, so nothing it does
-    outlives a failed build. Where fork is unavailable, `result()` runs `fn` here."""
+    memory, alive until then). The worker gives up the build's lock and dies with its parent;
+    `cancel` kills it, so nothing it does outlives a failed build. Where fork is unavailable,
+    `result()` runs `fn` here (`streaming` jobs need fork: `forked` says whether there is one).
+
+    Three shapes: `ForkedJob(fn, *args)` forks with its arguments; `waiting(fn)` forks now and
+    is `send` its arguments later; `streaming(fn)` forks now, is `send` its settings, then fed
+    items (`put` waits for room, `offer` never does) until `finish`."""
 
     def __init__(self, fn, *args, inputs: bool = False, stream: bool = False):
         self._job = (fn, args)
