@@ -28,7 +28,7 @@ from .model import Catalog, Listing, Problem
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
                      release_inherited_locks)
 from .render import Renderer, RenderSettings
-from .site import Site, assemble, assemble_papers, catalog_json, related_papers
+from .site import Site, assemble, assemble_papers, catalog_json, related_inputs, related_texts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
@@ -427,17 +427,55 @@ def _worker_init() -> None:
         pass  # elsewhere the worker ends when it finds its parent gone
 
 
-def RelatedJob(catalog: Catalog, config: Config, known: dict, cache: Path | None) -> ForkedJob:
-    """Related papers (every paper compared with every other), found in a forked worker from
-    the catalogue alone, while this process turns the papers' text into HTML. The worker keeps
-    its own memo in the build cache: each text's stems, so only new text is split and stemmed."""
-    return ForkedJob(_related_papers, catalog, config, known, cache)
+class RelatedJob:
+    """Related papers (every paper compared with every other), found in a worker forked at the
+    start of the build, while it is small. Once the catalogue exists it is sent each paper's
+    text (its plain text from the paper-text memo where known, else as listed), a slice at a
+    time, and makes it plain itself while this process turns the papers' text into HTML. A
+    worker forked after dedupe would inherit the catalogue, and come to hold a private copy of
+    every page of it that it reads. The worker keeps its own memo in the build cache: each
+    text's stems, so only new text is split and stemmed."""
+
+    CHUNK = 2000  # papers per message to the worker
+
+    def __init__(self):
+        self._job = ForkedJob.streaming(_related_papers)
+        self._local = None  # where processes cannot be forked: what to compute in `result`
+
+    def send(self, catalog: Catalog, config: Config, known: dict, cache: Path | None) -> None:
+        if not self._job.forked:
+            self._local = (related_inputs(catalog.papers, config, known), cache)
+            return
+        self._job.send(cache)
+        for start in range(0, len(catalog.papers), self.CHUNK):
+            self._job.put(related_inputs(catalog.papers[start:start + self.CHUNK], config, known))
+        self._job.finish()
+
+    def result(self) -> list[list[tuple[int, float]]]:
+        if self._local is not None:
+            return _similar(*self._local)
+        return self._job.result()
+
+    def cancel(self) -> None:
+        self._job.cancel()
 
 
-def _related_papers(catalog: Catalog, config: Config, known: dict, cache: Path | None) -> list:
+def _related_papers(items, cache: Path | None) -> list:
+    """The related-papers worker: receive every paper's text, then compare them."""
+    inputs = []
+    while (chunk := pickle.loads(items.recv_bytes())) is not None:
+        inputs.extend(chunk)  # all received before any work, so the sender never waits on it
+    return _similar(inputs, cache)
+
+
+def _similar(inputs: list[tuple[str, str, bool]], cache: Path | None) -> list:
+    from . import related  # numpy and scipy: imported in the worker that needs them
+
+    texts = related_texts(inputs)
+    inputs.clear()  # the worker's own: the texts as listed are done with once made plain
     stems = build_cache.load_memo(cache, "related-stems") if cache is not None else {}
     used: dict = {}
-    similar = related_papers(catalog, config, known, stems, used)
+    similar = related.related(texts, memo=stems, used=used)
     if cache is not None and used.keys() != stems.keys():
         build_cache.save_memo(cache, "related-stems", used)  # what this build used, no more
     return similar
@@ -692,7 +730,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
                                index_bytes=record.report.get("search_index", {}), record=record)
     index = IndexJob()  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
-    similar = None
+    similar = RelatedJob()  # likewise; sent the papers' text
     try:
         parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
         parsed_now: dict = {}
@@ -710,7 +748,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
             raise BuildError("no listings to build")
         t0 = time.perf_counter()
         known = build_cache.load_memo(cache, "paper-text") if cache is not None else {}
-        similar = RelatedJob(catalog, config, known, cache)
+        similar.send(catalog, config, known, cache)
         papers = assemble_papers(catalog, config, known)
         texts_changed = papers.texts.keys() != known.keys()
         del known
@@ -736,8 +774,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         index.cancel()
         if helper is not None:
             helper.cancel()
-        if similar is not None:
-            similar.cancel()
+        similar.cancel()
         raise
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged

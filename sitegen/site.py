@@ -296,6 +296,22 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
     return Papers(tuple(paper_views), tuple(digests), used)
 
 
+def related_inputs(papers, config: Config, known: dict) -> list[tuple[str, str, bool]]:
+    """What related papers are found from, per paper: its plain title and abstract from the
+    paper-text memo `known` (True), else its title and abstract as listed (False), which
+    `related_texts` makes plain."""
+    inputs = []
+    for p in papers:
+        t = known.get((p.title, p.abstract, config.excerpt_length))
+        inputs.append((t.title_text, t.abstract_text, True) if t else (p.title, p.abstract, False))
+    return inputs
+
+
+def related_texts(inputs: list[tuple[str, str, bool]]) -> list[tuple[str, str]]:
+    """`related_inputs` as plain (title, abstract) pairs."""
+    return [(t, a) if plain else (text.plain(t), text.plain(a)) for t, a, plain in inputs]
+
+
 def related_papers(catalog: Catalog, config: Config, known: dict | None = None, stems: dict | None = None,
                    stems_used: dict | None = None) -> list[list[tuple[int, float]]]:
     """For each paper of the catalogue (by position), its most similar papers (`related`),
@@ -304,11 +320,7 @@ def related_papers(catalog: Catalog, config: Config, known: dict | None = None, 
     `stems` the memo of each text's stems (`related.related`), filled into `stems_used`."""
     from . import related  # numpy and scipy: imported in the worker that needs them (`build.RelatedJob`)
 
-    known = known or {}
-    documents = []
-    for p in catalog.papers:
-        t = known.get((p.title, p.abstract, config.excerpt_length))
-        documents.append((t.title_text, t.abstract_text) if t else (text.plain(p.title), text.plain(p.abstract)))
+    documents = related_texts(related_inputs(catalog.papers, config, known or {}))
     return related.related(documents, memo=stems, used=stems_used)
 
 

@@ -141,6 +141,23 @@ def test_a_waiting_job_cancelled_before_its_inputs_does_nothing(tmp_path):
     assert not (tmp_path / "late").exists()
 
 
+def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_finds(tmp_path):
+    """The build's related-papers worker is forked before the catalogue exists and sent each
+    paper's text a slice at a time, some plain from the memo and some as listed."""
+    from sitegen.build import RelatedJob
+
+    cfg = config_mod.load(None, cwd=ROOT)
+    catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
+    fresh = related_papers(catalog, cfg)
+    texts = assemble_papers(catalog, cfg).texts
+    half = dict(list(texts.items())[: len(texts) // 2])  # a memo that knows half the papers
+    job = RelatedJob()
+    job.CHUNK = 100
+    job.send(catalog, cfg, half, tmp_path / "cache")
+    assert job.result() == fresh
+    assert (tmp_path / "cache").is_dir()  # the worker kept its stems for the next build
+
+
 def test_related_papers_from_the_memos_equal_those_computed_afresh():
     """The build finds related papers in a worker that reuses the plain texts of the
     paper-text memo and the stems of its own memo; with or without them the lists are the same."""
