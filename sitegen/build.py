@@ -217,52 +217,40 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
 
 
 class ForkedJob:
-    """`fn(*args)` run in a forked worker while this process goes on; `result()` waits for it.
+    """`fn(items, *args)` run in a worker forked at once, while this process goes on: `send`
+    gives it `args`, then it is fed items through `items` (`put` waits for room in the pipe,
+    `offer` never does) up to `finish`; `result()` waits for what it returns. The worker reads
+    them with `received(items)`.
 
-    The worker gets `fn` and `args` by inheritance, not through a pipe (no pickled copy of,
-    say, the archive's text), and the objects alive at the fork are frozen out of the garbage
-    collector's sweeps, which would otherwise touch, and so copy, every page of the parent's
-    memory into the worker. Only the result (or the exception) comes back, pickled into a
-    temporary file: the worker writes it and exits at once, even if this process is busy and
-    reads it much later (through a pipe, a large result would keep the worker, and all its
-    memory, alive until then). The worker gives up the build's lock and dies with its parent;
-    `cancel` kills it, so nothing it does outlives a failed build. Where fork is unavailable,
-    `result()` runs `fn` here (`streaming` jobs need fork: `forked` says whether there is one).
+    Forked early, while this process is small, a worker holds only what it is sent. One forked
+    late would inherit the whole build's memory and end up with a private copy of every page it
+    or this process touches (CPython's reference counts write to every object read). The
+    result (or the exception) comes back pickled into a temporary file: the worker writes it
+    and exits at once, even if this process reads it much later (through a pipe, a large
+    result would keep the worker, and all its memory, alive until then). The worker gives up
+    the build's lock and dies with its parent; `cancel` kills it, so nothing it does outlives a
+    failed build. Where fork is unavailable there is no worker (`forked` is False), and the
+    caller does the work itself."""
 
-    Three shapes: `ForkedJob(fn, *args)` forks with its arguments; `waiting(fn)` forks now and
-    is `send` its arguments later; `streaming(fn)` forks now, is `send` its settings, then fed
-    items (`put` waits for room, `offer` never does) until `finish`."""
-
-    def __init__(self, fn, *args, inputs: bool = False, stream: bool = False):
-        self._job = (fn, args)
+    def __init__(self, fn):
         self._proc = self._inbox = self._spill = None
         self._capacity = 0
-        self._stream = stream
-        if "fork" in multiprocessing.get_all_start_methods():
-            global _FORKED_JOB
-            context = multiprocessing.get_context("fork")
-            self._results, sender = context.Pipe(duplex=False)
-            self._spill = tempfile.TemporaryFile(prefix="sitegen-result-")
-            inbox = None
-            if inputs:
-                inbox, self._inbox = context.Pipe(duplex=False)
-            _FORKED_JOB = self._job
-            gc.freeze()  # see `_build`: the build's data stays out of the collector's sweeps
-            try:
-                self._proc = context.Process(target=_run_forked, args=(sender, self._spill, inbox, stream))
-                self._proc.start()  # forks now, inheriting _FORKED_JOB
-            finally:
-                _FORKED_JOB = None
-            sender.close()
-            if inbox is not None:
-                inbox.close()
-            if stream:
-                self._widen_inbox()
-            self._job = None  # the worker has it; this process need not keep it
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        self._results, sender = context.Pipe(duplex=False)
+        self._spill = tempfile.TemporaryFile(prefix="sitegen-result-")
+        inbox, self._inbox = context.Pipe(duplex=False)
+        gc.freeze()  # see `_build`: the build's data stays out of the collector's sweeps
+        self._proc = context.Process(target=_run_forked, args=(fn, sender, self._spill, inbox))
+        self._proc.start()
+        sender.close()
+        inbox.close()
+        self._widen_inbox()
 
     def _widen_inbox(self) -> None:
-        """A stream's pipe holds up to 1 MB (64 KB by default), so the worker has work queued
-        while this process is busy elsewhere; `offer` sends only what fits."""
+        """The pipe holds up to 1 MB (64 KB by default), so the worker has work queued while
+        this process is busy elsewhere; `offer` sends only what fits."""
         fd = self._inbox.fileno()
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
@@ -277,84 +265,56 @@ class ForkedJob:
         """Bytes sent to the worker that it has not read yet."""
         return struct.unpack("i", fcntl.ioctl(self._inbox.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
-    @classmethod
-    def streaming(cls, fn) -> "ForkedJob":
-        """A worker forked now that runs `fn(items, *args)` once `send` gives it `args`, where
-        `items` is a connection from which it receives what `offer` sends (`recv_bytes`, then
-        unpickle), up to `finish`'s None. It holds only what it is sent."""
-        return cls(fn, inputs=True, stream=True)
-
     @property
     def forked(self) -> bool:
         return self._proc is not None
 
+    def _write(self, data: bytes) -> None:
+        try:
+            self._inbox.send_bytes(data)
+        except OSError:  # the worker is gone: `result` says why
+            self._inbox.close()
+            self._inbox = None
+
+    def send(self, *args) -> None:
+        """The worker's arguments, before any item."""
+        if self._inbox is not None:
+            self._write(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def put(self, item) -> None:
+        """Send the worker `item`, waiting for room in the pipe if need be. If the worker is
+        gone, nothing is sent: `result` says why."""
+        if self._inbox is not None:
+            self._write(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+
     def offer(self, item) -> bool:
-        """Send a streaming worker `item` if it fits in the pipe beside what is queued, so this
-        never waits for the worker; False if it does not fit (or the worker is gone), and the
-        caller does the work itself. A pipe keeps data in page-sized buffers, and a write that
-        does not fit in the last one's free space starts a new one, so the bytes it holds can
-        be half its size: only that half is counted on."""
+        """Send the worker `item` if it fits in the pipe beside what is queued, so this never
+        waits for the worker; False if it does not fit (or the worker is gone), and the caller
+        does the work itself. A pipe keeps data in page-sized buffers, and a write that does not
+        fit in the last one's free space starts a new one, so the bytes it holds can be half
+        its size: only that half is counted on."""
         if self._inbox is None or not self._capacity:
             return False
         data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if len(data) + _FRAME + self._queued() > self._capacity // 2:
                 return False
-            self._inbox.send_bytes(data)
-        except OSError:  # the worker is gone: `result` says why
-            self._inbox.close()
-            self._inbox = None
-            return False
-        return True
-
-    def put(self, item) -> None:
-        """Send a streaming worker `item`, waiting for room in the pipe if need be. If the worker
-        is gone, nothing is sent: `result` says why."""
-        if self._inbox is None:
-            return
-        try:
-            self._inbox.send_bytes(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
-            self._inbox.close()
-            self._inbox = None
+            return False
+        self._write(data)
+        return self._inbox is not None
 
     def finish(self) -> None:
-        """Tell a streaming worker there is nothing more."""
+        """Tell the worker there is nothing more."""
         if self._inbox is not None:
-            try:
-                self._inbox.send_bytes(pickle.dumps(None))
-            except OSError:
-                pass
-            self._inbox.close()
-            self._inbox = None
-
-    @classmethod
-    def waiting(cls, fn) -> "ForkedJob":
-        """A worker forked now, while this process is small, that runs `fn(*args)` once `send`
-        gives it the arguments (pickled, through a pipe). A worker forked late inherits the whole
-        build's memory, and ends up holding a private copy of every page this process writes to
-        afterwards (reference counts are writes); one forked early holds only what it is sent."""
-        return cls(fn, inputs=True)
-
-    def send(self, *args) -> None:
-        """The arguments of a `waiting` job."""
-        if self._proc is None:
-            self._job = (self._job[0], args)
-            return
-        if self._inbox is None:
-            return  # cancelled, or already sent
-        try:
-            self._inbox.send(args)
-        except OSError:
-            self._stream = False  # the worker is gone: `result` says so
-        if not self._stream:
+            self.put(None)
+        if self._inbox is not None:
             self._inbox.close()
             self._inbox = None
 
     def result(self):
         if self._proc is None:
-            fn, args = self._job
-            return fn(*args)
+            raise RuntimeError("no worker was forked: the caller does the work itself (see `forked`)")
         try:
             self._results.recv()  # the worker's word that its outcome is in the file
             self._spill.seek(0)
@@ -384,24 +344,23 @@ class ForkedJob:
             self._inbox = None
 
 
-_FORKED_JOB = None  # set only while a ForkedJob forks its worker
 _FRAME = 4  # bytes a connection adds before each message it sends (under 2 GB)
 
 
-def _run_forked(sender, spill, inbox=None, stream: bool = False) -> None:
-    fn, args = _FORKED_JOB
+def received(items) -> Iterator:
+    """In a worker: each item `put` or `offer`ed to it, until `finish`."""
+    while (item := pickle.loads(items.recv_bytes())) is not None:
+        yield item
+
+
+def _run_forked(fn, sender, spill, inbox) -> None:
     _worker_init()
-    if inbox is not None:
-        try:
-            args = inbox.recv()
-        except EOFError:  # the build ended (or failed) without sending any: nothing to do
-            return
-        if stream:
-            args = (inbox, *args)
-        else:
-            inbox.close()
     try:
-        outcome = ("ok", fn(*args))
+        args = pickle.loads(inbox.recv_bytes())
+    except EOFError:  # the build ended (or failed) without sending any: nothing to do
+        return
+    try:
+        outcome = ("ok", fn(inbox, *args))
     except BaseException as e:  # handed to the parent, which raises it
         outcome = ("error", e)
     try:
@@ -439,7 +398,7 @@ class RelatedJob:
     CHUNK = 2000  # papers per message to the worker
 
     def __init__(self):
-        self._job = ForkedJob.streaming(_related_papers)
+        self._job = ForkedJob(_related_papers)
         self._local = None  # where processes cannot be forked: what to compute in `result`
 
     def send(self, catalog: Catalog, config: Config, known: dict, cache: Path | None) -> None:
@@ -462,9 +421,7 @@ class RelatedJob:
 
 def _related_papers(items, cache: Path | None) -> list:
     """The related-papers worker: receive every paper's text, then compare them."""
-    inputs = []
-    while (chunk := pickle.loads(items.recv_bytes())) is not None:
-        inputs.extend(chunk)  # all received before any work, so the sender never waits on it
+    inputs = [text for chunk in received(items) for text in chunk]  # all before any work: the build never waits
     return _similar(inputs, cache)
 
 
@@ -495,7 +452,7 @@ class IndexJob:
 
     def __init__(self):
         self._file = tempfile.TemporaryFile(prefix="sitegen-index-")
-        self._job = ForkedJob.streaming(functools.partial(_search_index, self._file))
+        self._job = ForkedJob(functools.partial(_search_index, self._file))
         self._local = None  # where processes cannot be forked: (documents, cache), built in `files`
 
     def send(self, views: tuple, cache: Path | None) -> None:
@@ -530,9 +487,7 @@ class IndexJob:
 def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:
     """The index worker: receive the documents, then write each search file into `out` as it
     is made; [(path, offset, length)]."""
-    docs = []
-    while (chunk := pickle.loads(items.recv_bytes())) is not None:
-        docs.extend(chunk)
+    docs = [doc for chunk in received(items) for doc in chunk]
     places, offset = [], 0
     for path, data in search.iter_index_files(docs, cache, consume=True):  # the worker's own copy
         out.write(data)
@@ -657,7 +612,7 @@ def RenderHelper() -> ForkedJob | None:
     small. It is sent each page to render (`render_site`), so unlike a worker forked after
     assembling, it never holds (and, by touching it, copies) the build's data: at 100k papers
     that copy was a gigabyte. None where processes cannot be forked."""
-    job = ForkedJob.streaming(_render_stream)
+    job = ForkedJob(_render_stream)
     return job if job.forked else None
 
 
@@ -665,8 +620,7 @@ def _render_stream(items, writer: Writer, templates: Path, settings: RenderSetti
     """The render helper: render and write each page or email it is sent, until None; returns
     what it wrote, for the build to merge into its writer."""
     renderer = Renderer(settings, templates)
-    while (item := pickle.loads(items.recv_bytes())) is not None:
-        kind, paths, record = item
+    for kind, paths, record in received(items):
         inputs = pickle.loads(record)
         if kind == "page":
             writer.put(paths[0], renderer.render(inputs[0]))

@@ -8,48 +8,57 @@ import time
 import pytest
 
 from sitegen import config as config_mod
-from sitegen.build import BuildError, ForkedJob, load_catalog
+from sitegen.build import BuildError, ForkedJob, load_catalog, received
 from sitegen.site import assemble_papers, related_papers
 
 from conftest import ROOT
 
 
-def _double(x):
+def _run(fn, *args):
+    """A job as the build starts one: forked at once, sent its arguments, told there is no more."""
+    job = ForkedJob(fn)
+    job.send(*args)
+    job.finish()
+    return job
+
+
+def _double(items, x):
     return 2 * x
 
 
-def _fail(message):
+def _fail(items, message):
     raise ValueError(message)
 
 
-def _die():
+def _die(items):
     os._exit(3)
 
 
-def _sleep_then_mark(path):
+def _sleep_then_mark(items, path):
+    time.sleep(0.5)
     time.sleep(0.5)
     open(path, "w").close()
 
 
 def test_a_forked_job_returns_its_result_and_raises_its_error():
-    assert ForkedJob(_double, 21).result() == 42
+    assert _run(_double, 21).result() == 42
     with pytest.raises(ValueError, match="broken on purpose"):
-        ForkedJob(_fail, "broken on purpose").result()
+        _run(_fail, "broken on purpose").result()
 
 
 def test_a_worker_that_dies_is_a_build_error_not_a_hang():
     with pytest.raises(BuildError, match=r"stopped unexpectedly \(exit code 3\)"):
-        ForkedJob(_die).result()
+        _run(_die).result()
 
 
 def test_cancel_kills_the_worker_before_it_does_anything_more(tmp_path):
-    job = ForkedJob(_sleep_then_mark, tmp_path / "late")
+    job = _run(_sleep_then_mark, tmp_path / "late")
     job.cancel()
     time.sleep(1.5)  # a worker left running would have written the file by now
     assert not (tmp_path / "late").exists()
 
 
-def _large_result(size):
+def _large_result(items, size):
     return b"x" * size
 
 
@@ -57,7 +66,7 @@ def test_a_worker_with_a_large_result_exits_before_the_result_is_read():
     """The index worker's result is megabytes; through a pipe the worker would wait, holding its
     memory, until the build read it at the end. It is written to a file instead: the worker is
     gone as soon as it is done."""
-    job = ForkedJob(_large_result, 20_000_000)
+    job = _run(_large_result, 20_000_000)
     deadline = time.monotonic() + 30
     while job._proc.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -65,7 +74,7 @@ def test_a_worker_with_a_large_result_exits_before_the_result_is_read():
     assert job.result() == b"x" * 20_000_000
 
 
-def _unpicklable_error():
+def _unpicklable_error(items):
     class Local(Exception):
         pass
     raise Local("a local exception class")
@@ -73,20 +82,17 @@ def _unpicklable_error():
 
 def test_an_error_that_does_not_pickle_still_reports_its_message():
     with pytest.raises(BuildError, match="a local exception class"):
-        ForkedJob(_unpicklable_error).result()
+        _run(_unpicklable_error).result()
 
 
 def _collect(items, prefix):
-    got = []
-    while (item := pickle.loads(items.recv_bytes())) is not None:
-        got.append(prefix + item)
-    return got
+    return [prefix + item for item in received(items)]
 
 
-def test_a_streaming_job_takes_what_fits_and_returns_at_the_end():
+def test_a_job_takes_what_fits_and_returns_at_the_end():
     """The render helper's shape: forked early, given its settings, then offered work; what
     does not fit in its pipe is refused at once (the build renders it itself), never waited on."""
-    job = ForkedJob.streaming(_collect)
+    job = ForkedJob(_collect)
     job.send("x")
     assert [s for s in ("a", "b", "c") if job.offer(s)] == ["a", "b", "c"]
     assert not job.offer("y" * (1 << 20))  # more than the pipe is counted on to hold
@@ -99,8 +105,8 @@ def _fail_on_first(items):
     raise ValueError("broken mid-stream")
 
 
-def test_a_streaming_worker_that_fails_is_reported_and_never_blocks_the_build():
-    job = ForkedJob.streaming(_fail_on_first)
+def test_a_worker_that_fails_midway_is_reported_and_never_blocks_the_build():
+    job = ForkedJob(_fail_on_first)
     job.send()
     started = time.monotonic()
     taken = sum(job.offer(b"z" * 10_000) for _ in range(2_000))  # 20 MB: far more than the pipe
@@ -113,28 +119,28 @@ def test_a_streaming_worker_that_fails_is_reported_and_never_blocks_the_build():
 _STATE = {"size": "small"}
 
 
-def _state_and_sum(numbers):
+def _state_and_sum(items, numbers):
     return _STATE["size"], sum(numbers)
 
 
-def test_a_waiting_job_is_forked_at_once_and_given_its_inputs_later():
-    """The index worker is forked before the build's data exists (so it never holds a copy of
-    it) and is sent its documents later: it sees what it was sent, not what came after."""
-    job = ForkedJob.waiting(_state_and_sum)
+def test_a_job_is_forked_at_once_and_given_its_inputs_later():
+    """The workers are forked before the build's data exists (so they never hold a copy of
+    it) and are sent their inputs later: a worker sees what it was sent, not what came after."""
+    job = ForkedJob(_state_and_sum)
     _STATE["size"] = "grown after the fork"
     try:
         job.send(range(5))
+        job.finish()
         assert job.result() == ("small", 10)
     finally:
         _STATE["size"] = "small"
-    failing = ForkedJob.waiting(_fail)
-    failing.send("sent, then broken")
+    failing = _run(_fail, "sent, then broken")
     with pytest.raises(ValueError, match="sent, then broken"):
         failing.result()
 
 
-def test_a_waiting_job_cancelled_before_its_inputs_does_nothing(tmp_path):
-    job = ForkedJob.waiting(_sleep_then_mark)
+def test_a_job_cancelled_before_its_inputs_does_nothing(tmp_path):
+    job = ForkedJob(_sleep_then_mark)
     job.cancel()
     job.send(tmp_path / "late")  # a failed build may still reach this: nothing happens
     time.sleep(1.5)
