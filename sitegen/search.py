@@ -28,6 +28,7 @@ stemming its words, using the terms lunr reports as matched.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -47,6 +48,7 @@ from lunr.idf import idf as lunr_idf
 from lunr.token import Token
 from lunr.vector import Vector
 
+from . import cache as build_cache
 from . import periods, urls
 from .site import PaperView
 
@@ -410,29 +412,105 @@ class _Terms:
         return [_field_terms(self.builder.pipeline, self.memo, doc[name], name, self.single) for name in self.fields]
 
 
-def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None, consume: bool = False):
+class TermsMemo:
+    """What the first pass of `compact_shards` makes of each document, kept between builds (the
+    build cache's "search-terms" memo), so only new or changed documents are tokenised: by a
+    digest of the document's indexed text, its fields' terms as numbers into a vocabulary, with
+    their counts and the fields' lengths, packed as int32s (per field: term count; per field:
+    length; then every term number, then every count). `used` gets the documents of this build;
+    `saved` is the memo to keep, vocabulary pruned to the terms they use."""
+
+    def __init__(self, saved: dict | None = None):
+        saved = saved or {}
+        vocabulary, known = saved.get("vocabulary"), saved.get("documents")
+        if not isinstance(vocabulary, list) or not isinstance(known, dict):
+            vocabulary, known = [], {}
+        self.ids: dict[str, int] = defaultdict(itertools.count(len(vocabulary)).__next__,
+                                               zip(vocabulary, itertools.count()))
+        self.known = known
+        self.used: dict[bytes, bytes] = {}
+
+    @staticmethod
+    def key(doc: SearchDocument) -> bytes:
+        text = f"{doc.title}\0{doc.abstract}\0{doc.organization}".encode("utf-8", "surrogatepass")
+        return hashlib.blake2b(text, digest_size=16).digest()
+
+    def get(self, key: bytes) -> bytes | None:
+        blob = self.used.get(key) or self.known.get(key)
+        if blob is not None:
+            self.used[key] = blob
+        return blob
+
+    def put(self, key: bytes, fields: list[tuple[dict[str, int], int]]) -> bytes:
+        """Pack a document's fields (`_Terms.of`), numbering new terms."""
+        numbers = array("i", [len(terms) for terms, _ in fields])
+        numbers.extend(length for _, length in fields)
+        for terms, _ in fields:
+            numbers.extend(map(self.ids.__getitem__, terms))  # in C, numbering new terms as it goes
+        for terms, _ in fields:
+            numbers.extend(terms.values())
+        self.used[key] = blob = numbers.tobytes()
+        return blob
+
+    @property
+    def changed(self) -> bool:
+        return self.used.keys() != self.known.keys()
+
+    def saved(self, nfields: int = len(FIELDS)) -> dict:
+        """This build's documents, renumbered over the terms they use, for the next build."""
+        import numpy as np  # imported by the index worker only (see `build.IndexJob`)
+        vocabulary = list(self.ids)
+        blobs = list(self.used.values())
+        arrays = [np.frombuffer(b, dtype=np.int32) for b in blobs]
+        spans = [(2 * nfields, 2 * nfields + int(a[:nfields].sum())) for a in arrays]
+        seen = np.zeros(len(vocabulary), dtype=bool)
+        for a, (lo, hi) in zip(arrays, spans):
+            seen[a[lo:hi]] = True
+        renumber = np.cumsum(seen, dtype=np.int32) - 1
+        documents = {}
+        for key, a, (lo, hi) in zip(self.used, arrays, spans):
+            a = a.copy()
+            a[lo:hi] = renumber[a[lo:hi]]
+            documents[key] = a.tobytes()
+        return {"vocabulary": [t for t, keep in zip(vocabulary, seen.tolist()) if keep], "documents": documents}
+
+
+def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None, consume: bool = False,
+                   terms: "TermsMemo | None" = None):
     """The compact form of each group's lunr index (what `compact(build_indexes(groups)[i], ...)`
     gives; a test checks they are equal), made directly in two passes. The first tokenises every
     document once and keeps only numbers: each field's terms as archive-wide term ids with their
     counts, in flat arrays (a few bytes per term occurrence), plus what the archive-wide
     statistics need, and each document's store entry. The second scores each group from those
     arrays. Yields one dict per group, in order. With `consume`, each group is dropped from
-    `groups` once tokenised, so the documents' full text can be freed before the second pass."""
+    `groups` once tokenised, so the documents' full text can be freed before the second pass.
+
+    With `terms` (a `TermsMemo` from an earlier build), a document whose text it knows is not
+    tokenised again: its numbers are copied from the memo, which gets every document of this build."""
     import numpy as np  # imported by the index worker only (see `build.IndexJob`)
     terms_of = _Terms(memo if memo is not None else {})
     fields, boosts, nfields = terms_of.fields, terms_of.boosts, len(terms_of.fields)
-    # term -> archive-wide id, in order of first occurrence: a new term gets the next number
-    ids: dict[str, int] = defaultdict(itertools.count().__next__)
+    terms = terms if terms is not None else TermsMemo()
+    # term -> archive-wide id: the memo's vocabulary, then each new term the next number. Which
+    # number a term gets does not matter: a shard's terms are ordered by first occurrence.
+    ids: dict[str, int] = terms.ids
     term_ids, tfs = array("i"), array("i")  # per field of each document: its terms' ids and counts
     counts, lengths = array("i"), array("q")  # per field of each document: how many terms, its length
     refs, stores = [], []  # per group: what the second pass needs of its documents
     for g, docs in enumerate(groups):
-        for doc in lunr_documents(docs):
-            for terms, length in terms_of.of(doc):
-                term_ids.extend(map(ids.__getitem__, terms))  # in C, numbering new terms as it goes
-                tfs.extend(terms.values())
-                counts.append(len(terms))
-                lengths.append(length)
+        for d in docs:
+            key = TermsMemo.key(d)
+            blob = terms.get(key)
+            if blob is None:
+                blob = terms.put(key, terms_of.of({"title": d.title, "abstract": d.abstract,
+                                                   "organization": d.organization}))
+            numbers = array("i")
+            numbers.frombytes(blob)
+            n = sum(numbers[:nfields])
+            counts.extend(numbers[:nfields])
+            lengths.extend(numbers[nfields:2 * nfields].tolist())
+            term_ids.extend(numbers[2 * nfields:2 * nfields + n])
+            tfs.extend(numbers[2 * nfields + n:])
         refs.append([d.ref for d in docs])
         stores.append([[d.title, d.url, list(d.dates), d.snippet] for d in docs])
         if consume:
@@ -522,12 +600,14 @@ def iter_index_files(docs: list[SearchDocument], cache_dir: Path | None = None, 
 
     With a cache folder, the pipeline's answer for each token (trimmer, stop words, stemmer:
     the same token always gives the same terms) is kept between builds in
-    `cache_dir/lunr-pipeline-<version>.json`, so only new words are stemmed. With `consume`,
+    `cache_dir/lunr-pipeline-<version>.json`, so only new words are stemmed, and so is what each
+    document's text became (`TermsMemo`), so only new documents are tokenised. With `consume`,
     `docs` is emptied and each document freed once tokenised (see `compact_shards`): the index
     worker's copy of the archive's text (at 100k papers, hundreds of MB) is gone before it
     writes the shards."""
     memo = _load_memo(cache_dir)
     known = len(memo)
+    terms = TermsMemo(build_cache.load_memo(cache_dir, "search-terms") if cache_dir is not None else None)
     papers = len(docs)
     shards = plan_shards(docs)
     groups = [list(s.docs) for s in shards]
@@ -535,12 +615,14 @@ def iter_index_files(docs: list[SearchDocument], cache_dir: Path | None = None, 
     if consume:
         docs.clear()
     sizes = {}
-    for (shard_id, _, _, path), data in zip(shards, compact_shards(groups, memo, consume)):
+    for (shard_id, _, _, path), data in zip(shards, compact_shards(groups, memo, consume, terms)):
         data = _js_shard(shard_id, data)
         sizes[path] = len(data)
         yield path, data
     if cache_dir is not None and len(memo) != known:
         _save_memo(cache_dir, memo)
+    if cache_dir is not None and terms.changed:
+        build_cache.save_memo(cache_dir, "search-terms", terms.saved())
     manifest = {
         "papers": papers,
         "shards": [{"id": shard_id, "label": label, "papers": count, "file": path.split("/")[-1],

@@ -12,7 +12,7 @@ from lunr import lunr
 from lunr.index import Index
 from lunr.token import Token
 
-from sitegen import config, search
+from sitegen import cache, config, search
 from sitegen.build import assemble_only, build
 from sitegen.config import Config
 
@@ -130,6 +130,32 @@ def test_the_fast_shard_builder_writes_what_lunr_py_builds(seed_documents):
     one = list(search.compact_shards([seed_documents]))
     assert one == [search.compact(lunr(ref="ref", fields=search.FIELDS, documents=search.lunr_documents(seed_documents)),
                                   seed_documents)]
+
+
+def test_known_documents_are_not_tokenised_again_and_the_files_stay_the_same(seed_documents, tmp_path, monkeypatch):
+    """The build cache keeps each document's terms (`TermsMemo`): the next build tokenises only
+    new or changed documents, and writes exactly what a build without the memo writes."""
+    import dataclasses
+
+    changed = list(seed_documents)
+    changed[7] = dataclasses.replace(changed[7], abstract=changed[7].abstract + " Plus a zeugmatic coda.")
+    del changed[100:140]  # papers gone: their terms leave the memo's vocabulary
+    first = search.index_files(list(seed_documents), tmp_path)
+    assert first == search.index_files(list(seed_documents))
+    tokenised = []
+    of = search._Terms.of
+    monkeypatch.setattr(search._Terms, "of", lambda self, doc: tokenised.append(doc["title"]) or of(self, doc))
+    assert search.index_files(list(seed_documents), tmp_path) == first
+    assert tokenised == []
+    with_memo = search.index_files(list(changed), tmp_path)
+    assert tokenised == [changed[7].title]
+    assert with_memo == search.index_files(list(changed))
+    memo = search.TermsMemo(cache.load_memo(tmp_path, "search-terms"))
+    assert len(memo.known) == len(changed)
+    assert "zeugmat" in memo.ids
+    fresh = search.TermsMemo()
+    list(search.compact_shards([list(changed)], terms=fresh))
+    assert set(memo.ids) == set(fresh.ids)  # the vocabulary holds only the terms still in use
 
 
 def test_the_index_worker_frees_the_documents_it_was_sent(seed_documents):
