@@ -37,7 +37,6 @@ import re
 from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 from lunr import __TARGET_JS_VERSION__ as lunr_target_version
@@ -546,6 +545,20 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None,
         }
 
 
+def thousandths(values):
+    """Each float as lunr.py stores it, in thousandths: `round(x, 3) * 1000` as an integer, where
+    Python's `round` rounds the float's exact value to 3 decimals (ties to even). x * 1000 in
+    floating point is within a rounding error of that exact value, so numpy's `rint` of it is the
+    same integer except right beside a half: those few are left to Python's `round`."""
+    import numpy as np  # imported by the index worker only (see `build.IndexJob`)
+    product = values * 1000.0
+    scaled = np.rint(product)
+    beside_half = (np.abs(product - np.floor(product) - 0.5) < 1e-6) | ~(np.abs(product) < 2.0 ** 40)
+    for i in np.flatnonzero(beside_half).tolist():
+        scaled[i] = np.rint(round(float(values[i]), 3) * 1000)
+    return scaled.astype(np.int64)
+
+
 def _shard_vectors(term_ids, tfs, counts, lengths, nfields: int, idf, average: list[float],
                    boosts: list[float], k1: float, b: float) -> tuple[list[int], list[list[list[int]]]]:
     """One group's terms (archive ids, in lunr's `_index` order: first occurrence) and each
@@ -569,8 +582,7 @@ def _shard_vectors(term_ids, tfs, counts, lengths, nfields: int, idf, average: l
     score = term_idf[t] * ((k1 + 1) * tf) / (
         k1 * (1 - b + b * (length / np.asarray(average, dtype=np.float64)[field])) + tf)
     boosted = score * np.asarray(boosts, dtype=np.float64)[field]
-    rounded = np.asarray(list(map(round, boosted.tolist(), repeat(3, len(boosted)))), dtype=np.float64)
-    scaled = np.rint(rounded * 1000).astype(np.int64)
+    scaled = thousandths(boosted)
     group = np.repeat(np.arange(len(counts)), counts)
     order = np.lexsort((t, group))  # each field's terms by index; fields stay in their order
     t, scaled = t[order], scaled[order]

@@ -158,6 +158,23 @@ def test_known_documents_are_not_tokenised_again_and_the_files_stay_the_same(see
     assert set(memo.ids) == set(fresh.ids)  # the vocabulary holds only the terms still in use
 
 
+def test_scores_are_rounded_to_thousandths_exactly_as_python_rounds_them():
+    """`thousandths` takes numpy's fast way except beside a half, where Python's `round` decides:
+    the same integers as `round(x, 3) * 1000` for random scores, exact halves (0.0625 is 62.5
+    thousandths: ties go to even) and the floats either side of them."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(6)
+    values = [rng.uniform(0, 60) for _ in range(20000)] + [rng.uniform(0, 1) for _ in range(20000)]
+    halves = [k / 16 for k in range(1, 800)] + [(2 * k + 1) / 2000 for k in range(5000)]
+    values += halves + [np.nextafter(h, 0) for h in halves] + [np.nextafter(h, 100) for h in halves]
+    values += [0.0, 1e-9, 123456.0005, 2.0 ** 45 + 0.5]
+    expected = [int(np.rint(round(float(v), 3) * 1000)) for v in values]
+    assert search.thousandths(np.asarray(values, dtype=np.float64)).tolist() == expected
+
+
 def test_the_index_worker_frees_the_documents_it_was_sent(seed_documents):
     """The worker's copy of the archive's text is let go once tokenised (`consume`): the files
     are the same, and no document outlives the call."""
