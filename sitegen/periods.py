@@ -71,8 +71,9 @@ class Period:
     path: str
     label: str
     range_label: str
-    days: tuple  # the Digests of this period, oldest first
+    days: tuple  # a Link (path, short label) to each digest of this period, oldest first
     papers: tuple  # PaperSummary, each paper once, in date then listing order
+    last_date: dt.date | None = None  # the newest digest date of the period
     previous: object = None  # Link
     next: object = None
     ordering: str = "listing"  # or "top"
@@ -98,10 +99,27 @@ def roll_up(dated_digests, kind: str, link_type) -> list[Period]:
         path = urls.week(key) if kind == "week" else urls.month(key)
         label = week_label(key) if kind == "week" else month_label(key)
         rng = week_range(key) if kind == "week" else ""
-        periods.append(Period(kind, key, path, label, rng, tuple(days), papers))
+        periods.append(Period(kind, key, path, label, rng, tuple(link_type(d.path, d.short_label) for d in days),
+                              papers, days[-1].date))
     return [dataclasses.replace(p, previous=link_type(prev.path, prev.label) if prev else None,
                                 next=link_type(nxt.path, nxt.label) if nxt else None)
             for p, prev, nxt in neighbours(periods)]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A period as the archive lists it: a link and its counts (not its papers, which would make
+    the archive page's record, and so its render key, hold every paper of the archive twice)."""
+
+    path: str
+    label: str
+    range_label: str
+    papers: int
+    days: int
+
+
+def summary(period: Period) -> Summary:
+    return Summary(period.path, period.label, period.range_label, len(period.papers), len(period.days))
 
 
 def with_top(view, link_type) -> list:

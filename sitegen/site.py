@@ -348,7 +348,8 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
     if dated:
         pages.append(Page(urls.ARCHIVE, "archive.html", f"Archive \u2013 {config.title}",
                           "Every digest date, by month and week.", "archive",
-                          extra={"months": months[::-1], "weeks": weeks[::-1]}, lastmod=newest))
+                          extra={"months": [periods.summary(m) for m in months[::-1]],
+                                 "weeks": [periods.summary(w) for w in weeks[::-1]]}, lastmod=newest))
     for d in digests:
         for view in periods.with_top(d, Link):
             top = " (most upvoted first)" if view.ordering == "top" else ""
@@ -361,7 +362,7 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
             top = " (most upvoted first)" if view.ordering == "top" else ""
             pages.append(Page(view.path, "period.html", f"{period.label}{top} \u2013 {config.title}",
                               f"{len(period.papers)} papers listed in {period.label}.", period.kind, view,
-                              lastmod=period.days[-1].date, in_sitemap=view.ordering == "listing"))
+                              lastmod=period.last_date, in_sitemap=view.ordering == "listing"))
     for p, v in zip(catalog.papers, paper_views):
         pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v,
                           lastmod=p.dates[-1] if p.dates else None, og_type="article"))

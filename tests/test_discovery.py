@@ -105,8 +105,11 @@ def test_roll_up_keeps_each_paper_once_with_its_best_upvotes():
     assert [w.key for w in weeks] == ["2025-W11", "2025-W12"]
     assert [(p.id, p.rank, p.upvotes) for p in weeks[0].papers] == [("x", 1, 9), ("y", 2, None), ("z", 3, 1)]
     assert weeks[0].next == Link("weeks/2025-W12.html", "Week 12, 2025") and weeks[1].previous.path == "weeks/2025-W11.html"
+    assert weeks[0].days == (Link("dates/2025-03-10.html", "Mar 10"), Link("dates/2025-03-12.html", "Mar 12"))
+    assert weeks[0].last_date == dt.date(2025, 3, 12)
     (month,) = periods.roll_up([d1, d2, d3], "month", Link)
     assert [p.id for p in month.papers] == ["x", "y", "z", "w"]
+    assert periods.summary(month) == periods.Summary("months/2025-03.html", "March 2025", "", 4, 3)
     listing, top = periods.with_top(weeks[0], Link)
     assert top.path == "weeks/2025-W11-top.html" and [p.id for p in top.papers] == ["x", "z", "y"]
     assert listing.alternate.path == top.path and top.alternate.path == listing.path
