@@ -434,7 +434,7 @@ def _similar(inputs: list[tuple[str, str, bool]], cache: Path | None) -> list:
     used: dict = {}
     similar = related.related(texts, memo=stems, used=used)
     if cache is not None and used.keys() != stems.keys():
-        build_cache.save_memo(cache, "related-stems", used)  # what this build used, no more
+        build_cache.save_memo(cache, "related-stems", used, build_cache.memo_keys(stems))
     return similar
 
 
@@ -689,7 +689,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
         parsed_now: dict = {}
         catalog = load_catalog(config, inputs, timings, sources, parsed, parsed_now)
-        parsed_changed, parsed = parsed_now.keys() != parsed.keys(), None
+        parsed_changed, parsed_known = parsed_now.keys() != parsed.keys(), build_cache.memo_keys(parsed)
+        parsed = None
         # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
         # frozen, it is left out of the garbage collector's full sweeps, which would otherwise scan
         # the whole growing heap again and again (at 10k, 0.9 s of such sweeps). Frozen objects are
@@ -705,6 +706,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         similar.send(catalog, config, known, cache)
         papers = assemble_papers(catalog, config, known)
         texts_changed = papers.texts.keys() != known.keys()
+        texts_known = build_cache.memo_keys(known)
         del known
         index.send(papers.views, cache)
         site = assemble(catalog, config, papers, similar.result())
@@ -734,9 +736,9 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
     if cache is not None and texts_changed:
-        build_cache.save_memo(cache, "paper-text", texts)  # what this build used, no more
+        build_cache.save_memo(cache, "paper-text", texts, texts_known)  # what this build adds
     if cache is not None and parsed_changed:
-        build_cache.save_memo(cache, "listings", parsed_now)
+        build_cache.save_memo(cache, "listings", parsed_now, parsed_known)
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,

@@ -198,33 +198,76 @@ def theme_identity(config_repr: str, templates: Path) -> str:
     return fp.hexdigest()
 
 
-def _memo_path(cache_dir: Path, name: str) -> Path:
-    """A memo is valid for one version of the code and libraries: its name says which."""
+MEMO_ADDITIONS = 8  # a memo is saved whole again after this many additions...
+MEMO_STALE = 0.25  # ...or when more than this share of what it holds went unused
+
+
+def _memo_path(cache_dir: Path, name: str, addition: int = 0) -> Path:
+    """A memo is valid for one version of the code and libraries: its name says which. What later
+    builds added to it is kept beside it, numbered."""
     code = hashlib.blake2b(code_identity(), digest_size=8).hexdigest()
-    return cache_dir / f"{name}-{code}.pickle"
+    return cache_dir / (f"{name}-{code}.pickle" if not addition else f"{name}-{code}+{addition}.pickle")
+
+
+def _memo_parts(cache_dir: Path, name: str) -> list[Path]:
+    """The saved memo, then each addition in order, up to the first one missing."""
+    parts, n = [], 0
+    while (path := _memo_path(cache_dir, name, n)).is_file():
+        parts.append(path)
+        n += 1
+    return parts
 
 
 def load_memo(cache_dir: Path, name: str) -> dict:
-    """A dict an earlier build saved (the cache's own pickle), or {} if there is none or it is
-    damaged. Memos of other code versions are left for `save_memo` to remove."""
+    """A dict earlier builds saved (the cache's own pickles: the memo and what later builds added
+    to it), or {} if there is none or it is damaged. Memos of other code versions are left for
+    `save_memo` to remove."""
+    memo: dict = {}
     try:
-        with open(_memo_path(cache_dir, name), "rb") as f:
-            memo = pickle.load(f)
-        return memo if isinstance(memo, dict) else {}
+        for path in _memo_parts(cache_dir, name):
+            with open(path, "rb") as f:
+                part = pickle.load(f)
+            if not isinstance(part, dict):
+                return {}
+            memo.update(part)
+        return memo
     except Exception:  # a missing, truncated or foreign file only costs time
         return {}
 
 
-def save_memo(cache_dir: Path, name: str, memo: dict) -> None:
-    path = _memo_path(cache_dir, name)
+def memo_keys(memo: dict) -> frozenset[int]:
+    """What `save_memo` needs to know of a memo as loaded: the hash of each key (not the keys,
+    which would keep their text alive through the build)."""
+    return frozenset(map(hash, memo))
+
+
+def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | None = None) -> None:
+    """Keep `memo` (what this build used) for the next build. With `known` (`memo_keys` of the
+    memo as `load_memo` gave it), only the entries it lacked are written, as an addition, unless
+    too many additions piled up or too much of what is kept went unused: then the memo is saved
+    whole, holding only what this build used, so the cache does not grow without end."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        with open(tmp, "wb") as f:
-            pickle.dump(memo, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        parts = _memo_parts(cache_dir, name)
+        if known is not None and 0 < len(parts) < MEMO_ADDITIONS:
+            hashes = [hash(k) for k in memo]
+            unused = len(known.difference(hashes))
+            if unused <= MEMO_STALE * len(known):
+                new = {k: memo[k] for k, h in zip(memo, hashes) if h not in known}
+                if new:
+                    _write_pickle(_memo_path(cache_dir, name, len(parts)), new)
+                return
+        path = _memo_path(cache_dir, name)
+        _write_pickle(path, memo)
         for stale in cache_dir.glob(f"{name}-*.pickle"):
             if stale != path:
                 stale.unlink()
     except OSError:
         pass
+
+
+def _write_pickle(path: Path, value) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(tmp, "wb") as f:
+        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sitegen import cache
+
 from conftest import ROOT, run_cli, tree_hash
 
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -276,3 +278,37 @@ def test_only_listings_whose_bytes_or_settings_changed_are_parsed_again(project,
     add_listing(project)
     assert build_here() == [f"in/{SEEDS[2].name}"]
     assert tree_hash(project / "site") == cold(project)
+
+
+def test_a_memo_grows_by_additions_and_is_saved_whole_when_they_pile_up_or_go_stale(tmp_path):
+    """A build that adds a few entries to a large memo writes only those; the memo is written
+    whole again (holding only what that build used) when a quarter of it went unused or after
+    MEMO_ADDITIONS additions, so the cache neither rewrites everything each day nor grows without end."""
+    def files():
+        return sorted(p.name.split("-")[-1] for p in tmp_path.glob("texts-*.pickle"))
+
+    base = {("paper", n): f"text {n}" for n in range(100)}
+    cache.save_memo(tmp_path, "texts", base)
+    assert len(files()) == 1 and cache.load_memo(tmp_path, "texts") == base
+    loaded = cache.load_memo(tmp_path, "texts")
+    used = {**base, ("paper", 100): "text 100"}
+    cache.save_memo(tmp_path, "texts", used, cache.memo_keys(loaded))
+    assert len(files()) == 2 and any("+1" in f for f in files())
+    assert cache.load_memo(tmp_path, "texts") == used
+    for n in range(101, 101 + cache.MEMO_ADDITIONS - 2):
+        loaded = cache.load_memo(tmp_path, "texts")
+        used = {**loaded, ("paper", n): f"text {n}"}
+        cache.save_memo(tmp_path, "texts", used, cache.memo_keys(loaded))
+    assert len(files()) == cache.MEMO_ADDITIONS
+    assert cache.load_memo(tmp_path, "texts") == used
+    loaded = used
+    used = {**loaded, ("paper", 999): "text 999"}
+    cache.save_memo(tmp_path, "texts", used, cache.memo_keys(loaded))  # one addition too many
+    assert len(files()) == 1 and cache.load_memo(tmp_path, "texts") == used
+    loaded = used
+    used = {k: v for k, v in loaded.items() if k[1] < 60} | {("paper", 1000): "text 1000"}
+    cache.save_memo(tmp_path, "texts", used, cache.memo_keys(loaded))  # 40% went unused
+    assert len(files()) == 1 and cache.load_memo(tmp_path, "texts") == used
+    loaded = used
+    cache.save_memo(tmp_path, "texts", {k: v for k, v in loaded.items() if k[1] != 7}, cache.memo_keys(loaded))
+    assert cache.load_memo(tmp_path, "texts") == loaded  # nothing new and little unused: nothing written
