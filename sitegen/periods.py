@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from . import urls
+from .model import evolve
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -95,7 +96,7 @@ def roll_up(dated_digests, kind: str, link_type) -> list[Period]:
                     seen[p.id] = p
                 elif p.upvotes is not None and (seen[p.id].upvotes or -1) < p.upvotes:
                     seen[p.id] = dataclasses.replace(seen[p.id], upvotes=p.upvotes)
-        papers = tuple(dataclasses.replace(p, rank=i) for i, p in enumerate(seen.values(), start=1))
+        papers = tuple(evolve(p, rank=i) for i, p in enumerate(seen.values(), start=1))
         path = urls.week(key) if kind == "week" else urls.month(key)
         label = week_label(key) if kind == "week" else month_label(key)
         rng = week_range(key) if kind == "week" else ""

@@ -20,7 +20,7 @@ from slugify import slugify
 
 from . import periods, text, urls
 from .config import Config
-from .model import Catalog, Listing, Paper
+from .model import Catalog, Listing, Paper, evolve
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
@@ -334,7 +334,7 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
         similar = related_papers(catalog, config, papers.texts)
     links = [Link(v.path, v.title_text) for v in papers.views]  # one per paper, shared by every list
     paper_views = [
-        dataclasses.replace(v, related=tuple(links[j] for j, _score in similar[n]))
+        evolve(v, related=tuple(links[j] for j, _score in similar[n]))
         for n, v in enumerate(papers.views)
     ]
 

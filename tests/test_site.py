@@ -162,3 +162,19 @@ def test_relative_links_equal_posixpath_relpath_for_every_pair():
             folder = posixpath.dirname(page) or "."
             expected = quote(posixpath.basename(target)) if target == page else quote(posixpath.relpath(target, folder))
             assert urls.relative(page, target) == expected, (page, target)
+
+
+def test_evolve_copies_a_record_as_dataclasses_replace_does():
+    import dataclasses
+
+    from sitegen.model import evolve
+    from sitegen.site import PaperSummary
+
+    summary = PaperSummary("x", "papers/x.html", "X", "X", "about x", ("2 authors",), rank=1, upvotes=4)
+    moved = evolve(summary, rank=7)
+    assert moved == dataclasses.replace(summary, rank=7) and moved.rank == 7 and summary.rank == 1
+    assert hash(moved) == hash(dataclasses.replace(summary, rank=7))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        moved.rank = 8
+    with pytest.raises(TypeError, match="no field"):
+        evolve(summary, rnak=7)
