@@ -205,12 +205,15 @@ def lunr_js(config: Config) -> Path:
 
 
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
-                 sources: list[Source] | None = None, known: dict | None = None, used: dict | None = None) -> Catalog:
+                 sources: list[Source] | None = None, known: dict | None = None, used: dict | None = None,
+                 slugs: dict | None = None, slugs_used: dict | None = None) -> Catalog:
+    """Read and dedupe. `known`/`used`: the parsed-listings memo (`read_listings`); `slugs`/
+    `slugs_used`: the slugs memo (`dedupe.dedupe`)."""
     t0 = time.perf_counter()
     listings = read_listings(discover(inputs, config) if sources is None else sources, config, known, used)
     t1 = time.perf_counter()
     gc.freeze()  # the parsed listings live to the end of the build (see `_build`)
-    catalog = dedupe.dedupe(listings)
+    catalog = dedupe.dedupe(listings, slugs, slugs_used)
     t2 = time.perf_counter()
     timings["parse"], timings["dedupe"] = t1 - t0, t2 - t1
     return catalog
@@ -456,13 +459,14 @@ class IndexJob:
         self._local = None  # where processes cannot be forked: (documents, cache), built in `files`
 
     def send(self, views: tuple, cache: Path | None) -> None:
-        """The papers' views (`assemble_papers`), made into search documents here a slice at a time."""
+        """The papers' views (`assemble_papers`), sent a slice at a time as what their search
+        documents are made of; the worker makes the documents."""
         if not self._job.forked:
             self._local = (search.documents(views), cache)
             return
         self._job.send(cache)
         for start in range(0, len(views), self.CHUNK):
-            self._job.put(search.documents(views[start:start + self.CHUNK], start))
+            self._job.put(search.document_inputs(views[start:start + self.CHUNK], start))
         self._job.finish()
 
     def files(self) -> Iterator[tuple[str, bytes]]:
@@ -487,7 +491,7 @@ class IndexJob:
 def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:
     """The index worker: receive the documents, then write each search file into `out` as it
     is made; [(path, offset, length)]."""
-    docs = [doc for chunk in received(items) for doc in chunk]
+    docs = [doc for chunk in received(items) for doc in search.documents_from(chunk)]
     places, offset = [], 0
     for path, data in search.iter_index_files(docs, cache, consume=True):  # the worker's own copy
         out.write(data)
@@ -688,9 +692,12 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     try:
         parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
         parsed_now: dict = {}
-        catalog = load_catalog(config, inputs, timings, sources, parsed, parsed_now)
+        slugs = build_cache.load_memo(cache, "slugs") if cache is not None else {}
+        slugs_now: dict = {}
+        catalog = load_catalog(config, inputs, timings, sources, parsed, parsed_now, slugs, slugs_now)
         parsed_changed, parsed_known = parsed_now.keys() != parsed.keys(), build_cache.memo_keys(parsed)
-        parsed = None
+        slugs_changed, slugs_known = slugs_now.keys() != slugs.keys(), build_cache.memo_keys(slugs)
+        parsed = slugs = None
         # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
         # frozen, it is left out of the garbage collector's full sweeps, which would otherwise scan
         # the whole growing heap again and again (at 10k, 0.9 s of such sweeps). Frozen objects are
@@ -739,6 +746,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         build_cache.save_memo(cache, "paper-text", texts, texts_known)  # what this build adds
     if cache is not None and parsed_changed:
         build_cache.save_memo(cache, "listings", parsed_now, parsed_known)
+    if cache is not None and slugs_changed:
+        build_cache.save_memo(cache, "slugs", slugs_now, slugs_known)
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,

@@ -15,7 +15,6 @@ entries, never on the order of the listings.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -28,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 from slugify import slugify
 
 from . import text
-from .model import Appearance, Catalog, Entry, Listing, Merge, Paper
+from .model import Appearance, Catalog, Entry, Listing, Merge, Paper, evolve
 
 TITLE_MIN = 90.0  # titles at least this similar may be the same paper, if the abstracts agree
 TITLE_EDITS = 25  # ...and differ by at most one edit per this many characters (a typo, not a word)
@@ -159,7 +158,10 @@ def _oldest_first(date, source: str, line: int = 0):
     return (date is None, date or 0, source, line)
 
 
-def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
+def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] | None = None,
+           slugs_used: dict[str, str] | None = None) -> Catalog:
+    """The catalogue of `listings`. `slugs` maps titles to their slugs (`slug_for`) from an
+    earlier build, so only new titles are slugged; `slugs_used` gets every title's slug."""
     entries = [e for listing in listings for e in listing.entries]
     problems = [p for listing in listings for p in listing.problems]
 
@@ -223,7 +225,7 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...]) -> Catalog:
                 pending.append((e, len(papers), ts, abs_sim, exact))
         papers.append(_merge(group_entries))
 
-    papers = _assign_ids(papers, akey_of)
+    papers = _assign_ids(papers, akey_of, slugs, slugs_used)
     merges = sorted(
         (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
          for e, n, ts, abs_sim, exact in pending),
@@ -275,12 +277,18 @@ def slug_for(title: str) -> str:
     return slug
 
 
-def _assign_ids(papers: list[Paper], akey_of=abstract_key) -> list[Paper]:
+def _assign_ids(papers: list[Paper], akey_of=abstract_key, known: dict[str, str] | None = None,
+                used: dict[str, str] | None = None) -> list[Paper]:
     """Permalink slugs. On a clash the paper listed first keeps the plain slug; the others get
-    a suffix hashed from their own title and abstract, so adding newer listings never moves a URL."""
+    a suffix hashed from their own title and abstract, so adding newer listings never moves a URL.
+    `known`: slugs by title from an earlier build; `used` gets this build's."""
+    known = known or {}
+    used = {} if used is None else used
     by_slug: dict[str, list[int]] = defaultdict(list)
     for n, p in enumerate(papers):
-        by_slug[slug_for(p.title)].append(n)
+        slug = used.get(p.title) or known.get(p.title) or slug_for(p.title)
+        used[p.title] = slug
+        by_slug[slug].append(n)
     ids: dict[int, str] = {}
     taken = set(by_slug)
     for slug, members in sorted(by_slug.items()):
@@ -295,4 +303,4 @@ def _assign_ids(papers: list[Paper], akey_of=abstract_key) -> list[Paper]:
                 candidate = f"{slug}-{digest[:k]}"
             taken.add(candidate)
             ids[n] = candidate
-    return [dataclasses.replace(p, id=ids[n]) for n, p in enumerate(papers)]
+    return [evolve(p, id=ids[n]) for n, p in enumerate(papers)]

@@ -99,13 +99,24 @@ def ref_for(n: int) -> str:
 def documents(papers: tuple[PaperView, ...], start: int = 0) -> list[SearchDocument]:
     """The papers' search documents; `start` is the first one's position in the catalogue (its
     ref), for documents made a slice of the catalogue at a time."""
+    return documents_from(document_inputs(papers, start))
+
+
+def document_inputs(papers: tuple[PaperView, ...], start: int = 0) -> list[tuple]:
+    """What the papers' search documents are made of, as plain tuples: cheap to make, and to
+    send to the index worker, which makes the documents (`documents_from`)."""
+    return [(n, p.title_text, p.abstract_text, p.organization or "", p.path,
+             tuple(a.digest.label for a in p.appearances), _newest_month(p))
+            for n, p in enumerate(papers, start)]
+
+
+def documents_from(inputs: list[tuple]) -> list[SearchDocument]:
     docs = []
-    for n, p in enumerate(papers, start):
-        abstract = " ".join(p.abstract_text.split())  # lunr.js splits on every Unicode space; lunr.py on fewer
-        docs.append(SearchDocument(
-            ref=ref_for(n), title=" ".join(p.title_text.split()), abstract=abstract, organization=p.organization or "",
-            url=p.path, dates=tuple(a.digest.label for a in p.appearances), snippet=_snippet(abstract),
-            month=_newest_month(p)))
+    for n, title, abstract, organization, url, dates, month in inputs:
+        abstract = " ".join(abstract.split())  # lunr.js splits on every Unicode space; lunr.py on fewer
+        docs.append(SearchDocument(ref=ref_for(n), title=" ".join(title.split()), abstract=abstract,
+                                   organization=organization, url=url, dates=dates, snippet=_snippet(abstract),
+                                   month=month))
     return docs
 
 
