@@ -58,9 +58,41 @@ def _href(config: Config, from_page: str, path: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _environment(templates: Path) -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True,
-                              autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True,
+                             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False))
+    env.filters["wordwrap"] = wordwrap
+    return env
+
+
+@jinja2.pass_environment
+def wordwrap(environment, s, width: int = 79, break_long_words: bool = True, wrapstring: str | None = None,
+             break_on_hyphens: bool = True):
+    """Jinja's `wordwrap` filter (textwrap, paragraph by paragraph), with the same result made
+    the quick way where it is sure to be the same: one line of printable text, words apart by
+    single spaces, each line filled greedily, as long as no word is longer than a line and no
+    word that moves to the next line has a hyphen (textwrap may break it there). Anything else
+    goes to Jinja's own filter. textwrap's general chunking took two thirds of the time of
+    composing an email."""
+    if (type(s) is str and s and break_long_words and s.isprintable() and "  " not in s
+            and not s.startswith(" ") and not s.endswith(" ")):
+        lines, line = [], ""
+        for word in s.split(" "):
+            if len(word) > width:
+                break
+            if not line:
+                line = word
+            elif len(line) + 1 + len(word) <= width:
+                line = f"{line} {word}"
+            elif break_on_hyphens and "-" in word:
+                break
+            else:
+                lines.append(line)
+                line = word
+        else:
+            lines.append(line)
+            return (wrapstring or environment.newline_sequence).join(lines)
+    return jinja2.filters.do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
 
 
 def compose(site: Site, digest: Digest, templates: Path, page_path: str | None = None) -> Mail:

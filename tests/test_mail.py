@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import ROOT, run_cli
 from sitegen import mail
@@ -175,3 +177,33 @@ def test_send_with_starttls_and_login(tmp_path):
         _check_received(inbox)
     finally:
         controller.stop()
+
+
+_WRAP_TEXT = st.lists(
+    st.sampled_from(
+        ["a", "bc", "word", "state-of-the-art", "-", "--", "x" * 30, " ", "  ", "\u00e9t\u00e9", "\u2009", "\n",
+         "\t", "long-hyphenated-compound-word", "end.", "(paren)", "\u2028", "e-mail"]),
+    max_size=40).map("".join)
+
+
+@given(text=_WRAP_TEXT, width=st.integers(1, 90), hyphens=st.booleans())
+def test_the_wordwrap_filter_wraps_exactly_as_jinjas(text, width, hyphens):
+    """The email text's `wordwrap` takes a quick way for plain single-spaced text: the same
+    lines as Jinja's filter (textwrap) for any text, width and hyphen setting."""
+    import jinja2
+
+    env = jinja2.Environment()
+    assert mail.wordwrap(env, text, width, True, "\n", hyphens) == \
+        jinja2.filters.do_wordwrap(env, text, width, True, "\n", hyphens)
+
+
+def test_the_wordwrap_filter_wraps_every_seed_excerpt_as_jinjas():
+    import jinja2
+
+    env = jinja2.Environment()
+    site = assemble_only(load(ROOT / "sitegen.toml"))
+    excerpts = {p.excerpt for d in site.digests for p in d.papers} | {p.abstract_text for p in site.papers}
+    assert len(excerpts) > 900
+    for text in excerpts:
+        for width in (20, 72):
+            assert mail.wordwrap(env, text, width, wrapstring="\n") == jinja2.filters.do_wordwrap(env, text, width, wrapstring="\n")
