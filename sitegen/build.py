@@ -325,15 +325,22 @@ class ForkedJob:
         except (EOFError, pickle.UnpicklingError):  # the worker died without a (whole) word
             status, value = None, None
         finally:
-            self._proc.join()  # the pipe closes before the worker is reaped: its exit code comes after
             self._results.close()
             self._spill.close()
+        if status != "ok":
+            self._proc.join()  # the pipe closes before the worker is reaped: its exit code comes after
         if status is None:
             raise BuildError(f"a build worker stopped unexpectedly (exit code {self._proc.exitcode}); "
                              f"the site was not written")
         if status == "error":
             raise value
         return value
+
+    def join(self) -> None:
+        """Wait for the worker to exit: after `result`, it may still be finishing what it does
+        once its result is handed back (`Then`)."""
+        if self._proc is not None:
+            self._proc.join()
 
     def cancel(self) -> None:
         """A failed build neither waits for the worker nor lets it go on."""
@@ -350,6 +357,15 @@ class ForkedJob:
 _FRAME = 4  # bytes a connection adds before each message it sends (under 2 GB)
 
 
+@dataclass(frozen=True)
+class Then:
+    """What a worker returns to hand back `value` at once and then run `after` (e.g. saving a
+    build cache memo), so the build does not wait for it; the build `join`s the worker at its end."""
+
+    value: object
+    after: object  # a callable; what it raises is ignored: it may only cost the next build time
+
+
 def received(items) -> Iterator:
     """In a worker: each item `put` or `offer`ed to it, until `finish`."""
     while (item := pickle.loads(items.recv_bytes())) is not None:
@@ -362,8 +378,11 @@ def _run_forked(fn, sender, spill, inbox) -> None:
         args = pickle.loads(inbox.recv_bytes())
     except EOFError:  # the build ended (or failed) without sending any: nothing to do
         return
+    after = None
     try:
         outcome = ("ok", fn(inbox, *args))
+        if isinstance(outcome[1], Then):
+            outcome, after = ("ok", outcome[1].value), outcome[1].after
     except BaseException as e:  # handed to the parent, which raises it
         outcome = ("error", e)
     try:
@@ -375,6 +394,11 @@ def _run_forked(fn, sender, spill, inbox) -> None:
     spill.flush()
     sender.send("written")  # a few bytes: the pipe takes them without waiting for a reader
     sender.close()
+    if after is not None:
+        try:
+            after()
+        except Exception:
+            pass
 
 
 def _worker_init() -> None:
@@ -415,8 +439,13 @@ class RelatedJob:
 
     def result(self) -> list[list[tuple[int, float]]]:
         if self._local is not None:
-            return _similar(*self._local)
+            found = _similar(*self._local)
+            found.after()
+            return found.value
         return self._job.result()
+
+    def join(self) -> None:
+        self._job.join()
 
     def cancel(self) -> None:
         self._job.cancel()
@@ -428,7 +457,8 @@ def _related_papers(items, cache: Path | None) -> list:
     return _similar(inputs, cache)
 
 
-def _similar(inputs: list[tuple[str, str, bool]], cache: Path | None) -> list:
+def _similar(inputs: list[tuple[str, str, bool]], cache: Path | None) -> Then:
+    """The related papers, then saving the stems memo (after the build has them)."""
     from . import related  # numpy and scipy: imported in the worker that needs them
 
     texts = related_texts(inputs)
@@ -436,9 +466,11 @@ def _similar(inputs: list[tuple[str, str, bool]], cache: Path | None) -> list:
     stems = build_cache.load_memo(cache, "related-stems") if cache is not None else {}
     used: dict = {}
     similar = related.related(texts, memo=stems, used=used)
-    if cache is not None and used.keys() != stems.keys():
-        build_cache.save_memo(cache, "related-stems", used, build_cache.memo_keys(stems))
-    return similar
+
+    def save() -> None:
+        if cache is not None and used.keys() != stems.keys():
+            build_cache.save_memo(cache, "related-stems", used, build_cache.memo_keys(stems))
+    return Then(similar, save)
 
 
 class IndexJob:
@@ -482,6 +514,9 @@ class IndexJob:
                 yield path, data
         finally:
             self._file.close()
+
+    def join(self) -> None:
+        self._job.join()
 
     def cancel(self) -> None:
         self._job.cancel()
@@ -752,4 +787,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,
             renders.keys))
+    for job in (similar, index, helper):  # what a worker does after its result (`Then`) ends with the build
+        if job is not None:
+            job.join()
     return result

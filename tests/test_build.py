@@ -8,7 +8,7 @@ import time
 import pytest
 
 from sitegen import config as config_mod
-from sitegen.build import BuildError, ForkedJob, load_catalog, received
+from sitegen.build import BuildError, ForkedJob, Then, load_catalog, received
 from sitegen.site import assemble_papers, related_papers
 
 from conftest import ROOT
@@ -49,6 +49,25 @@ def test_a_forked_job_returns_its_result_and_raises_its_error():
 def test_a_worker_that_dies_is_a_build_error_not_a_hang():
     with pytest.raises(BuildError, match=r"stopped unexpectedly \(exit code 3\)"):
         _run(_die).result()
+
+
+def _answer_then_save(items, go, saved):
+    def save():
+        while not go.exists():  # held until the test says so: the result must not wait for this
+            time.sleep(0.01)
+        saved.write_text("memo")
+    return Then(42, save)
+
+
+def test_a_worker_hands_back_its_result_before_its_after_work_and_join_waits_for_that(tmp_path):
+    """The related-papers worker saves its memo after handing back its result (`Then`): the
+    build gets the result at once, and `join` at the end of the build waits for the save."""
+    job = _run(_answer_then_save, tmp_path / "go", tmp_path / "saved")
+    assert job.result() == 42
+    assert not (tmp_path / "saved").exists()
+    (tmp_path / "go").touch()
+    job.join()
+    assert (tmp_path / "saved").read_text() == "memo"
 
 
 def test_cancel_kills_the_worker_before_it_does_anything_more(tmp_path):
