@@ -245,11 +245,13 @@ def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | No
     """Keep `memo` (what this build used) for the next build. With `known` (`memo_keys` of the
     memo as `load_memo` gave it), only the entries it lacked are written, as an addition, unless
     too many additions piled up or too much of what is kept went unused: then the memo is saved
-    whole, holding only what this build used, so the cache does not grow without end."""
+    whole, holding only what this build used, so the cache does not grow without end. Nothing
+    known beside saved parts means they could not be read (damaged): the memo is saved whole,
+    replacing them, rather than added to parts no build can read."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         parts = _memo_parts(cache_dir, name)
-        if known is not None and 0 < len(parts) < MEMO_ADDITIONS:
+        if known and 0 < len(parts) < MEMO_ADDITIONS:
             hashes = [hash(k) for k in memo]
             unused = len(known.difference(hashes))
             if unused <= MEMO_STALE * len(known):

@@ -312,3 +312,18 @@ def test_a_memo_grows_by_additions_and_is_saved_whole_when_they_pile_up_or_go_st
     loaded = used
     cache.save_memo(tmp_path, "texts", {k: v for k, v in loaded.items() if k[1] != 7}, cache.memo_keys(loaded))
     assert cache.load_memo(tmp_path, "texts") == loaded  # nothing new and little unused: nothing written
+
+
+def test_a_damaged_memo_is_saved_whole_again_not_added_to(tmp_path):
+    """A memo part that cannot be read makes the whole memo unreadable: the next save replaces
+    it whole, so the build after that reads it again (an addition beside it would be lost too)."""
+    first = {("paper", n): f"text {n}" for n in range(10)}
+    cache.save_memo(tmp_path, "texts", first)
+    (base,) = tmp_path.glob("texts-*.pickle")
+    base.write_bytes(b"not a pickle")
+    loaded = cache.load_memo(tmp_path, "texts")
+    assert loaded == {}
+    used = {**first, ("paper", 10): "text 10"}
+    cache.save_memo(tmp_path, "texts", used, cache.memo_keys(loaded))
+    assert len(list(tmp_path.glob("texts-*.pickle"))) == 1
+    assert cache.load_memo(tmp_path, "texts") == used
