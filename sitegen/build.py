@@ -463,14 +463,8 @@ def _similar(inputs: list[tuple[str, str, bool]], cache: Path | None) -> Then:
 
     texts = related_texts(inputs)
     inputs.clear()  # the worker's own: the texts as listed are done with once made plain
-    stems = build_cache.load_memo(cache, "related-stems") if cache is not None else {}
-    used: dict = {}
-    similar = related.related(texts, memo=stems, used=used)
-
-    def save() -> None:
-        if cache is not None and used.keys() != stems.keys():
-            build_cache.save_memo(cache, "related-stems", used, build_cache.memo_keys(stems))
-    return Then(similar, save)
+    stems = build_cache.Memo(cache, "related-stems")
+    return Then(related.related(texts, memo=stems.known, used=stems.used), stems.save)
 
 
 class IndexJob:
@@ -725,14 +719,10 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob()  # likewise; sent the papers' text
     try:
-        parsed = build_cache.load_memo(cache, "listings") if cache is not None else {}
-        parsed_now: dict = {}
-        slugs = build_cache.load_memo(cache, "slugs") if cache is not None else {}
-        slugs_now: dict = {}
-        catalog = load_catalog(config, inputs, timings, sources, parsed, parsed_now, slugs, slugs_now)
-        parsed_changed, parsed_known = parsed_now.keys() != parsed.keys(), build_cache.memo_keys(parsed)
-        slugs_changed, slugs_known = slugs_now.keys() != slugs.keys(), build_cache.memo_keys(slugs)
-        parsed = slugs = None
+        parsed, slugs = build_cache.Memo(cache, "listings"), build_cache.Memo(cache, "slugs")
+        catalog = load_catalog(config, inputs, timings, sources, parsed.known, parsed.used, slugs.known, slugs.used)
+        parsed.release()
+        slugs.release()
         # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
         # frozen, it is left out of the garbage collector's full sweeps, which would otherwise scan
         # the whole growing heap again and again (at 10k, 0.9 s of such sweeps). Frozen objects are
@@ -744,15 +734,14 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         if not catalog.papers and not catalog.listings:
             raise BuildError("no listings to build")
         t0 = time.perf_counter()
-        known = build_cache.load_memo(cache, "paper-text") if cache is not None else {}
-        similar.send(catalog, config, known, cache)
-        papers = assemble_papers(catalog, config, known)
-        texts_changed = papers.texts.keys() != known.keys()
-        texts_known = build_cache.memo_keys(known)
-        del known
+        texts = build_cache.Memo(cache, "paper-text")
+        similar.send(catalog, config, texts.known, cache)
+        papers = assemble_papers(catalog, config, texts.known)
+        texts.used = papers.texts
+        texts.release()
         index.send(papers.views, cache)
         site = assemble(catalog, config, papers, similar.result())
-        texts, papers = papers.texts, None  # the views without related papers are done with
+        papers = None  # the views without related papers are done with
         timings["assemble"] = time.perf_counter() - t0
         result.site = site
         if out is None:
@@ -777,12 +766,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
-    if cache is not None and texts_changed:
-        build_cache.save_memo(cache, "paper-text", texts, texts_known)  # what this build adds
-    if cache is not None and parsed_changed:
-        build_cache.save_memo(cache, "listings", parsed_now, parsed_known)
-    if cache is not None and slugs_changed:
-        build_cache.save_memo(cache, "slugs", slugs_now, slugs_known)
+    for memo in (texts, parsed, slugs):
+        memo.save()
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,

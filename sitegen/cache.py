@@ -268,6 +268,28 @@ def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | No
         pass
 
 
+class Memo:
+    """One build's use of a memo: `known` is what earlier builds saved (`load_memo`; {} with no
+    cache folder), `used` gets what this build uses, and `save` keeps that for the next build
+    when it differs. `release`, once `used` is complete, lets go of `known` (at 10k papers the
+    paper-text memo is 55 MB), keeping only what `save` needs."""
+
+    def __init__(self, cache_dir: Path | None, name: str):
+        self.cache_dir, self.name = cache_dir, name
+        self.known: dict = load_memo(cache_dir, name) if cache_dir is not None else {}
+        self.used: dict = {}
+        self._released: tuple[bool, frozenset[int]] | None = None  # (changed, memo_keys(known))
+
+    def release(self) -> None:
+        self._released = (self.used.keys() != self.known.keys(), memo_keys(self.known))
+        self.known = {}
+
+    def save(self) -> None:
+        changed, known = self._released or (self.used.keys() != self.known.keys(), memo_keys(self.known))
+        if self.cache_dir is not None and changed:
+            save_memo(self.cache_dir, self.name, self.used, known)
+
+
 def _write_pickle(path: Path, value) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     with open(tmp, "wb") as f:

@@ -327,3 +327,29 @@ def test_a_damaged_memo_is_saved_whole_again_not_added_to(tmp_path):
     cache.save_memo(tmp_path, "texts", used, cache.memo_keys(loaded))
     assert len(list(tmp_path.glob("texts-*.pickle"))) == 1
     assert cache.load_memo(tmp_path, "texts") == used
+
+
+def test_a_build_saves_a_memo_only_when_what_it_used_differs_from_what_it_found(tmp_path):
+    """`Memo`: what a build found and used; `release` frees what it found, and `save` writes only
+    when the keys differ (whether released or not); no cache folder, nothing written."""
+    memo = cache.Memo(tmp_path, "texts")
+    assert memo.known == {}
+    memo.used.update({"a": 1, "b": 2})
+    memo.release()
+    assert memo.known == {}
+    memo.save()
+    assert cache.load_memo(tmp_path, "texts") == {"a": 1, "b": 2}
+    before = sorted(p.stat().st_mtime_ns for p in tmp_path.glob("texts-*.pickle"))
+    same = cache.Memo(tmp_path, "texts")
+    same.used.update(same.known)
+    same.save()  # nothing changed: nothing written
+    assert sorted(p.stat().st_mtime_ns for p in tmp_path.glob("texts-*.pickle")) == before
+    more = cache.Memo(tmp_path, "texts")
+    more.used.update({**more.known, "c": 3})
+    more.release()
+    more.save()
+    assert cache.load_memo(tmp_path, "texts") == {"a": 1, "b": 2, "c": 3}
+    nowhere = cache.Memo(None, "texts")
+    nowhere.used["d"] = 4
+    nowhere.save()
+    assert cache.load_memo(tmp_path, "texts") == {"a": 1, "b": 2, "c": 3}
