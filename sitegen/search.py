@@ -451,16 +451,16 @@ class TermsMemo:
             self.used[key] = blob
         return blob
 
-    def put(self, key: bytes, fields: list[tuple[dict[str, int], int]]) -> bytes:
-        """Pack a document's fields (`_Terms.of`), numbering new terms."""
+    def put(self, key: bytes, fields: list[tuple[dict[str, int], int]]) -> array:
+        """Pack a document's fields (`_Terms.of`), numbering new terms; the packed numbers."""
         numbers = array("i", [len(terms) for terms, _ in fields])
         numbers.extend(length for _, length in fields)
         for terms, _ in fields:
             numbers.extend(map(self.ids.__getitem__, terms))  # in C, numbering new terms as it goes
         for terms, _ in fields:
             numbers.extend(terms.values())
-        self.used[key] = blob = numbers.tobytes()
-        return blob
+        self.used[key] = numbers.tobytes()
+        return numbers
 
     @property
     def changed(self) -> bool:
@@ -515,10 +515,11 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None,
             key = TermsMemo.key(d)
             blob = terms.get(key)
             if blob is None:
-                blob = terms.put(key, terms_of.of({"title": d.title, "abstract": d.abstract,
-                                                   "organization": d.organization}))
-            numbers = array("i")
-            numbers.frombytes(blob)
+                numbers = terms.put(key, terms_of.of({"title": d.title, "abstract": d.abstract,
+                                                      "organization": d.organization}))
+            else:
+                numbers = array("i")
+                numbers.frombytes(blob)
             n = sum(numbers[:nfields])
             counts.extend(numbers[:nfields])
             lengths.extend(numbers[nfields:2 * nfields].tolist())
