@@ -307,6 +307,14 @@ class ForkedJob:
         self._write(data)
         return self._inbox is not None
 
+    def feed(self, items, make, chunk: int) -> None:
+        """Send `make(items[start:start + chunk], start)` for each slice of `items`, then
+        `finish`: a large sequence goes to the worker a slice at a time, so neither process ever
+        holds it all pickled."""
+        for start in range(0, len(items), chunk):
+            self.put(make(items[start:start + chunk], start))
+        self.finish()
+
     def finish(self) -> None:
         """Tell the worker there is nothing more."""
         if self._inbox is not None:
@@ -433,9 +441,7 @@ class RelatedJob:
             self._local = (related_inputs(catalog.papers, config, known), cache)
             return
         self._job.send(cache)
-        for start in range(0, len(catalog.papers), self.CHUNK):
-            self._job.put(related_inputs(catalog.papers[start:start + self.CHUNK], config, known))
-        self._job.finish()
+        self._job.feed(catalog.papers, lambda papers, _start: related_inputs(papers, config, known), self.CHUNK)
 
     def result(self) -> list[list[tuple[int, float]]]:
         if self._local is not None:
@@ -491,9 +497,7 @@ class IndexJob:
             self._local = (search.documents(views), cache)
             return
         self._job.send(cache)
-        for start in range(0, len(views), self.CHUNK):
-            self._job.put(search.document_inputs(views[start:start + self.CHUNK], start))
-        self._job.finish()
+        self._job.feed(views, search.document_inputs, self.CHUNK)
 
     def files(self) -> Iterator[tuple[str, bytes]]:
         """(output path, bytes) of each search file, once the worker is done."""
