@@ -26,6 +26,7 @@ MAX_DF = 0.05  # fraction of papers; a word in more of them is too common to rel
 TERMS_PER_PAPER = 32  # a paper is compared through its most distinctive words only
 POSTINGS_PER_TERM = 64  # ...and each word through the papers it matters most to
 BLOCK = 2048  # rows per sparse product
+SLICES = 64  # a row of a product is cut into this many slices to find a floor under its best scores
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 
 
@@ -130,17 +131,68 @@ def related(documents: list[tuple[str, str]], k: int = TOP_K, memo: dict | None 
     xt = _prune(_prune(x.tocsr(), TERMS_PER_PAPER).tocsc(), POSTINGS_PER_TERM).T.tocsc()
     out: list[list[tuple[int, float]]] = []
     for start in range(0, n, BLOCK):
-        block = (x[start:start + BLOCK] @ xt).tocsr()
-        for r in range(block.shape[0]):
-            i = start + r
-            lo, hi = block.indptr[r], block.indptr[r + 1]
-            idx, score = block.indices[lo:hi], block.data[lo:hi]
-            mask = (idx != i) & (score > 0)
-            idx, score = idx[mask], score[mask]
-            if len(idx) > k:  # keep the k best, and everything tied with the k-th
-                kth = np.partition(score, len(score) - k)[len(score) - k]
-                best = score >= kth
-                idx, score = idx[best], score[best]
-            order = np.lexsort((idx, -np.round(score, 9)))[:k]
-            out.append([(int(idx[o]), round(float(score[o]), 6)) for o in order])
+        out += _best_per_row((x[start:start + BLOCK] @ xt).tocsr(), start, k)
+    return out
+
+
+def _best_per_row(block, start: int, k: int) -> list[list[tuple[int, float]]]:
+    """Each row's k best columns of a block of similarities (row r is document start + r), as
+    (index, score) best first: itself and zero scores left out; of the k highest scores and
+    everything tied with the k-th, the best by score to 9 places, ties to the lower index.
+
+    A row holds thousands of scores (13 million in all at 10k papers), too many to sort, or even
+    to pass over often. Each row of more than SLICES scores is cut into SLICES slices, and the
+    (k + 1)-th highest of their highest scores is a floor under the row's k-th highest: those
+    are k + 1 different entries, at most one of them the row's own document, so at least k
+    others score that much. Only the slices that reach the floor are read, and only what
+    reaches it, a few dozen per row, is sorted. Every step runs on a whole block at once."""
+    rows = block.shape[0]
+    indptr, idx, score = block.indptr, block.indices, block.data
+    counts = np.diff(indptr)
+    slices = max(SLICES, k + 1)
+    crowded = counts >= slices
+    floor = np.full(rows, -np.inf)
+    # Ranges of each row's entries worth reading: a whole row if not crowded, else good slices.
+    starts, ends, owner = indptr[:-1][~crowded], indptr[1:][~crowded], np.flatnonzero(~crowded)
+    if crowded.any():
+        many = np.flatnonzero(crowded)
+        cuts = indptr[many, None] + (counts[many, None] * np.arange(slices)) // slices
+        # Each row's end is a cut too, so no slice runs on into the rows after it; the maximum
+        # from an end to the next row's first cut is left out.
+        bounds = np.concatenate((cuts, indptr[many + 1, None]), axis=1).ravel()
+        whole = bounds[-1] == len(score)  # reduceat takes no cut at the very end: the last slice ends there anyway
+        highest = np.maximum.reduceat(score, bounds[:-1] if whole else bounds)
+        highest = np.append(highest, 0.0) if whole else highest
+        highest = highest.reshape(-1, slices + 1)[:, :slices]
+        floor[many] = np.partition(highest, slices - k - 1, axis=1)[:, slices - k - 1]
+        good = highest >= floor[many, None]
+        cut_ends = np.concatenate((cuts[:, 1:], indptr[many + 1, None]), axis=1)
+        starts = np.concatenate((starts, cuts[good]))
+        ends = np.concatenate((ends, cut_ends[good]))
+        owner = np.concatenate((owner, np.broadcast_to(many[:, None], cuts.shape)[good]))
+    lengths = ends - starts
+    at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+    row = np.repeat(owner, lengths)
+    idx, score = idx[at], score[at]
+    keep = (score >= floor[row]) & (idx != row + start) & (score > 0)
+    row, idx, score = row[keep], idx[keep], score[keep]
+    # The k-th highest score of each row with more than k: everything below it is left out.
+    counts = np.bincount(row, minlength=rows)
+    firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    by_score = np.lexsort((-score, row))
+    crowded = counts > k
+    kth = np.full(rows, -np.inf)
+    kth[crowded] = score[by_score[firsts[crowded] + k - 1]]
+    keep = score >= kth[row]
+    row, idx, score = row[keep], idx[keep], score[keep]
+    order = np.lexsort((idx, -np.round(score, 9), row))
+    row, idx, score = row[order], idx[order], score[order]
+    counts = np.bincount(row, minlength=rows)
+    firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    best = np.arange(len(row)) - firsts[row] < k
+    ids, scores = idx[best].tolist(), score[best].tolist()
+    out, at = [], 0
+    for count in np.minimum(counts, k).tolist():
+        out.append([(ids[j], round(scores[j], 6)) for j in range(at, at + count)])
+        at += count
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from sitegen import related
 from sitegen.model import Appearance, Paper
 from sitegen.site import history_line
@@ -40,6 +42,47 @@ def test_related_ties_go_to_the_earlier_paper():
     filler = [(f"topic{i} subject{i}", f"words{i} only{i}") for i in range(100)]
     docs = filler + [("alpha beta", "")] * 4
     assert [j for j, _ in related.related(docs, k=2)[103]] == [100, 101]
+
+
+def _best_per_row_plainly(block, start, k):
+    """The rule `related._best_per_row` applies, one row at a time, as it was first written."""
+    import numpy as np
+    out = []
+    for r in range(block.shape[0]):
+        lo, hi = block.indptr[r], block.indptr[r + 1]
+        idx, score = block.indices[lo:hi], block.data[lo:hi]
+        mask = (idx != start + r) & (score > 0)
+        idx, score = idx[mask], score[mask]
+        if len(idx) > k:
+            kth = np.partition(score, len(score) - k)[len(score) - k]
+            idx, score = idx[score >= kth], score[score >= kth]
+        order = np.lexsort((idx, -np.round(score, 9)))[:k]
+        out.append([(int(idx[o]), round(float(score[o]), 6)) for o in order])
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_best_per_row_keeps_what_a_row_by_row_search_keeps(seed):
+    """Rows crowded and sparse, ties at every rank (scores drawn from a few values), zeros
+    stored explicitly, each row's own document among its columns: the block-wide search with
+    its floors keeps exactly what a plain search of each row keeps."""
+    import numpy as np
+    from scipy import sparse
+    rng = np.random.default_rng(seed)
+    rows, cols = 40, 700
+    counts = rng.choice([0, 1, 3, 6, 20, related.SLICES - 1, related.SLICES, 150, 700], size=rows)
+    data, indices, indptr = [], [], [0]
+    for n in counts:
+        columns = np.sort(rng.choice(cols, size=n, replace=False))
+        rng.shuffle(columns)  # a product's columns come in no order
+        values = rng.choice([0.0, 0.1, 0.25, 0.5, 0.5000000001, 0.9, 1.0], size=n) if seed % 2 else rng.random(n)
+        indices.append(columns)
+        data.append(values)
+        indptr.append(indptr[-1] + n)
+    block = sparse.csr_matrix((np.concatenate(data), np.concatenate(indices), np.array(indptr)), shape=(rows, cols))
+    start = int(rng.integers(0, cols - rows))
+    for k in (1, 2, 5, 9):
+        assert related._best_per_row(block, start, k) == _best_per_row_plainly(block, start, k)
 
 
 def test_history_line():
