@@ -353,3 +353,21 @@ def test_a_build_saves_a_memo_only_when_what_it_used_differs_from_what_it_found(
     nowhere.used["d"] = 4
     nowhere.save()
     assert cache.load_memo(tmp_path, "texts") == {"a": 1, "b": 2, "c": 3}
+
+
+def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project, monkeypatch):
+    """Without fork (another OS), related papers, the search index and rendering run in the
+    build's own process, memos and all: the same bytes as a cold build, before and after a change."""
+    from sitegen import build as build_mod
+    from sitegen import config as config_mod
+
+    monkeypatch.setattr(build_mod.multiprocessing, "get_all_start_methods", lambda: ["spawn", "forkserver"])
+    assert not build_mod.ForkedJob(len).forked and build_mod.RenderHelper() is None
+    for step in (None, add_listing, edit_listing):
+        if step:
+            step(project)
+        result = build_mod.build(config_mod.load(None, cwd=project), out=project / "site")
+        assert tree_hash(project / "site") == cold(project)
+    assert result.unchanged > 0  # the last build linked what it did not change
+    memos = {p.name.split("-")[0] for p in (project / ".sitegen-cache").glob("*.pickle")}
+    assert memos == {"listings", "paper", "related", "search", "slugs"}  # each stage kept its memo
