@@ -17,6 +17,7 @@ import struct
 import tempfile
 import termios
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,6 +246,7 @@ class ForkedJob:
         self._spill = tempfile.TemporaryFile(prefix="sitegen-result-")
         inbox, self._inbox = context.Pipe(duplex=False)
         gc.freeze()  # see `_build`: the build's data stays out of the collector's sweeps
+        _JOBS.add(self)
         self._proc = context.Process(target=_run_forked, args=(fn, sender, self._spill, inbox))
         self._proc.start()
         sender.close()
@@ -267,6 +269,16 @@ class ForkedJob:
     def _queued(self) -> int:
         """Bytes sent to the worker that it has not read yet."""
         return struct.unpack("i", fcntl.ioctl(self._inbox.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+    def _close_in_worker(self, own_spill) -> None:
+        """In a worker just forked: let go of this job's ends that belong to the build's process
+        (its own job's too), so that a worker waiting on its inbox sees it end when the build
+        closes it, not when every later worker has exited too."""
+        for end in (self._inbox, self._results):
+            if end is not None:
+                end.close()
+        if self._spill is not None and self._spill is not own_spill:
+            self._spill.close()
 
     @property
     def forked(self) -> bool:
@@ -363,6 +375,7 @@ class ForkedJob:
 
 
 _FRAME = 4  # bytes a connection adds before each message it sends (under 2 GB)
+_JOBS: "weakref.WeakSet[ForkedJob]" = weakref.WeakSet()  # every job forked by this process
 
 
 @dataclass(frozen=True)
@@ -382,6 +395,8 @@ def received(items) -> Iterator:
 
 def _run_forked(fn, sender, spill, inbox) -> None:
     _worker_init()
+    for job in list(_JOBS):
+        job._close_in_worker(spill)
     try:
         args = pickle.loads(inbox.recv_bytes())
     except EOFError:  # the build ended (or failed) without sending any: nothing to do

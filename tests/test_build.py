@@ -166,6 +166,22 @@ def test_a_job_cancelled_before_its_inputs_does_nothing(tmp_path):
     assert not (tmp_path / "late").exists()
 
 
+def test_a_worker_sees_its_inbox_end_though_later_workers_were_forked(tmp_path):
+    """No worker keeps the build's end of any job's inbox (its own or an earlier job's), so a
+    worker whose build closed its inbox without sending anything ends at once."""
+    first = ForkedJob(_sleep_then_mark)
+    later = ForkedJob(_sleep_then_mark)
+    try:
+        first._inbox.close()  # the build's end, closed with nothing sent
+        first._inbox = None
+        first._proc.join(10)
+        assert first._proc.exitcode == 0
+        assert not (tmp_path / "late").exists()
+    finally:
+        first.cancel()
+        later.cancel()
+
+
 def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_finds(tmp_path):
     """The build's related-papers worker is forked before the catalogue exists and sent each
     paper's text a slice at a time, some plain from the memo and some as listed."""
