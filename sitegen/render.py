@@ -65,7 +65,6 @@ class RenderSettings:
 
 class Renderer:
     def __init__(self, site: Site | RenderSettings, templates: Path):
-        self.site = site
         self.env = environment(templates)
         self.globals = {
             "site": site.config,
