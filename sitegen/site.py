@@ -283,6 +283,7 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
             for a in p.appearances
         )
         t = texts[p.id]
+        dates = p.dates  # computed from the appearances on each call: once per paper here
         paper_views.append(PaperView(
             id=p.id, path=urls.paper(p.id), title_html=summaries[p.id].title_html,
             title_text=t.title_text, abstract_html=t.abstract_html, abstract_text=t.abstract_text,
@@ -290,8 +291,8 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
             authors_count=p.authors_count, organization=p.organization,
             published=p.published.isoformat() if p.published else p.published_text,
             upvotes=p.upvotes, appearances=appearances, links_out=t.links_out,
-            structured_data=_scholarly_article(p, t.title_text, t.abstract_text, config),
-            history=history_line(p),
+            structured_data=_scholarly_article(p, t.title_text, t.abstract_text, config, dates),
+            history=history_line(p, dates),
         ))
     return Papers(tuple(paper_views), tuple(digests), used)
 
@@ -334,7 +335,7 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
         similar = related_papers(catalog, config, papers.texts)
     links = [Link(v.path, v.title_text) for v in papers.views]  # one per paper, shared by every list
     paper_views = [
-        evolve(v, related=tuple(links[j] for j, _score in similar[n]))
+        evolve(v, related=tuple([links[j] for j, _score in similar[n]]))
         for n, v in enumerate(papers.views)
     ]
 
@@ -364,8 +365,9 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
                               f"{len(period.papers)} papers listed in {period.label}.", period.kind, view,
                               lastmod=period.last_date, in_sitemap=view.ordering == "listing"))
     for p, v in zip(catalog.papers, paper_views):
+        dates = p.dates
         pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v,
-                          lastmod=p.dates[-1] if p.dates else None, og_type="article"))
+                          lastmod=dates[-1] if dates else None, og_type="article"))
     pages.append(Page(urls.SEARCH, "search.html", f"Search \u2013 {config.title}",
                       f"Search {len(catalog.papers)} papers by title and abstract.", "search"))
     # Hosts serve 404.html at any depth, where relative links would break: with a known base
@@ -375,9 +377,10 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
     return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog, tuple(weeks), tuple(months))
 
 
-def history_line(p: Paper) -> str:
-    """How often and when a paper was listed, and how its upvotes moved: 'listed on 3 days; upvotes 12 → 48'."""
-    days = len(p.dates)
+def history_line(p: Paper, dates: tuple[dt.date, ...] | None = None) -> str:
+    """How often and when a paper was listed, and how its upvotes moved: 'listed on 3 days; upvotes 12 → 48'.
+    `dates`: `p.dates`, if the caller has them."""
+    days = len(p.dates if dates is None else dates)
     undated = len({a.source for a in p.appearances if a.date is None})
     parts = []
     if days:
@@ -390,7 +393,7 @@ def history_line(p: Paper) -> str:
     return "; ".join(parts)
 
 
-def _scholarly_article(p: Paper, title: str, abstract: str, config: Config) -> dict:
+def _scholarly_article(p: Paper, title: str, abstract: str, config: Config, dates: tuple[dt.date, ...]) -> dict:
     data = {"@context": "https://schema.org", "@type": "ScholarlyArticle", "headline": title[:110], "name": title}
     if abstract:
         data["abstract"] = abstract
@@ -402,8 +405,8 @@ def _scholarly_article(p: Paper, title: str, abstract: str, config: Config) -> d
         data["mainEntityOfPage"] = url
     if p.organization:
         data["sourceOrganization"] = {"@type": "Organization", "name": p.organization}
-    if p.dates:
-        data["dateCreated"] = p.dates[0].isoformat()
+    if dates:
+        data["dateCreated"] = dates[0].isoformat()
     return data
 
 
