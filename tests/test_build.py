@@ -192,9 +192,9 @@ def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_f
     fresh = related_papers(catalog, cfg)
     texts = assemble_papers(catalog, cfg).texts
     half = dict(list(texts.items())[: len(texts) // 2])  # a memo that knows half the papers
-    job = RelatedJob()
+    job = RelatedJob(tmp_path / "cache")
     job.CHUNK = 100
-    job.send(catalog, cfg, half, tmp_path / "cache")
+    job.send(catalog, cfg, half)
     assert job.result() == fresh
     assert (tmp_path / "cache").is_dir()  # the worker kept its stems for the next build
 
