@@ -281,11 +281,13 @@ class Memo:
         self._released: tuple[bool, frozenset[int]] | None = None  # (changed, memo_keys(known))
 
     def release(self) -> None:
-        self._released = (self.used.keys() != self.known.keys(), memo_keys(self.known))
-        self.known = {}
+        if self._released is None:
+            self._released = (self.used.keys() != self.known.keys(), memo_keys(self.known))
+            self.known = {}
 
     def save(self) -> None:
-        changed, known = self._released or (self.used.keys() != self.known.keys(), memo_keys(self.known))
+        self.release()  # `used` is complete by now
+        changed, known = self._released
         if self.cache_dir is not None and changed:
             save_memo(self.cache_dir, self.name, self.used, known)
 
