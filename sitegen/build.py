@@ -457,14 +457,13 @@ class RelatedJob:
 
     def send(self, catalog: Catalog, config: Config, known: dict) -> None:
         if not self._job.forked:
-            self._local = (related_inputs(catalog.papers, config, known), self._cache)
+            self._local = related_inputs(catalog.papers, config, known)
             return
         self._job.feed(catalog.papers, lambda papers, _start: related_inputs(papers, config, known), self.CHUNK)
 
     def result(self) -> list[list[tuple[int, float]]]:
         if self._local is not None:
-            inputs, cache = self._local
-            found = _similar(inputs, build_cache.Memo(cache, "related-stems"))
+            found = _similar(self._local, build_cache.Memo(self._cache, "related-stems"))
             found.after()
             return found.value
         return self._job.result()
@@ -507,24 +506,25 @@ class IndexJob:
 
     CHUNK = 2000  # papers per message to the worker
 
-    def __init__(self):
+    def __init__(self, cache: Path | None = None):
         self._file = tempfile.TemporaryFile(prefix="sitegen-index-")
         self._job = ForkedJob(functools.partial(_search_index, self._file))
-        self._local = None  # where processes cannot be forked: (documents, cache), built in `files`
+        self._cache = cache
+        self._local = None  # where processes cannot be forked: the documents, indexed in `files`
+        self._job.send(cache)  # as `RelatedJob`: the worker's arguments at once, its items later
 
-    def send(self, views: tuple, cache: Path | None) -> None:
+    def send(self, views: tuple) -> None:
         """The papers' views (`assemble_papers`), sent a slice at a time as what their search
         documents are made of; the worker makes the documents."""
         if not self._job.forked:
-            self._local = (search.documents(views), cache)
+            self._local = search.documents(views)
             return
-        self._job.send(cache)
         self._job.feed(views, search.document_inputs, self.CHUNK)
 
     def files(self) -> Iterator[tuple[str, bytes]]:
         """(output path, bytes) of each search file, once the worker is done."""
         if self._local is not None:
-            yield from search.iter_index_files(*self._local)
+            yield from search.iter_index_files(self._local, self._cache)
             return
         try:
             for path, offset, length in self._job.result():
@@ -741,7 +741,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
             return BuildResult(None, out=out, files=len(record.manifest), timings=timings,
                                bytes_written=record.report.get("bytes", 0), notes=list(record.notes),
                                index_bytes=record.report.get("search_index", {}), record=record)
-    index = IndexJob()  # forked now, while this process holds little; sent its documents later
+    index = IndexJob(cache)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text
     try:
@@ -765,7 +765,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         papers = assemble_papers(catalog, config, texts.known)
         texts.used = papers.texts
         texts.release()
-        index.send(papers.views, cache)
+        index.send(papers.views)
         site = assemble(catalog, config, papers, similar.result())
         papers = None  # the views without related papers are done with
         timings["assemble"] = time.perf_counter() - t0

@@ -201,7 +201,7 @@ def test_the_index_job_hands_back_what_index_files_makes(seed_documents):
     views = assemble_only(config.load(ROOT / "sitegen.toml")).papers
     job = IndexJob()
     job.CHUNK = 100  # several messages: the documents' refs go on counting across them
-    job.send(views, None)
+    job.send(views)
     assert list(job.files()) == list(expected.items())
 
 
