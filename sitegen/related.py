@@ -157,16 +157,16 @@ def _best_per_row(block, start: int, k: int) -> list[list[tuple[int, float]]]:
     if crowded.any():
         many = np.flatnonzero(crowded)
         cuts = indptr[many, None] + (counts[many, None] * np.arange(slices)) // slices
+        cut_ends = np.concatenate((cuts[:, 1:], indptr[many + 1, None]), axis=1)
         # Each row's end is a cut too, so no slice runs on into the rows after it; the maximum
         # from an end to the next row's first cut is left out.
-        bounds = np.concatenate((cuts, indptr[many + 1, None]), axis=1).ravel()
+        bounds = np.concatenate((cuts[:, :1], cut_ends), axis=1).ravel()
         whole = bounds[-1] == len(score)  # reduceat takes no cut at the very end: the last slice ends there anyway
         highest = np.maximum.reduceat(score, bounds[:-1] if whole else bounds)
         highest = np.append(highest, 0.0) if whole else highest
         highest = highest.reshape(-1, slices + 1)[:, :slices]
         floor[many] = np.partition(highest, slices - k - 1, axis=1)[:, slices - k - 1]
         good = highest >= floor[many, None]
-        cut_ends = np.concatenate((cuts[:, 1:], indptr[many + 1, None]), axis=1)
         starts = np.concatenate((starts, cuts[good]))
         ends = np.concatenate((ends, cut_ends[good]))
         owner = np.concatenate((owner, np.broadcast_to(many[:, None], cuts.shape)[good]))
@@ -178,7 +178,7 @@ def _best_per_row(block, start: int, k: int) -> list[list[tuple[int, float]]]:
     row, idx, score = row[keep], idx[keep], score[keep]
     # The k-th highest score of each row with more than k: everything below it is left out.
     counts = np.bincount(row, minlength=rows)
-    firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    firsts = _firsts(counts)
     by_score = np.lexsort((-score, row))
     crowded = counts > k
     kth = np.full(rows, -np.inf)
@@ -188,11 +188,15 @@ def _best_per_row(block, start: int, k: int) -> list[list[tuple[int, float]]]:
     order = np.lexsort((idx, -np.round(score, 9), row))
     row, idx, score = row[order], idx[order], score[order]
     counts = np.bincount(row, minlength=rows)
-    firsts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    best = np.arange(len(row)) - firsts[row] < k
+    best = np.arange(len(row)) - _firsts(counts)[row] < k
     ids, scores = idx[best].tolist(), score[best].tolist()
-    out, at = [], 0
+    out, first = [], 0
     for count in np.minimum(counts, k).tolist():
-        out.append([(ids[j], round(scores[j], 6)) for j in range(at, at + count)])
-        at += count
+        out.append([(ids[j], round(scores[j], 6)) for j in range(first, first + count)])
+        first += count
     return out
+
+
+def _firsts(counts: np.ndarray) -> np.ndarray:
+    """Where each row's entries start, for rows of `counts` entries laid end to end."""
+    return np.concatenate(([0], np.cumsum(counts)[:-1]))
