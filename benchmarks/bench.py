@@ -7,11 +7,13 @@ for sitegen, a Hugo site with the same papers), then measures, as medians of --r
 - cold build (a first build: its output folder and build cache, in --work, removed first, as
   Hugo's public/ is before each of its runs): wall time, peak memory (both the max
   RSS of the largest single process and the peak of the whole process tree, build and forked
-  workers, as a sampled sum of proportional set sizes), pages/s, per-stage times;
+  workers, as a sampled sum of proportional set sizes), CPU time over all its processes (user
+  and kernel), pages/s, per-stage times;
 - no-change rebuild, and a rebuild after adding one day's listing (30 papers) to a warm build,
   with how many files it rewrote;
 - output size, search index size (raw and gzip, and per 1k papers), index load time in Node;
-- Hugo (Debian's `hugo`) building the same papers, wall time and peak memory.
+- Hugo (Debian's `hugo`) building the same papers, wall time, peak memory and CPU time; its
+  runs alternate with sitegen's cold builds, so both meet the machine in the same state.
 Every build is a separate process, timed from outside like a user would.
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
@@ -87,9 +90,20 @@ class TreeMemory(threading.Thread):
         return self.peak_kb // 1024
 
 
-def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS of the largest single process in MB (wait4), peak memory of the
-    whole process tree in MB (PSS sum, sampled)) of one command."""
+class Run(NamedTuple):
+    """One command, timed from outside."""
+
+    wall: float  # seconds
+    rss_mb: int  # peak RSS of the largest single process (wait4)
+    tree_mb: int  # peak memory of the whole process tree (PSS sum, sampled)
+    user: float  # CPU seconds in the command's own code, over every process it ran and reaped
+    sys: float  # CPU seconds in the kernel for it (on this machine, mostly creating files)
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> Run:
+    """Run one command and measure it (see `Run`). The CPU figures come from wait4, which counts
+    the workers a build forked and reaped as well as the build itself: on a noisy machine they
+    say more than wall time about the work done."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeMemory(proc.pid)
@@ -100,7 +114,7 @@ def run(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
     sampler.join()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
-    return wall, usage.ru_maxrss // 1024, sampler.peak_mb
+    return Run(wall, usage.ru_maxrss // 1024, sampler.peak_mb, usage.ru_utime, usage.ru_stime)
 
 
 def corpus(size: int, work: Path) -> Path:
@@ -110,18 +124,24 @@ def corpus(size: int, work: Path) -> Path:
     return out
 
 
-def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bool = False) -> tuple[float, int, int, dict]:
+def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bool = False) -> tuple[Run, dict]:
     """One build in its own process; `cold` removes the output folder and the build cache first (a
     first build), outside the timing, as Hugo's public/ is removed before each of its runs."""
     if cold:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
-    wall, rss, tree = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
-                     "--report", str(report), "--cache-dir", str(cache), "-q"], cwd=ROOT)
-    return wall, rss, tree, json.loads(report.read_text())
+    measured = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
+                    "--report", str(report), "--cache-dir", str(cache), "-q"], cwd=ROOT)
+    return measured, json.loads(report.read_text())
 
 
-def seeds_build(out: Path) -> tuple[float, int, int]:
+def hugo_build(site: Path) -> Run:
+    """Hugo building the same papers into an emptied public/ (its own first build)."""
+    shutil.rmtree(site / "public", ignore_errors=True)
+    return run(["hugo", "--quiet", "--source", str(site)])
+
+
+def seeds_build(out: Path) -> Run:
     """A first build of the project's seeds into an empty folder, without a build cache."""
     shutil.rmtree(out, ignore_errors=True)
     return run([sys.executable, "-m", "sitegen", "build", "--out", str(out), "-q", "--no-cache"], cwd=ROOT)
@@ -161,11 +181,18 @@ def median(values):
 def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     c = corpus(size, work)
     out, report, cache = work / f"site-{size}", work / f"report-{size}.json", work / f"cache-{size}"
-    cold = [sitegen_build(c / "listings", out, report, cache, cold=True) for _ in range(runs)]
-    rep = cold[-1][3]
+    # Cold builds alternate with Hugo's, so that both meet the machine in the same state: its
+    # cost of creating files drifts by several seconds over minutes (see README, Performance).
+    with_hugo = hugo and shutil.which("hugo") is not None
+    cold, hugo_runs = [], []
+    for _ in range(runs):
+        cold.append(sitegen_build(c / "listings", out, report, cache, cold=True))
+        if with_hugo:
+            hugo_runs.append(hugo_build(c / "hugo"))
+    rep = cold[-1][1]
     pages = rep["pages"]
-    stages = {s: median([r[3]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
-    nochange = [sitegen_build(c / "listings", out, report, cache)[0] for _ in range(runs)]
+    stages = {s: median([r[1]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
+    nochange = [sitegen_build(c / "listings", out, report, cache)[0].wall for _ in range(runs)]
     # One more day, as a reader adds it: one more listing of 30 new papers in the same folder.
     listings = c / "listings"
     last = sorted(listings.glob("*.txt"))[-1]
@@ -179,29 +206,26 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
             day.unlink(missing_ok=True)
             sitegen_build(listings, out, report, cache)
             day.write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
-            wall, _, _, rep_day = sitegen_build(listings, out, report, cache)
-            add_day.append(wall)
+            measured, rep_day = sitegen_build(listings, out, report, cache)
+            add_day.append(measured.wall)
             rewritten.append(rep_day["files"] - rep_day["unchanged_files"])
     finally:
         day.unlink(missing_ok=True)
     sitegen_build(listings, out, report, cache)  # leave the plain corpus's site for the size figures
     result = {
         "papers": rep["papers"], "pages": pages, "files": rep["files"],
-        "cold_s": median([r[0] for r in cold]), "cold_rss_mb": median([r[1] for r in cold]),
-        "cold_tree_mb": median([r[2] for r in cold]),
-        "pages_per_s": pages / median([r[0] for r in cold]),
+        "cold_s": median([r.wall for r, _ in cold]), "cold_rss_mb": median([r.rss_mb for r, _ in cold]),
+        "cold_tree_mb": median([r.tree_mb for r, _ in cold]),
+        "cold_user_s": median([r.user for r, _ in cold]), "cold_sys_s": median([r.sys for r, _ in cold]),
+        "pages_per_s": pages / median([r.wall for r, _ in cold]),
         "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
         "stages": stages, "output_mb": du(out) / 1e6,
         **index_sizes(out), "node_load_ms": node_load_ms(out),
     }
-    if hugo and shutil.which("hugo"):
-        times = []
-        for _ in range(runs):
-            shutil.rmtree(c / "hugo" / "public", ignore_errors=True)
-            times.append(run(["hugo", "--quiet", "--source", str(c / "hugo")]))
-        result["hugo_s"] = median([t[0] for t in times])
-        result["hugo_rss_mb"] = median([t[1] for t in times])
-        result["hugo_tree_mb"] = median([t[2] for t in times])
+    if hugo_runs:
+        result.update(hugo_s=median([r.wall for r in hugo_runs]), hugo_rss_mb=median([r.rss_mb for r in hugo_runs]),
+                      hugo_tree_mb=median([r.tree_mb for r in hugo_runs]),
+                      hugo_user_s=median([r.user for r in hugo_runs]), hugo_sys_s=median([r.sys for r in hugo_runs]))
     return result
 
 
@@ -217,19 +241,22 @@ def main() -> int:
         return 2
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    seeds_wall, seeds_rss, seeds_tree = zip(*[seeds_build(work / "site-seeds") for _ in range(args.runs)])
-    print(f"seeds (508 papers): cold build {median(seeds_wall):.2f} s, peak {median(seeds_rss)} MB, all processes {median(seeds_tree)} MB "
-          f"(median of {args.runs})\n")
+    seeds = [seeds_build(work / "site-seeds") for _ in range(args.runs)]
+    print(f"seeds (508 papers): cold build {median([r.wall for r in seeds]):.2f} s, peak {median([r.rss_mb for r in seeds])} MB, "
+          f"all processes {median([r.tree_mb for r in seeds])} MB (median of {args.runs})\n")
     results = {}
     for size in [int(s) for s in args.sizes.split(",")]:
         r = results[size] = bench_size(size, args.runs, work, not args.no_hugo)
         print(f"== {size:,} papers ({r['pages']:,} pages), medians of {args.runs} runs")
         print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB (largest process), "
               f"{r['cold_tree_mb']:5d} MB (all processes)   {r['pages_per_s']:7.0f} pages/s")
+        print(f"    CPU, all processes: user {r['cold_user_s']:.2f} s, kernel {r['cold_sys_s']:.2f} s")
         if "hugo_s" in r:
             print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB (largest process), "
                   f"{r['hugo_tree_mb']:5d} MB (all processes)   "
                   f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
+            print(f"    CPU: user {r['hugo_user_s']:.2f} s, kernel {r['hugo_sys_s']:.2f} s "
+                  f"(its runs alternate with sitegen's cold builds)")
         print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
         print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
               f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
