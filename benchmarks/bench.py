@@ -4,8 +4,9 @@ usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [-
 
 For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
 for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
-- cold build (a first build: its output folder and build cache, in --work, removed first, as
-  Hugo's public/ is before each of its runs): wall time, peak memory (both the max
+- cold build (a first build: its output folder and build cache, in --work, moved aside first,
+  as Hugo's public/ is before each of its runs, and deleted when the benchmark ends: see
+  `Trash`): wall time, peak memory (both the max
   RSS of the largest single process and the peak of the whole process tree, build and forked
   workers, as a sampled sum of proportional set sizes), CPU time over all its processes (user
   and kernel), pages/s, per-stage times;
@@ -124,12 +125,50 @@ def corpus(size: int, work: Path) -> Path:
     return out
 
 
+class Trash:
+    """Where a run's output goes when the next run needs an empty folder: moved aside, and only
+    deleted when the benchmark ends.
+
+    This machine's disk is ext4 without a journal, where the kernel will not reuse an inode
+    freed in the last minute or more (`recently_deleted`, checked only without a journal), and
+    each new file scans past every such inode of its block group (`find_inode_bit`). Deleting a
+    10k site just before a build made that build's (and Hugo's) 11,000 new files cost 4 to 6 s
+    more kernel time: `perf` puts 60% of a file-creating loop's time in `recently_deleted`. A
+    first build on a real machine does not follow the deletion of a whole site, so neither
+    does a run here."""
+
+    def __init__(self, work: Path):
+        self.root = work / ".trash"
+        self.count = 0
+
+    def clear(self, path: Path) -> None:
+        """Move `path` (a folder) aside, out of the next run's way."""
+        if path.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.count += 1
+            os.rename(path, self.root / f"{self.count}-{path.name}")
+
+    def empty(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+TRASH: Trash | None = None  # set by `main`
+
+
+def clear(path: Path) -> None:
+    """Empty the way for a first build (see `Trash`)."""
+    if TRASH is not None:
+        TRASH.clear(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bool = False) -> tuple[Run, dict]:
-    """One build in its own process; `cold` removes the output folder and the build cache first (a
-    first build), outside the timing, as Hugo's public/ is removed before each of its runs."""
+    """One build in its own process; `cold` clears the output folder and the build cache first (a
+    first build), outside the timing, as Hugo's public/ is cleared before each of its runs."""
     if cold:
-        shutil.rmtree(cache, ignore_errors=True)
-        shutil.rmtree(out, ignore_errors=True)
+        clear(cache)
+        clear(out)
     measured = run([sys.executable, "-m", "sitegen", "build", str(listings), "--out", str(out),
                     "--report", str(report), "--cache-dir", str(cache), "-q"], cwd=ROOT)
     return measured, json.loads(report.read_text())
@@ -137,13 +176,13 @@ def sitegen_build(listings: Path, out: Path, report: Path, cache: Path, cold: bo
 
 def hugo_build(site: Path) -> Run:
     """Hugo building the same papers into an emptied public/ (its own first build)."""
-    shutil.rmtree(site / "public", ignore_errors=True)
+    clear(site / "public")
     return run(["hugo", "--quiet", "--source", str(site)])
 
 
 def seeds_build(out: Path) -> Run:
     """A first build of the project's seeds into an empty folder, without a build cache."""
-    shutil.rmtree(out, ignore_errors=True)
+    clear(out)
     return run([sys.executable, "-m", "sitegen", "build", "--out", str(out), "-q", "--no-cache"], cwd=ROOT)
 
 
@@ -241,36 +280,42 @@ def main() -> int:
         return 2
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    seeds = [seeds_build(work / "site-seeds") for _ in range(args.runs)]
-    print(f"seeds (508 papers): cold build {median([r.wall for r in seeds]):.2f} s, peak {median([r.rss_mb for r in seeds])} MB, "
-          f"all processes {median([r.tree_mb for r in seeds])} MB (median of {args.runs})\n")
-    results = {}
-    for size in [int(s) for s in args.sizes.split(",")]:
-        r = results[size] = bench_size(size, args.runs, work, not args.no_hugo)
-        print(f"== {size:,} papers ({r['pages']:,} pages), medians of {args.runs} runs")
-        print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB (largest process), "
-              f"{r['cold_tree_mb']:5d} MB (all processes)   {r['pages_per_s']:7.0f} pages/s")
-        print(f"    CPU, all processes: user {r['cold_user_s']:.2f} s, kernel {r['cold_sys_s']:.2f} s")
-        if "hugo_s" in r:
-            print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB (largest process), "
-                  f"{r['hugo_tree_mb']:5d} MB (all processes)   "
-                  f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
-            print(f"    CPU: user {r['hugo_user_s']:.2f} s, kernel {r['hugo_sys_s']:.2f} s "
-                  f"(its runs alternate with sitegen's cold builds)")
-        print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
-        print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
-              f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
-        print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
-        print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
-              f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
-              f"in {r['shards']} shards; newest shard {r['newest_shard_gzip_mb']:.2f} MB gzip, "
-              f"loaded by lunr.js in Node in {r['node_load_ms']:.0f} ms\n")
-    sizes = sorted(results)
-    if len(sizes) > 1:
-        a, b = sizes[0], sizes[-1]
-        print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.1f} "
-              f"for x{b / a:.0f} papers")
-    (work / "results.json").write_text(json.dumps(results, indent=2))
+    global TRASH
+    TRASH = Trash(work)
+    TRASH.empty()  # what an interrupted run left
+    try:
+        seeds = [seeds_build(work / "site-seeds") for _ in range(args.runs)]
+        print(f"seeds (508 papers): cold build {median([r.wall for r in seeds]):.2f} s, peak {median([r.rss_mb for r in seeds])} MB, "
+              f"all processes {median([r.tree_mb for r in seeds])} MB (median of {args.runs})\n")
+        results = {}
+        for size in [int(s) for s in args.sizes.split(",")]:
+            r = results[size] = bench_size(size, args.runs, work, not args.no_hugo)
+            print(f"== {size:,} papers ({r['pages']:,} pages), medians of {args.runs} runs")
+            print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB (largest process), "
+                  f"{r['cold_tree_mb']:5d} MB (all processes)   {r['pages_per_s']:7.0f} pages/s")
+            print(f"    CPU, all processes: user {r['cold_user_s']:.2f} s, kernel {r['cold_sys_s']:.2f} s")
+            if "hugo_s" in r:
+                print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB (largest process), "
+                      f"{r['hugo_tree_mb']:5d} MB (all processes)   "
+                      f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
+                print(f"    CPU: user {r['hugo_user_s']:.2f} s, kernel {r['hugo_sys_s']:.2f} s "
+                      f"(its runs alternate with sitegen's cold builds)")
+            print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
+            print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
+                  f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
+            print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
+            print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
+                  f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
+                  f"in {r['shards']} shards; newest shard {r['newest_shard_gzip_mb']:.2f} MB gzip, "
+                  f"loaded by lunr.js in Node in {r['node_load_ms']:.0f} ms\n")
+        sizes = sorted(results)
+        if len(sizes) > 1:
+            a, b = sizes[0], sizes[-1]
+            print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.1f} "
+                  f"for x{b / a:.0f} papers")
+        (work / "results.json").write_text(json.dumps(results, indent=2))
+    finally:
+        TRASH.empty()  # after the last measurement: no run follows these deletions
     return 0
 
 
