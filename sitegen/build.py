@@ -292,9 +292,8 @@ class ForkedJob:
             self._inbox = None
 
     def send(self, *args) -> None:
-        """The worker's arguments, before any item."""
-        if self._inbox is not None:
-            self._write(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
+        """The worker's arguments, before any item (sent as one: `_run_forked` reads them first)."""
+        self.put(args)
 
     def put(self, item) -> None:
         """Send the worker `item`, waiting for room in the pipe if need be. If the worker is
