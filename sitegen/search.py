@@ -462,6 +462,11 @@ class TermsMemo:
         self.used[key] = numbers.tobytes()
         return numbers
 
+    @staticmethod
+    def term_numbers(numbers, nfields: int) -> slice:
+        """Where a packed document's term numbers lie (its counts follow them)."""
+        return slice(2 * nfields, 2 * nfields + int(sum(numbers[:nfields])))
+
     @property
     def changed(self) -> bool:
         return self.used.keys() != self.known.keys()
@@ -475,14 +480,13 @@ class TermsMemo:
         seen = np.zeros(len(vocabulary), dtype=bool)
         for blob in self.used.values():
             numbers = np.frombuffer(blob, dtype=np.int32)
-            seen[numbers[2 * nfields:2 * nfields + int(numbers[:nfields].sum())]] = True
+            seen[numbers[self.term_numbers(numbers, nfields)]] = True
         if not seen.all():
             renumber = np.cumsum(seen, dtype=np.int32) - 1
             for key, blob in self.used.items():
                 numbers = np.frombuffer(blob, dtype=np.int32).copy()
-                lo = 2 * nfields
-                hi = lo + int(numbers[:nfields].sum())
-                numbers[lo:hi] = renumber[numbers[lo:hi]]
+                at = self.term_numbers(numbers, nfields)
+                numbers[at] = renumber[numbers[at]]
                 self.used[key] = numbers.tobytes()
             vocabulary = [t for t, keep in zip(vocabulary, seen.tolist()) if keep]
         return {"vocabulary": vocabulary, "documents": self.used}
@@ -520,11 +524,11 @@ def compact_shards(groups: list[list[SearchDocument]], memo: dict | None = None,
             else:
                 numbers = array("i")
                 numbers.frombytes(blob)
-            n = sum(numbers[:nfields])
+            at = TermsMemo.term_numbers(numbers, nfields)
             counts.extend(numbers[:nfields])
             lengths.extend(numbers[nfields:2 * nfields].tolist())
-            term_ids.extend(numbers[2 * nfields:2 * nfields + n])
-            tfs.extend(numbers[2 * nfields + n:])
+            term_ids.extend(numbers[at])
+            tfs.extend(numbers[at.stop:])
         refs.append([d.ref for d in docs])
         stores.append([[d.title, d.url, list(d.dates), d.snippet] for d in docs])
         if consume:
