@@ -35,8 +35,7 @@ def _die(items):
 
 
 def _sleep_then_mark(items, path):
-    time.sleep(0.5)
-    time.sleep(0.5)
+    time.sleep(1.0)
     open(path, "w").close()
 
 
