@@ -27,6 +27,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -118,6 +119,14 @@ def run(cmd: list[str], cwd: Path | None = None) -> Run:
     return Run(wall, usage.ru_maxrss // 1024, sampler.peak_mb, usage.ru_utime, usage.ru_stime)
 
 
+def medians(runs: list[Run], name: str) -> dict:
+    """The medians of `runs`' figures, as `name`_s, `name`_rss_mb, `name`_tree_mb, `name`_user_s
+    and `name`_sys_s."""
+    return {f"{name}_s": median([r.wall for r in runs]), f"{name}_rss_mb": median([r.rss_mb for r in runs]),
+            f"{name}_tree_mb": median([r.tree_mb for r in runs]), f"{name}_user_s": median([r.user for r in runs]),
+            f"{name}_sys_s": median([r.sys for r in runs])}
+
+
 def corpus(size: int, work: Path) -> Path:
     out = work / f"corpus-{size}"
     if not (out / "listings").is_dir():
@@ -130,23 +139,22 @@ class Trash:
     deleted when the benchmark ends.
 
     This machine's disk is ext4 without a journal, where the kernel will not reuse an inode
-    freed in the last minute or more (`recently_deleted`, checked only without a journal), and
-    each new file scans past every such inode of its block group (`find_inode_bit`). Deleting a
-    10k site just before a build made that build's (and Hugo's) 11,000 new files cost 4 to 6 s
-    more kernel time: `perf` puts 60% of a file-creating loop's time in `recently_deleted`. A
-    first build on a real machine does not follow the deletion of a whole site, so neither
-    does a run here."""
+    freed in the last minute (`recently_deleted`, checked only without a journal), and each new
+    file scans past every such inode of its block group (`find_inode_bit`). Deleting a 10k site
+    just before a build made that build's (and Hugo's) 11,000 new files cost 4 to 6 s more
+    kernel time: `perf` puts about two thirds of a file-creating loop's time in
+    `recently_deleted`. A first build on a real machine does not follow the deletion of a whole
+    site, so neither does a run here. For the same reason what an interrupted benchmark left in
+    the trash is only deleted at the end of the next one."""
 
     def __init__(self, work: Path):
         self.root = work / ".trash"
-        self.count = 0
 
     def clear(self, path: Path) -> None:
         """Move `path` (a folder) aside, out of the next run's way."""
         if path.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-            self.count += 1
-            os.rename(path, self.root / f"{self.count}-{path.name}")
+            os.rename(path, Path(tempfile.mkdtemp(dir=self.root)) / path.name)
 
     def empty(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -251,20 +259,16 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     finally:
         day.unlink(missing_ok=True)
     sitegen_build(listings, out, report, cache)  # leave the plain corpus's site for the size figures
+    cold_figures = medians([r for r, _ in cold], "cold")
     result = {
-        "papers": rep["papers"], "pages": pages, "files": rep["files"],
-        "cold_s": median([r.wall for r, _ in cold]), "cold_rss_mb": median([r.rss_mb for r, _ in cold]),
-        "cold_tree_mb": median([r.tree_mb for r, _ in cold]),
-        "cold_user_s": median([r.user for r, _ in cold]), "cold_sys_s": median([r.sys for r, _ in cold]),
-        "pages_per_s": pages / median([r.wall for r, _ in cold]),
+        "papers": rep["papers"], "pages": pages, "files": rep["files"], **cold_figures,
+        "pages_per_s": pages / cold_figures["cold_s"],
         "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
         "stages": stages, "output_mb": du(out) / 1e6,
         **index_sizes(out), "node_load_ms": node_load_ms(out),
     }
     if hugo_runs:
-        result.update(hugo_s=median([r.wall for r in hugo_runs]), hugo_rss_mb=median([r.rss_mb for r in hugo_runs]),
-                      hugo_tree_mb=median([r.tree_mb for r in hugo_runs]),
-                      hugo_user_s=median([r.user for r in hugo_runs]), hugo_sys_s=median([r.sys for r in hugo_runs]))
+        result.update(medians(hugo_runs, "hugo"))
     return result
 
 
@@ -282,11 +286,10 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     global TRASH
     TRASH = Trash(work)
-    TRASH.empty()  # what an interrupted run left
     try:
-        seeds = [seeds_build(work / "site-seeds") for _ in range(args.runs)]
-        print(f"seeds (508 papers): cold build {median([r.wall for r in seeds]):.2f} s, peak {median([r.rss_mb for r in seeds])} MB, "
-              f"all processes {median([r.tree_mb for r in seeds])} MB (median of {args.runs})\n")
+        seeds = medians([seeds_build(work / "site-seeds") for _ in range(args.runs)], "seeds")
+        print(f"seeds (508 papers): cold build {seeds['seeds_s']:.2f} s, peak {seeds['seeds_rss_mb']} MB, "
+              f"all processes {seeds['seeds_tree_mb']} MB (median of {args.runs})\n")
         results = {}
         for size in [int(s) for s in args.sizes.split(",")]:
             r = results[size] = bench_size(size, args.runs, work, not args.no_hugo)
@@ -315,7 +318,7 @@ def main() -> int:
                   f"for x{b / a:.0f} papers")
         (work / "results.json").write_text(json.dumps(results, indent=2))
     finally:
-        TRASH.empty()  # after the last measurement: no run follows these deletions
+        TRASH.empty()  # after the last measurement (and what an interrupted run left): no run follows
     return 0
 
 
