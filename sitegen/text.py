@@ -95,10 +95,19 @@ def _serialise(el: ET.Element, top: bool = False) -> str:
     return f"<{tag}{attrs}>{inner}</{tag}>"
 
 
+def _latex_to_text(tex: str):
+    """pylatexenc's conversion, run in a generator's frame. On malformed TeX (`\\frac{a}{`) it
+    leaves garbage in reference cycles that include frame objects of its own calls; a frame
+    object keeps the frame that called it, and so on up, and each keeps its function's locals
+    once it returns, so the build's papers (`assemble_papers`) lived on until the garbage
+    collector ran. A suspended generator's frame has no caller, so the chain ends here."""
+    yield _latex_text.latex_to_text(tex)
+
+
 @lru_cache(maxsize=4096)
 def math_text(tex: str) -> str:
     try:
-        out = _latex_text.latex_to_text(tex).strip()
+        out = next(_latex_to_text(tex)).strip()
     except Exception:
         return tex
     return out if out and "%s" not in out else tex

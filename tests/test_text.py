@@ -1,6 +1,8 @@
 """Titles and abstracts to safe HTML and plain text."""
 from __future__ import annotations
 
+import gc
+import weakref
 from html.parser import HTMLParser
 
 import pytest
@@ -61,6 +63,29 @@ def test_math_cannot_smuggle_markup(tex):
 
 def test_broken_latex_shows_its_source():
     assert text.inline_html("bad $\\frac{1}{$ x") == 'bad <code class="tex">\\frac{1}{</code> x'
+
+
+@pytest.mark.parametrize("tex", [r"\frac{a}{", r"\begin{x"])
+def test_malformed_tex_keeps_no_caller_alive(tex):
+    """pylatexenc leaves garbage cycles on malformed TeX; they must not reach back to the
+    caller's frame, whose locals (the build's papers) would then wait for the garbage collector."""
+    class Papers:
+        pass
+
+    def caller():
+        papers = Papers()
+        text.math_text.cache_clear()
+        text.math_text(tex)
+        return weakref.ref(papers)
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        papers = caller()
+        assert papers() is None
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def test_abstract_paragraphs():
