@@ -5,6 +5,7 @@ pure. Everything is gathered and rendered before the output is swapped in.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import functools
@@ -708,12 +709,33 @@ def build(config: Config, inputs: list[str] | None = None, out: Path | None = No
     same folder waits for the first to finish and never interleaves with it."""
     if cache is DEFAULT_CACHE:
         cache = cache_dir(config)
-    if memory:
-        return _build(config, inputs, None, strict, None, progress)
-    out = (out or config.resolve(config.out)).absolute()
-    with locked(out):
-        check_replaceable(out)  # refuse early, before any work, if the folder is not ours
-        return _build(config, inputs, out, strict, cache, progress)
+    with fewer_collections():
+        if memory:
+            return _build(config, inputs, None, strict, None, progress)
+        out = (out or config.resolve(config.out)).absolute()
+        with locked(out):
+            check_replaceable(out)  # refuse early, before any work, if the folder is not ours
+            return _build(config, inputs, out, strict, cache, progress)
+
+
+COLLECT_AFTER = (200_000, 30, 30)  # gc thresholds during a build: mypy's (`mypy/build.py`)
+
+
+@contextlib.contextmanager
+def fewer_collections():
+    """Run the cyclic garbage collector less often while building (its workers, forked
+    meanwhile, inherit this). The build allocates millions of objects and frees few of them in
+    cycles; by default a collection runs every 700 allocations, and a full one, which scans
+    everything not yet frozen (see `_build`), whenever a quarter more survives: at 100k papers
+    24 full collections took 8.9 s, and all of them 11 s, against 0.8 s at 10k. What the
+    collector finds is garbage Jinja leaves in cycles, tens of thousands of objects in a whole
+    build, so collecting it later costs little memory."""
+    before = gc.get_threshold()
+    gc.set_threshold(*COLLECT_AFTER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _strict_check(strict: bool, problems: tuple[Problem, ...]) -> None:

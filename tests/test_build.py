@@ -214,3 +214,29 @@ def test_related_papers_from_the_memos_equal_those_computed_afresh():
     emptied = {key: ((), ()) for key in stems}
     assert related_papers(catalog, cfg, memo, emptied, {}) == [[] for _ in catalog.papers]
     assert sum(1 for r in fresh if r) > len(catalog.papers) // 2  # most seed papers have some
+
+
+def test_a_build_collects_garbage_less_often_and_restores_the_collector_after(tmp_path):
+    """While a build runs, the cyclic garbage collector's thresholds are raised (its workers
+    inherit them); after it, done or failed, they are what they were."""
+    import gc
+
+    from sitegen.build import COLLECT_AFTER, QUIET, build
+
+    seen = []
+
+    class Spy(type(QUIET)):
+        def __call__(self, stage, total):
+            seen.append(gc.get_threshold())
+            return super().__call__(stage, total)
+
+    before = gc.get_threshold()
+    assert before != COLLECT_AFTER
+    cfg = config_mod.load(None, cwd=ROOT)
+    build(cfg, [str(ROOT / "seeds")], memory=True, progress=Spy())
+    assert seen and set(seen) == {COLLECT_AFTER}
+    assert gc.get_threshold() == before
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BuildError):
+        build(config_mod.load(None, cwd=tmp_path), [str(tmp_path / "empty")], memory=True)
+    assert gc.get_threshold() == before
