@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test setup browser clean screenshots bench
+.PHONY: site test setup browser clean screenshots bench bench-scale
 
 site: setup
 	$(BIN)/sitegen build
@@ -35,6 +35,9 @@ screenshots: setup browser
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+
+bench-scale: setup
+	$(BIN)/python benchmarks/bench.py --sizes 10000,100000 --cold-only --no-hugo
 
 clean:
 	rm -rf _site ._site.* .sitegen-cache screenshots

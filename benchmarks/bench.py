@@ -1,6 +1,6 @@
 """Benchmark sitegen builds (and Hugo on the same corpus) and print the figures.
 
-usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [--work bench-out]
+usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [--cold-only] [--work bench-out]
 
 For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
 for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
@@ -11,7 +11,8 @@ for sitegen, a Hugo site with the same papers), then measures, as medians of --r
   workers, as a sampled sum of proportional set sizes), CPU time over all its processes (user
   and kernel), pages/s, per-stage times;
 - no-change rebuild, and a rebuild after adding one day's listing (30 papers) to a warm build,
-  with how many files it rewrote;
+  with how many files it rewrote (not with --cold-only, which measures how cold builds scale:
+  `--sizes 10000,100000 --cold-only --no-hugo`);
 - output size, search index size (raw and gzip, and per 1k papers), index load time in Node;
 - Hugo (Debian's `hugo`) building the same papers, wall time, peak memory and CPU time; its
   runs alternate with sitegen's cold builds, so both meet the machine in the same state.
@@ -225,7 +226,7 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
+def bench_size(size: int, runs: int, work: Path, hugo: bool, cold_only: bool = False) -> dict:
     c = corpus(size, work)
     out, report, cache = work / f"site-{size}", work / f"report-{size}.json", work / f"cache-{size}"
     # Cold builds alternate with Hugo's, so that both meet the machine in the same state: its
@@ -239,6 +240,13 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     rep = cold[-1][1]
     pages = rep["pages"]
     stages = {s: median([r[1]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
+    cold_figures = medians([r for r, _ in cold], "cold")
+    result = {"papers": rep["papers"], "pages": pages, "files": rep["files"], **cold_figures,
+              "pages_per_s": pages / cold_figures["cold_s"], "stages": stages}
+    if hugo_runs:
+        result.update(medians(hugo_runs, "hugo"))
+    if cold_only:
+        return result
     nochange = [sitegen_build(c / "listings", out, report, cache)[0].wall for _ in range(runs)]
     # One more day, as a reader adds it: one more listing of 30 new papers in the same folder.
     listings = c / "listings"
@@ -259,16 +267,10 @@ def bench_size(size: int, runs: int, work: Path, hugo: bool) -> dict:
     finally:
         day.unlink(missing_ok=True)
     sitegen_build(listings, out, report, cache)  # leave the plain corpus's site for the size figures
-    cold_figures = medians([r for r, _ in cold], "cold")
-    result = {
-        "papers": rep["papers"], "pages": pages, "files": rep["files"], **cold_figures,
-        "pages_per_s": pages / cold_figures["cold_s"],
+    result.update({
         "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
-        "stages": stages, "output_mb": du(out) / 1e6,
-        **index_sizes(out), "node_load_ms": node_load_ms(out),
-    }
-    if hugo_runs:
-        result.update(medians(hugo_runs, "hugo"))
+        "output_mb": du(out) / 1e6, **index_sizes(out), "node_load_ms": node_load_ms(out),
+    })
     return result
 
 
@@ -278,6 +280,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--work", default=str(ROOT / "bench-out"))
+    parser.add_argument("--cold-only", action="store_true",
+                        help="only cold builds (and Hugo's): for the scaling figure, e.g. --sizes 10000,100000")
     args = parser.parse_args()
     if not GEN.is_file():
         print(f"{GEN} not found: the benchmark needs ../shared/bench/gen_corpus.py", file=sys.stderr)
@@ -292,7 +296,7 @@ def main() -> int:
               f"all processes {seeds['seeds_tree_mb']} MB (median of {args.runs})\n")
         results = {}
         for size in [int(s) for s in args.sizes.split(",")]:
-            r = results[size] = bench_size(size, args.runs, work, not args.no_hugo)
+            r = results[size] = bench_size(size, args.runs, work, not args.no_hugo, args.cold_only)
             print(f"== {size:,} papers ({r['pages']:,} pages), medians of {args.runs} runs")
             print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB (largest process), "
                   f"{r['cold_tree_mb']:5d} MB (all processes)   {r['pages_per_s']:7.0f} pages/s")
@@ -303,10 +307,13 @@ def main() -> int:
                       f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
                 print(f"    CPU: user {r['hugo_user_s']:.2f} s, kernel {r['hugo_sys_s']:.2f} s "
                       f"(its runs alternate with sitegen's cold builds)")
+            print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
+            if args.cold_only:
+                print()
+                continue
             print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
             print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
                   f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
-            print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
             print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
                   f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
                   f"in {r['shards']} shards; newest shard {r['newest_shard_gzip_mb']:.2f} MB gzip, "
@@ -314,8 +321,9 @@ def main() -> int:
         sizes = sorted(results)
         if len(sizes) > 1:
             a, b = sizes[0], sizes[-1]
-            print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.1f} "
-                  f"for x{b / a:.0f} papers")
+            print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.2f} "
+                  f"for x{b / a:.0f} papers (cold builds' medians); CPU "
+                  f"x{(results[b]['cold_user_s'] + results[b]['cold_sys_s']) / (results[a]['cold_user_s'] + results[a]['cold_sys_s']):.2f}")
         (work / "results.json").write_text(json.dumps(results, indent=2))
     finally:
         TRASH.empty()  # after the last measurement (and what an interrupted run left): no run follows
