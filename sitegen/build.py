@@ -787,10 +787,6 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         texts.used = papers.texts
         texts.release()
         index.send(papers.views)
-        # The memos are complete: saved now, while the related-papers worker finishes (this
-        # process would wait for it), not at the end (at 100k papers, 7 s after rendering).
-        for memo in (texts, parsed, slugs):
-            memo.save()
         site = assemble(catalog, config, papers, similar.result())
         papers = None  # the views without related papers are done with
         timings["assemble"] = time.perf_counter() - t0
@@ -817,6 +813,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
+    for memo in (texts, parsed, slugs):
+        memo.save()
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,
