@@ -678,6 +678,7 @@ def RenderHelper() -> ForkedJob | None:
 def _render_stream(items, writer: Writer, templates: Path, settings: RenderSettings) -> tuple:
     """The render helper: render and write each page or email it is sent, until None; returns
     what it wrote, for the build to merge into its writer."""
+    gc.set_threshold(*HELPER_COLLECT)
     renderer = Renderer(settings, templates)
     for kind, paths, record in received(items):
         inputs = pickle.loads(record)
@@ -719,6 +720,10 @@ def build(config: Config, inputs: list[str] | None = None, out: Path | None = No
 
 
 COLLECT_AFTER = (200_000, 30, 30)  # gc thresholds during a build: mypy's (`mypy/build.py`)
+# ...but Python's defaults in the render helper, which holds little but makes garbage cycles
+# with every page (Jinja): there collections cost as little either way (0.5 s at 100k papers),
+# and the default ones kept it at 70 MB, against 120 MB.
+HELPER_COLLECT = (700, 10, 10)
 
 
 @contextlib.contextmanager
