@@ -108,22 +108,28 @@ def _prune(x, limit: int):
 
 
 def related(documents: list[tuple[str, str]], k: int = TOP_K, memo: dict | None = None,
-            used: dict | None = None) -> list[list[tuple[int, float]]]:
+            used: dict | None = None, consume: bool = False) -> list[list[tuple[int, float]]]:
     """For each (title, abstract), the indices and scores of its k most similar documents,
     best first; ties go to the earlier document. Documents with nothing in common get fewer.
 
     `memo` holds each document's stems from an earlier build (by `stem_key`), so only new
-    text is split and stemmed; `used` gets this build's, for the next."""
+    text is split and stemmed; `used` gets this build's, for the next. With `consume`,
+    `documents` is emptied once stemmed, so their text (at 100k papers, over 100 MB) is freed
+    before the products, the longest step."""
     n = len(documents)
     stemmed = _stems(documents, memo or {}, {} if used is None else used)
+    if consume:
+        documents.clear()
     if n < 2:
         return [[] for _ in range(n)]
     tf = _term_matrix(stemmed)
+    del stemmed
     df = np.bincount(tf.indices, minlength=tf.shape[1])
     keep = df <= max(2, MAX_DF * n)
     idf = np.where(keep, np.log((1 + n) / (1 + df)) + 1.0, 0.0)
     tf.data = 1.0 + np.log(tf.data)
     x = tf.multiply(idf.reshape(1, -1)).tocsr()
+    del tf  # the counts are done with: only the weighted matrix is multiplied
     x.eliminate_zeros()
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0

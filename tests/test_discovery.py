@@ -38,6 +38,15 @@ def test_related_is_top_k_best_first_and_never_itself():
     assert scores == sorted(scores, reverse=True)
 
 
+def test_related_consuming_its_documents_finds_the_same():
+    """The build's worker lets `related` empty its own list of texts once stemmed (to free them
+    before the products); the result is the same."""
+    docs = [(f"topic{i % 7} subject{i % 5}", f"words{i % 3} only{i % 11} shared") for i in range(60)]
+    own = list(docs)
+    assert related.related(own, consume=True) == related.related(docs)
+    assert own == [] and len(docs) == 60
+
+
 def test_related_ties_go_to_the_earlier_paper():
     filler = [(f"topic{i} subject{i}", f"words{i} only{i}") for i in range(100)]
     docs = filler + [("alpha beta", "")] * 4
