@@ -195,6 +195,7 @@ def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_f
     job.CHUNK = 100
     job.send(catalog, cfg, half)
     assert job.result() == fresh
+    job.join()  # the worker saves its stems after handing back its result (`Then`)
     assert (tmp_path / "cache").is_dir()  # the worker kept its stems for the next build
 
 
