@@ -5,6 +5,7 @@ usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [-
 For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
 for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
 - cold build (a first build: its output folder and build cache, in --work, moved aside first,
+  each of --runs rounds building every size once, so that sizes alternate as Hugo's runs do,
   as Hugo's public/ is before each of its runs, and deleted when the benchmark ends: see
   `Trash`): wall time, peak memory (both the max
   RSS of the largest single process and the peak of the whole process tree, build and forked
@@ -226,17 +227,41 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def bench_size(size: int, runs: int, work: Path, hugo: bool, cold_only: bool = False) -> dict:
+def places(size: int, work: Path) -> tuple[Path, Path, Path]:
+    """A size's output folder, report and build cache."""
+    return work / f"site-{size}", work / f"report-{size}.json", work / f"cache-{size}"
+
+
+def cold_round(size: int, work: Path, with_hugo: bool) -> tuple[tuple[Run, dict], Run | None]:
+    """One cold sitegen build of the size's corpus, then (with_hugo) one Hugo build of it: cold
+    builds alternate with Hugo's, so that both meet the machine in the same state (its cost of
+    creating files drifts by seconds over minutes: see README, Performance)."""
     c = corpus(size, work)
-    out, report, cache = work / f"site-{size}", work / f"report-{size}.json", work / f"cache-{size}"
-    # Cold builds alternate with Hugo's, so that both meet the machine in the same state: its
-    # cost of creating files drifts by several seconds over minutes (see README, Performance).
-    with_hugo = hugo and shutil.which("hugo") is not None
-    cold, hugo_runs = [], []
+    built = sitegen_build(c / "listings", *places(size, work), cold=True)
+    return built, (hugo_build(c / "hugo") if with_hugo else None)
+
+
+def cold_rounds(sizes: list[int], runs: int, work: Path, with_hugo: bool) -> dict[int, list]:
+    """`runs` rounds of cold builds, each round building every size once, so that the machine's
+    drift over the benchmark falls on every size alike and the scaling ratio compares builds
+    made minutes apart, not one size's early runs with another's late ones."""
+    for size in sizes:
+        corpus(size, work)  # written before any timing
+    rounds: dict[int, list] = {size: [] for size in sizes}
     for _ in range(runs):
-        cold.append(sitegen_build(c / "listings", out, report, cache, cold=True))
-        if with_hugo:
-            hugo_runs.append(hugo_build(c / "hugo"))
+        for size in sizes:
+            rounds[size].append(cold_round(size, work, with_hugo))
+    return rounds
+
+
+def bench_size(size: int, work: Path, rounds: list, cold_only: bool = False) -> dict:
+    """A size's figures from its cold `rounds` (`cold_rounds`), then, unless `cold_only`, its
+    no-change and add-a-day rebuilds, each as many times as there were rounds."""
+    runs = len(rounds)
+    c = corpus(size, work)
+    out, report, cache = places(size, work)
+    cold = [built for built, _ in rounds]
+    hugo_runs = [h for _, h in rounds if h is not None]
     rep = cold[-1][1]
     pages = rep["pages"]
     stages = {s: median([r[1]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
@@ -292,18 +317,21 @@ def main() -> int:
     TRASH = Trash(work)
     try:
         seeds = medians([seeds_build(work / "site-seeds") for _ in range(args.runs)], "seeds")
-        print(f"seeds (508 papers): cold build {seeds['seeds_s']:.2f} s, peak {seeds['seeds_rss_mb']} MB, "
-              f"all processes {seeds['seeds_tree_mb']} MB (median of {args.runs})\n")
+        print(f"seeds (508 papers): cold build {seeds['seeds_s']:.2f} s, peak {seeds['seeds_rss_mb']:.0f} MB, "
+              f"all processes {seeds['seeds_tree_mb']:.0f} MB (median of {args.runs})\n")
         results = {}
-        for size in [int(s) for s in args.sizes.split(",")]:
-            r = results[size] = bench_size(size, args.runs, work, not args.no_hugo, args.cold_only)
+        sizes = [int(s) for s in args.sizes.split(",")]
+        with_hugo = not args.no_hugo and shutil.which("hugo") is not None
+        rounds = cold_rounds(sizes, args.runs, work, with_hugo)
+        for size in sizes:
+            r = results[size] = bench_size(size, work, rounds[size], args.cold_only)
             print(f"== {size:,} papers ({r['pages']:,} pages), medians of {args.runs} runs")
-            print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5d} MB (largest process), "
-                  f"{r['cold_tree_mb']:5d} MB (all processes)   {r['pages_per_s']:7.0f} pages/s")
+            print(f"  cold build        {r['cold_s']:7.2f} s   peak {r['cold_rss_mb']:5.0f} MB (largest process), "
+                  f"{r['cold_tree_mb']:5.0f} MB (all processes)   {r['pages_per_s']:7.0f} pages/s")
             print(f"    CPU, all processes: user {r['cold_user_s']:.2f} s, kernel {r['cold_sys_s']:.2f} s")
             if "hugo_s" in r:
-                print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5d} MB (largest process), "
-                      f"{r['hugo_tree_mb']:5d} MB (all processes)   "
+                print(f"  hugo (same papers){r['hugo_s']:7.2f} s   peak {r['hugo_rss_mb']:5.0f} MB (largest process), "
+                      f"{r['hugo_tree_mb']:5.0f} MB (all processes)   "
                       f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
                 print(f"    CPU: user {r['hugo_user_s']:.2f} s, kernel {r['hugo_sys_s']:.2f} s "
                       f"(its runs alternate with sitegen's cold builds)")
@@ -319,7 +347,7 @@ def main() -> int:
                   f"in {r['shards']} shards; newest shard {r['newest_shard_gzip_mb']:.2f} MB gzip, "
                   f"loaded by lunr.js in Node in {r['node_load_ms']:.0f} ms\n")
         sizes = sorted(results)
-        if len(sizes) > 1:
+        if len(sizes) > 1:  # from builds made in alternation (`cold_rounds`)
             a, b = sizes[0], sizes[-1]
             print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.2f} "
                   f"for x{b / a:.0f} papers (cold builds' medians); CPU "
