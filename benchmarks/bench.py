@@ -5,12 +5,11 @@ usage: python benchmarks/bench.py [--sizes 1000,10000] [--runs 3] [--no-hugo] [-
 For each size N it writes an N-paper corpus with ../shared/bench/gen_corpus.py (listing files
 for sitegen, a Hugo site with the same papers), then measures, as medians of --runs runs:
 - cold build (a first build: its output folder and build cache, in --work, moved aside first,
-  each of --runs rounds building every size once, so that sizes alternate as Hugo's runs do,
   as Hugo's public/ is before each of its runs, and deleted when the benchmark ends: see
-  `Trash`): wall time, peak memory (both the max
-  RSS of the largest single process and the peak of the whole process tree, build and forked
-  workers, as a sampled sum of proportional set sizes), CPU time over all its processes (user
-  and kernel), pages/s, per-stage times;
+  `Trash`), in --runs rounds that each build every size once (`cold_rounds`): wall time, peak
+  memory (both the max RSS of the largest single process and the peak of the whole process
+  tree, build and forked workers, as a sampled sum of proportional set sizes), CPU time over all
+  its processes (user and kernel), pages/s, per-stage times;
 - no-change rebuild, and a rebuild after adding one day's listing (30 papers) to a warm build,
   with how many files it rewrote (not with --cold-only, which measures how cold builds scale:
   `--sizes 10000,100000 --cold-only --no-hugo`);
@@ -346,9 +345,8 @@ def main() -> int:
                   f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
                   f"in {r['shards']} shards; newest shard {r['newest_shard_gzip_mb']:.2f} MB gzip, "
                   f"loaded by lunr.js in Node in {r['node_load_ms']:.0f} ms\n")
-        sizes = sorted(results)
         if len(sizes) > 1:  # from builds made in alternation (`cold_rounds`)
-            a, b = sizes[0], sizes[-1]
+            a, b = min(sizes), max(sizes)
             print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.2f} "
                   f"for x{b / a:.0f} papers (cold builds' medians); CPU "
                   f"x{(results[b]['cold_user_s'] + results[b]['cold_sys_s']) / (results[a]['cold_user_s'] + results[a]['cold_sys_s']):.2f}")
