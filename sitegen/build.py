@@ -30,7 +30,8 @@ from .model import Catalog, Listing, Problem
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
                      release_inherited_locks)
 from .render import Renderer, RenderSettings
-from .site import Site, assemble, assemble_papers, catalog_json, related_inputs, related_texts
+from .site import (Link, PaperText, Site, assemble, assemble_papers, catalog_json, related_inputs,
+                   related_texts)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
@@ -797,7 +798,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         if not catalog.papers and not catalog.listings:
             raise BuildError("no listings to build")
         t0 = time.perf_counter()
-        texts = build_cache.Memo(cache, "paper-text")
+        texts = build_cache.Memo(cache, "paper-text", (PaperText, Link))
         similar.send(catalog, config, texts.known)
         papers = assemble_papers(catalog, config, texts.known)
         texts.used = papers.texts

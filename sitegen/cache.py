@@ -16,17 +16,23 @@ rsync or Pages deploy only carries what changed.
 """
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import functools
 import hashlib
+import hmac
 import json
 import os
 import pickle
+import secrets
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .model import Problem
+from markupsafe import Markup
+
+from .model import Entry, Listing, Problem
 
 RECORD_VERSION = 2
 # Libraries whose version can change the bytes of the output.
@@ -95,30 +101,180 @@ def _identity(code_dir: Path, libraries: tuple[str, ...]) -> bytes:
     return "\n".join(parts + [code.hexdigest()]).encode()
 
 
+# -- cache files: JSON that cannot run code, signed so that no other hand can change a page --
+# Nothing in the cache is pickled: a file that unpickles can run any code, and caches get
+# restored from shared places (a CI cache restored across branches). Each file is JSON whose
+# values decode only to plain data and the records a memo declares (`decode`), and carries an
+# HMAC of its bytes under a key kept outside the project (`cache_key`): a file this user's
+# builds did not write, or one changed since, fails the check and the cache is treated as absent.
+KEY_ENV = "SITEGEN_CACHE_KEY"
+
+
+@functools.lru_cache(maxsize=1)
+def cache_key() -> bytes | None:
+    """The key that signs cache files: $SITEGEN_CACHE_KEY (e.g. a CI secret, so a CI cache is
+    reused across runs), else one made once per user in $XDG_CACHE_HOME/sitegen/ (or
+    ~/.cache/sitegen/), readable by that user only. None if neither can be had: then no cache
+    file is trusted or written, and builds are cold."""
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode("utf-8", "surrogateescape")
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(home) / "sitegen" / "cache-key"
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        pass
+    tmp = path.with_name(f".cache-key.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        os.link(tmp, path)  # refused if another build made one meanwhile: then theirs is used
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _mac(data: bytes) -> str | None:
+    key = cache_key()
+    return hmac.new(key, data, hashlib.sha256).hexdigest() if key else None
+
+
+def write_signed(path: Path, data: bytes) -> None:
+    """Write `data` with its signature, atomically (a reader sees the old file or the new)."""
+    mac = _mac(data)
+    if mac is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(mac.encode("ascii") + b"\n")
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_signed(path: Path) -> bytes | None:
+    """The bytes `write_signed` wrote, or None: missing, unreadable, or not signed by this key."""
+    try:
+        with open(path, "rb") as f:
+            head, _, data = f.read().partition(b"\n")
+    except OSError:
+        return None
+    mac = _mac(data)
+    if mac is None or not hmac.compare_digest(head, mac.encode("ascii")):
+        return None
+    return data
+
+
+# Values a memo may hold, as tagged JSON: tuples, bytes, dates, safe-HTML strings, dicts with
+# any keys, and the dataclasses a memo names (`types`); nothing else decodes.
+_BASE_TYPES = (Listing, Entry, Problem)
+
+
+def encode(value) -> object:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return {"$m": str(value)} if isinstance(value, Markup) else value
+    if isinstance(value, tuple):
+        return {"$t": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"$d": [[encode(k), encode(v)] for k, v in value.items()]}
+    if isinstance(value, bytes):
+        return {"$b": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return {"$date": value.isoformat()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {"$r": type(value).__name__, "v": [[f.name, encode(getattr(value, f.name))] for f in fields(value)]}
+    raise TypeError(f"a cache memo cannot hold {type(value).__name__}")
+
+
+def decoder(types: tuple[type, ...] = ()):
+    """A `json.loads` object hook that rebuilds `encode`d values, only of `types` (and the
+    model's records) for dataclasses; anything else raises ValueError."""
+    records = {t.__name__: t for t in _BASE_TYPES + tuple(types)}
+
+    def hook(obj: dict):
+        if len(obj) == 1:
+            (tag, value), = obj.items()
+            if tag == "$t" and isinstance(value, list):
+                return tuple(value)
+            if tag == "$d" and isinstance(value, list):
+                return {k if not isinstance(k, list) else tuple(k): v for k, v in value}
+            if tag == "$m" and isinstance(value, str):
+                return Markup(value)
+            if tag == "$b" and isinstance(value, str):
+                return base64.b64decode(value, validate=True)
+            if tag == "$date" and isinstance(value, str):
+                return dt.date.fromisoformat(value)
+        elif len(obj) == 2 and "$r" in obj and isinstance(obj.get("v"), list):
+            cls = records.get(obj["$r"])
+            if cls is not None:
+                return cls(**dict(obj["v"]))  # a field it does not have raises TypeError
+        raise ValueError(f"not a cache value: {sorted(obj)[:3]}")
+
+    return hook
+
+
+def loads(data: bytes, types: tuple[type, ...] = ()):
+    try:
+        return json.loads(data, object_hook=decoder(types))
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def dumps(value) -> bytes:
+    return json.dumps(encode(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
 def record_path(cache_dir: Path, out: Path) -> Path:
     key = hashlib.blake2b(str(out.absolute()).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
     return cache_dir / "builds" / f"{key}.json"
 
 
 def load_record(cache_dir: Path, out: Path) -> Record | None:
-    """The record of `out`'s last build, or None (no cache, another version's, or a damaged one)."""
+    """The record of `out`'s last build, or None (no cache, another version's, a damaged one,
+    or one not signed by this user's key)."""
+    data = read_signed(record_path(cache_dir, out))
+    if data is None:
+        return None
     try:
-        data = json.loads(record_path(cache_dir, out).read_text(encoding="utf-8"))
+        data = json.loads(data)
         if data.pop("version") != RECORD_VERSION or data.pop("out") != str(out.absolute()):
             return None
-        return Record(**data)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        record = Record(**data)
+        if not (isinstance(record.fingerprint, str) and isinstance(record.manifest, dict)
+                and isinstance(record.report, dict) and isinstance(record.problems, list)
+                and isinstance(record.notes, list) and isinstance(record.renders, dict)):
+            return None
+        record.problem_list()  # every problem must be one
+        return record
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
 def save_record(cache_dir: Path, out: Path, record: Record) -> None:
-    path = record_path(cache_dir, out)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps({"version": RECORD_VERSION, "out": str(out.absolute()), **_shallow(record)}),
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        write_signed(record_path(cache_dir, out),
+                     json.dumps({"version": RECORD_VERSION, "out": str(out.absolute()), **_shallow(record)})
+                     .encode("utf-8", "surrogatepass"))
     except OSError:
         pass  # a cache that cannot be written only costs time next build
 
@@ -206,7 +362,7 @@ def _memo_path(cache_dir: Path, name: str, addition: int = 0) -> Path:
     """A memo is valid for one version of the code and libraries: its name says which. What later
     builds added to it is kept beside it, numbered."""
     code = hashlib.blake2b(code_identity(), digest_size=8).hexdigest()
-    return cache_dir / (f"{name}-{code}.pickle" if not addition else f"{name}-{code}+{addition}.pickle")
+    return cache_dir / (f"{name}-{code}.json" if not addition else f"{name}-{code}+{addition}.json")
 
 
 def _memo_parts(cache_dir: Path, name: str) -> list[Path]:
@@ -218,21 +374,18 @@ def _memo_parts(cache_dir: Path, name: str) -> list[Path]:
     return parts
 
 
-def load_memo(cache_dir: Path, name: str) -> dict:
-    """A dict earlier builds saved (the cache's own pickles: the memo and what later builds added
-    to it), or {} if there is none or it is damaged. Memos of other code versions are left for
-    `save_memo` to remove."""
+def load_memo(cache_dir: Path, name: str, types: tuple[type, ...] = ()) -> dict:
+    """A dict earlier builds saved (the memo and what later builds added to it), or {} if there
+    is none, or any part is damaged, unsigned or holds other than plain data and `types`. Memos
+    of other code versions are left for `save_memo` to remove."""
     memo: dict = {}
-    try:
-        for path in _memo_parts(cache_dir, name):
-            with open(path, "rb") as f:
-                part = pickle.load(f)
-            if not isinstance(part, dict):
-                return {}
-            memo.update(part)
-        return memo
-    except Exception:  # a missing, truncated or foreign file only costs time
-        return {}
+    for path in _memo_parts(cache_dir, name):
+        data = read_signed(path)
+        part = loads(data, types) if data is not None else None
+        if not isinstance(part, dict):
+            return {}
+        memo.update(part)
+    return memo
 
 
 def memo_keys(memo: dict) -> frozenset[int]:
@@ -257,12 +410,12 @@ def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | No
             if unused <= MEMO_STALE * len(known):
                 new = {k: memo[k] for k, h in zip(memo, hashes) if h not in known}
                 if new:
-                    _write_pickle(_memo_path(cache_dir, name, len(parts)), new)
+                    write_signed(_memo_path(cache_dir, name, len(parts)), dumps(new))
                 return
         path = _memo_path(cache_dir, name)
-        _write_pickle(path, memo)
-        for stale in cache_dir.glob(f"{name}-*.pickle"):
-            if stale != path:
+        write_signed(path, dumps(memo))
+        for stale in cache_dir.glob(f"{name}-*"):
+            if stale != path and stale.suffix in (".json", ".pickle"):
                 stale.unlink()
     except OSError:
         pass
@@ -274,9 +427,9 @@ class Memo:
     when it differs. `release`, once `used` is complete, lets go of `known` (at 10k papers the
     paper-text memo is 55 MB), keeping only what `save` needs."""
 
-    def __init__(self, cache_dir: Path | None, name: str):
+    def __init__(self, cache_dir: Path | None, name: str, types: tuple[type, ...] = ()):
         self.cache_dir, self.name = cache_dir, name
-        self.known: dict = load_memo(cache_dir, name) if cache_dir is not None else {}
+        self.known: dict = load_memo(cache_dir, name, types) if cache_dir is not None else {}
         self.used: dict = {}
         self._released: tuple[bool, frozenset[int]] | None = None  # (changed, memo_keys(known))
 
@@ -290,10 +443,3 @@ class Memo:
         changed, known = self._released
         if self.cache_dir is not None and changed:
             save_memo(self.cache_dir, self.name, self.used, known)
-
-
-def _write_pickle(path: Path, value) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    with open(tmp, "wb") as f:
-        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)

@@ -326,19 +326,22 @@ def _memo_path(cache_dir: Path) -> Path:
 def _load_memo(cache_dir: Path | None) -> dict:
     if cache_dir is None:
         return {}
+    data = build_cache.read_signed(_memo_path(cache_dir))
     try:
-        data = json.loads(_memo_path(cache_dir).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}  # no cache yet, or a damaged one: start afresh
+        memo = json.loads(data) if data is not None else None
+    except ValueError:
+        return {}
+    # token -> its terms: anything else is a damaged cache, and costs only time
+    if not isinstance(memo, dict) or not all(
+            isinstance(v, list) and all(isinstance(t, str) for t in v) for v in memo.values()):
+        return {}
+    return memo
 
 
 def _save_memo(cache_dir: Path, memo: dict) -> None:
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache_dir / f".{_memo_path(cache_dir).name}.{os.getpid()}"
-        tmp.write_text(json.dumps(memo, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, _memo_path(cache_dir))
+        build_cache.write_signed(_memo_path(cache_dir), json.dumps(memo, ensure_ascii=False, separators=(",", ":"))
+                                 .encode("utf-8", "surrogatepass"))
     except OSError:
         pass  # a cache that cannot be written only costs time
 

@@ -215,14 +215,83 @@ def test_warm_pipeline_cache_gives_the_same_bytes(tmp_path):
     cache = tmp_path / ".sitegen-cache"
     names = sorted(p.name for p in cache.iterdir())
     assert len(names) == 7 and names[0] == "builds" and names[2] == "lunr-pipeline-0.8.0.json"
-    assert re.fullmatch(r"listings-[0-9a-f]{16}\.pickle", names[1])
-    assert re.fullmatch(r"paper-text-[0-9a-f]{16}\.pickle", names[3])
-    assert re.fullmatch(r"related-stems-[0-9a-f]{16}\.pickle", names[4])
-    assert re.fullmatch(r"search-terms-[0-9a-f]{16}\.pickle", names[5])
-    assert re.fullmatch(r"slugs-[0-9a-f]{16}\.pickle", names[6])
+    assert re.fullmatch(r"listings-[0-9a-f]{16}\.json", names[1])
+    assert re.fullmatch(r"paper-text-[0-9a-f]{16}\.json", names[3])
+    assert re.fullmatch(r"related-stems-[0-9a-f]{16}\.json", names[4])
+    assert re.fullmatch(r"search-terms-[0-9a-f]{16}\.json", names[5])
+    assert re.fullmatch(r"slugs-[0-9a-f]{16}\.json", names[6])
     for memo in names[1:2] + names[3:]:
         (cache / memo).write_bytes(b"not a pickle")  # damaged: ignored, rebuilt
     run_cli("build", "--out", "warm", cwd=tmp_path, check=True)
     (cache / "lunr-pipeline-0.8.0.json").write_text("{not json")  # a damaged cache is ignored
     run_cli("build", "--out", "damaged", cwd=tmp_path, check=True)
     assert tree_hash(tmp_path / "cold") == tree_hash(tmp_path / "warm") == tree_hash(tmp_path / "damaged")
+
+
+# -- the cache cannot run code or change a page (reliability round 2, item 6) -------------------
+def _seed_project(tmp_path: Path) -> Path:
+    (tmp_path / "in").mkdir()
+    seed = sorted((ROOT / "seeds").glob("000*.txt"))[0]
+    (tmp_path / "in" / seed.name).write_bytes(seed.read_bytes())
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\n')
+    return tmp_path
+
+
+def test_a_crafted_pickle_in_the_cache_runs_nothing(tmp_path):
+    import pickle
+
+    project = _seed_project(tmp_path)
+    run_cli("build", "--out", "site", cwd=project, check=True)
+    proof = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            import os
+            return (os.system, (f"touch {proof}",))
+
+    cache = project / ".sitegen-cache"
+    for memo in list(cache.glob("*-*.json")):
+        memo.with_suffix(".pickle").write_bytes(pickle.dumps({"k": Payload()}))
+        memo.write_bytes(pickle.dumps({"k": Payload()}))
+    (project / "in" / "new.txt").write_text("Mar 14, 2025\n\nA New Paper About Caches\n\n" + ABSTRACT + "\n")
+    run_cli("build", "--out", "site", cwd=project, check=True)
+    assert not proof.exists()
+
+
+def test_a_cache_changed_by_another_hand_is_treated_as_absent(tmp_path):
+    """A memo rewritten to put markup into pages (valid JSON, but not signed by this user's
+    key) is ignored: the page shows the listing's text."""
+    project = _seed_project(tmp_path)
+    run_cli("build", "--out", "site", cwd=project, check=True)
+    cache = project / ".sitegen-cache"
+    (memo,) = cache.glob("paper-text-*.json")
+    signature, _, body = memo.read_bytes().partition(b"\n")
+    forged = re.sub(rb'"\$m":"<p>[^"]*"', b'"$m":"<p><script>alert(1)</script></p>"', body)
+    assert forged != body
+    memo.write_bytes(signature + b"\n" + forged)  # the old signature no longer fits
+    (project / "in" / "new.txt").write_text("Mar 14, 2025\n\nA New Paper About Caches\n\n" + ABSTRACT + "\n")
+    run_cli("build", "--out", "site", cwd=project, check=True)
+    assert not any(b"<script>alert(1)" in p.read_bytes() for p in (project / "site").rglob("*.html"))
+    cold = tmp_path / "cold"
+    run_cli("build", "--out", str(cold), "--no-cache", cwd=project, check=True)
+    assert tree_hash(project / "site") == tree_hash(cold)
+
+
+def test_cache_files_are_signed_json_with_checked_shapes(tmp_path, monkeypatch):
+    from sitegen import cache
+
+    monkeypatch.setenv(cache.KEY_ENV, "k1")
+    cache.cache_key.cache_clear()
+    try:
+        cache.save_memo(tmp_path, "m", {("a", 1): (b"x", "y")})
+        assert cache.load_memo(tmp_path, "m") == {("a", 1): (b"x", "y")}
+        monkeypatch.setenv(cache.KEY_ENV, "k2")  # another machine's cache, restored here
+        cache.cache_key.cache_clear()
+        assert cache.load_memo(tmp_path, "m") == {}
+        # a record of a type the memo does not declare does not decode
+        from sitegen.config import ListingSettings
+        cache.save_memo(tmp_path, "n", {"s": ListingSettings(year=2025)})
+        assert cache.load_memo(tmp_path, "n") == {}
+        assert cache.load_memo(tmp_path, "n", (ListingSettings,)) == {"s": ListingSettings(year=2025)}
+    finally:
+        cache.cache_key.cache_clear()
