@@ -27,8 +27,8 @@ from . import cache as build_cache
 from . import dedupe, feeds, listing, mail, search, urls
 from .config import Config
 from .model import Catalog, Listing, Problem
-from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, locked, publish,
-                     release_inherited_locks)
+from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish,
+                     recover_swap, release_inherited_locks)
 from .render import Renderer, RenderSettings
 from .site import (Link, PaperText, Site, assemble, assemble_papers, catalog_json, related_inputs,
                    related_texts)
@@ -583,6 +583,8 @@ def fingerprint(sources: list[Source], config: Config, theme: str, static: Path)
         for s in sources:
             fp.add(f"listing:{s.name}", s.path.read_bytes())
         fp.add_tree("static", static)
+        for rel, path in extra_files(config.resolve(config.extra)):
+            fp.add(f"extra/{rel}", path.read_bytes())
         fp.add("lunr.js", lunr_js(config).read_bytes())
     except OSError:
         return None
@@ -649,6 +651,7 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
         writer.add(path, data, "feeds and crawler files")
     if static.is_dir():
         writer.copy_tree(static, "static", "static file")
+    writer.copy_extra(site.config.resolve(site.config.extra))
     writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
     t2 = time.perf_counter()
     bar = progress("search index", 1)  # shown while the build waits for the index
@@ -727,6 +730,7 @@ def build(config: Config, inputs: list[str] | None = None, out: Path | None = No
             return _build(config, inputs, None, strict, None, progress)
         out = (out or config.resolve(config.out)).absolute()
         with locked(out):
+            recover_swap(out)  # a build killed mid-swap left the previous site aside
             check_replaceable(out)  # refuse early, before any work, if the folder is not ours
             return _build(config, inputs, out, strict, cache, progress)
 

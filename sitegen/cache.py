@@ -293,8 +293,9 @@ def forget(cache_dir: Path, out: Path) -> None:
 
 
 def intact(out: Path, manifest: dict[str, list]) -> bool:
-    """Whether `out` holds exactly the files of `manifest`, each with its recorded size and
-    modification time (as make and rsync judge a file unchanged)."""
+    """Whether `out` holds every file of `manifest`, each with its recorded size and modification
+    time (as make and rsync judge a file unchanged). Other files are the user's: they are kept
+    by every build, so they do not make the output out of date."""
     seen = 0
     stack = [(out, "")]
     while stack:
@@ -309,7 +310,9 @@ def intact(out: Path, manifest: dict[str, list]) -> bool:
                 stack.append((Path(entry.path), rel + "/"))
                 continue
             expected = manifest.get(rel)
-            if expected is None or not entry.is_file(follow_symlinks=False):
+            if expected is None:
+                continue
+            if not entry.is_file(follow_symlinks=False):
                 return False
             st = entry.stat(follow_symlinks=False)
             if st.st_size != expected[0] or st.st_mtime_ns != expected[1]:

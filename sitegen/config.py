@@ -32,6 +32,7 @@ class Config:
     language: str = "en"
     sources: tuple[str, ...] = ("seeds",)
     out: str = "_site"
+    extra: str = "extra"  # files copied as they are to the site root (CNAME, .nojekyll, ...)
     year: int | None = None  # default year for yearless header dates
     excerpt_length: int = 280
     listings: dict[str, ListingSettings] = field(default_factory=dict)
@@ -51,6 +52,7 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "base_url": str,
     "language": str,
     "out": str,
+    "extra": str,
     "year": int,
     "excerpt_length": int,
 }

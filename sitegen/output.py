@@ -1,9 +1,11 @@
 """The only stage that writes: one writer for every output file, an atomic swap, a lock.
 
 The site is written into a staging folder beside the output and swapped in at the end, so
-a build that fails or is killed leaves the previous site as it was. A lock file beside the
-output keeps two builds from interleaving. A folder that holds files sitegen did not write
-is never replaced.
+a build that fails or is killed leaves the previous site as it was (and a build killed between
+the two renames of the swap is recovered by the next one). A lock file beside the output keeps
+two builds from interleaving. The marker file lists every file sitegen wrote: any other file in
+the output (a `CNAME`, notes) is the user's, and is carried into the new site untouched. A
+folder without the marker that holds files is never replaced.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -20,6 +23,8 @@ import zipfile
 from pathlib import Path
 
 MARKER = ".sitegen"  # written into every output; its presence says "sitegen may replace this"
+MARKER_HEAD = b"This folder was written by sitegen. The files listed below are replaced by each build;\n" \
+    b"any other file here is yours and is kept.\n"
 _SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
@@ -156,9 +161,26 @@ class Writer:
             if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts):
                 self.add(f"{prefix}/{path.relative_to(source).as_posix()}", path.read_bytes(), origin)
 
+    def copy_extra(self, source: Path, origin: str = "extra file") -> None:
+        """Every file under `source` (dotfiles such as `.nojekyll` included, `.git` not) at the
+        same path under the site root."""
+        for rel, path in extra_files(source):
+            self.add(rel, path.read_bytes(), f"{origin} {source.name}/{rel}")
+
     @property
     def paths(self) -> list[str]:
         return sorted(self.origins)
+
+
+def extra_files(source: Path) -> list[tuple[str, Path]]:
+    """(relative path, path) of each regular file under `source`, sorted; `.git` left out."""
+    found = []
+    if source.is_dir():
+        for path in source.rglob("*"):
+            rel = path.relative_to(source)
+            if ".git" not in rel.parts and path.is_file():
+                found.append((rel.as_posix(), path))
+    return sorted(found)
 
 
 class MemoryWriter(Writer):
@@ -184,6 +206,66 @@ def check_replaceable(out: Path) -> None:
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise OutputError(f"{out} holds files that sitegen did not write (no {MARKER} marker): "
                           f"refusing to replace it; empty it or choose another --out")
+    if out.is_dir() and os.path.ismount(out):
+        raise OutputError(f"{out} is a mount point, which cannot be swapped for a new site: "
+                          f"build into a folder inside it (e.g. --out {out / 'site'})")
+
+
+def is_site(out: Path) -> bool:
+    """Whether `out` is a folder sitegen built (it holds the marker)."""
+    return out.is_dir() and not out.is_symlink() and (out / MARKER).is_file()
+
+
+def marker_bytes(paths) -> bytes:
+    return MARKER_HEAD + b"\n" + json.dumps(sorted(paths), indent=0).encode("utf-8")
+
+
+def written_by_sitegen(out: Path) -> set[str] | None:
+    """The paths the marker of `out` lists, or None if it lists none (a site built before
+    markers listed their files: then every file in it is taken as sitegen's)."""
+    try:
+        data = (out / MARKER).read_bytes()
+        listed = json.loads(data.partition(b"\n\n")[2])
+    except (OSError, ValueError):
+        return None
+    if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+        return None
+    return set(listed)
+
+
+def user_files(out: Path) -> list[str]:
+    """Files (and links) in the site `out` that sitegen did not write, as relative paths."""
+    ours = written_by_sitegen(out)
+    if ours is None or not out.is_dir():
+        return []
+    found = []
+    for folder, dirs, files in os.walk(out):
+        rel = os.path.relpath(folder, out)
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
+            if path not in ours:
+                found.append(path)
+    return sorted(found)
+
+
+def carry_user_files(out: Path, staging: Path, claimed) -> None:
+    """Link (or copy) the user's files from the published site into the new one; refuse, naming
+    them, if the new site has a file of the same name (nothing is deleted then)."""
+    mine = user_files(out)
+    clash = [p for p in mine if p in claimed]
+    if clash:
+        raise OutputError(f"{out} holds your file(s) {', '.join(clash[:5])} where sitegen now writes a page: "
+                          f"move them (files for the site root go in extra/); nothing was replaced")
+    for rel in mine:
+        source, target = out / rel, staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+            continue
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
 
 
 _HELD_LOCKS: set[int] = set()  # descriptors of the locks this process holds
@@ -226,8 +308,21 @@ def locked(out: Path, wait_seconds: float = 120.0):
         os.close(fd)  # closing releases the lock
 
 
+def recover_swap(out: Path) -> None:
+    """A build killed between the two renames of its swap left no `out`, only the previous site
+    moved aside: move it back (hold the lock)."""
+    if out.exists() or out.is_symlink():
+        return
+    olds = [p for p in out.parent.glob(f".{out.name}.old-*") if (p / MARKER).is_file()]
+    if olds:
+        newest = max(olds, key=lambda p: p.stat().st_mtime_ns)
+        os.rename(newest, out)
+
+
 def clear_leftovers(out: Path) -> None:
-    """Remove the staging and old folders a killed build left beside `out` (hold the lock)."""
+    """Remove the staging and old folders a killed build left beside `out`, after recovering
+    the previous site if the build was killed mid-swap (hold the lock)."""
+    recover_swap(out)
     for stale in out.parent.glob(f".{out.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
     for stale in out.parent.glob(f".{out.name}.old-*"):
@@ -238,17 +333,19 @@ def clear_leftovers(out: Path) -> None:
 def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = None):
     """Yield a Writer into a staging folder; on success swap it in for `out`, on failure discard it.
     With lock=False the caller already holds `locked(out)` (a build holds it from its first read).
-    `previous` is the manifest of the site now in `out`, if known: unchanged files are linked."""
+    `previous` is the manifest of the site now in `out`, if known: unchanged files are linked.
+    The user's files in `out` (those its marker does not list) are carried into the new site."""
     out = out.absolute()
     with (locked(out) if lock else contextlib.nullcontext()):
-        check_replaceable(out)
         clear_leftovers(out)
+        check_replaceable(out)
         staging = out.parent / f".{out.name}.staging-{os.getpid()}"
         staging.mkdir()
         try:
             writer = Writer(staging, out, previous)
             yield writer
-            writer.add(MARKER, b"This folder was written by sitegen and is replaced whole by each build.\n", "sitegen")
+            writer.add(MARKER, marker_bytes(writer.paths + [MARKER]), "sitegen")
+            carry_user_files(out, staging, writer.origins)
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             if out.exists():
                 os.rename(out, old)

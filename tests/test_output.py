@@ -92,3 +92,56 @@ def test_lock_gives_up_with_a_clear_message(tmp_path):
         with pytest.raises(output.OutputError, match="another sitegen build .* is still running"):
             with output.locked(out, wait_seconds=0.2):
                 pass
+
+
+def test_the_users_files_in_the_output_are_kept(tmp_path):
+    """A CNAME or notes put into a built site survive every later build; files sitegen wrote
+    and no longer writes are removed."""
+    out = tmp_path / "_site"
+    with output.publish(out) as w:
+        w.add("index.html", b"one", "t")
+        w.add("old/page.html", b"gone next time", "t")
+    (out / "CNAME").write_text("digest.example.org\n")
+    (out / "notes").mkdir()
+    (out / "notes" / "todo.md").write_text("mine")
+    with output.publish(out) as w:
+        w.add("index.html", b"two", "t")
+    assert (out / "CNAME").read_text() == "digest.example.org\n"
+    assert (out / "notes" / "todo.md").read_text() == "mine"
+    assert (out / "index.html").read_bytes() == b"two"
+    assert not (out / "old" / "page.html").exists()
+    assert output.user_files(out) == ["CNAME", "notes/todo.md"]
+
+
+def test_a_user_file_where_sitegen_now_writes_is_refused_and_nothing_replaced(tmp_path):
+    out = tmp_path / "_site"
+    with output.publish(out) as w:
+        w.add("index.html", b"one", "t")
+    (out / "about.html").write_text("my page")
+    with pytest.raises(output.OutputError, match="about.html"):
+        with output.publish(out) as w:
+            w.add("index.html", b"two", "t")
+            w.add("about.html", b"generated", "t")
+    assert (out / "about.html").read_text() == "my page" and (out / "index.html").read_bytes() == b"one"
+
+
+def test_a_build_killed_mid_swap_is_recovered_by_the_next(tmp_path):
+    """Killed between moving the old site aside and moving the new one in: no `_site`, only
+    `._site.old-PID`. The next build puts the old one back first (and keeps the user's files)."""
+    out = tmp_path / "_site"
+    with output.publish(out) as w:
+        w.add("index.html", b"one", "t")
+    (out / "CNAME").write_text("x.org")
+    out.rename(tmp_path / "._site.old-999")
+    output.clear_leftovers(out)
+    assert (out / "index.html").read_bytes() == b"one" and (out / "CNAME").read_text() == "x.org"
+    assert not list(tmp_path.glob("._site.old-*"))
+
+
+def test_an_output_folder_that_is_a_mount_point_is_refused(monkeypatch, tmp_path):
+    out = tmp_path / "mnt"
+    out.mkdir()
+    monkeypatch.setattr(output.os.path, "ismount", lambda p: str(p) == str(out))
+    with pytest.raises(output.OutputError, match="mount point"):
+        with output.publish(out) as w:
+            w.add("index.html", b"x", "t")

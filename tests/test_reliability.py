@@ -295,3 +295,26 @@ def test_cache_files_are_signed_json_with_checked_shapes(tmp_path, monkeypatch):
         assert cache.load_memo(tmp_path, "n", (ListingSettings,)) == {"s": ListingSettings(year=2025)}
     finally:
         cache.cache_key.cache_clear()
+
+
+# -- the user's files (item 1) ------------------------------------------------------------------
+def test_user_files_survive_builds_and_extra_goes_to_the_site_root(tmp_path):
+    project = _seed_project(tmp_path)
+    (project / "extra" / ".well-known").mkdir(parents=True)
+    (project / "extra" / "CNAME").write_text("digest.example.org\n")
+    (project / "extra" / ".htaccess").write_text("Options -Indexes\n")
+    (project / "extra" / ".well-known" / "security.txt").write_text("Contact: mailto:a@b.c\n")
+    run_cli("build", "--out", "site", cwd=project, check=True)
+    site = project / "site"
+    assert (site / "CNAME").read_text() == "digest.example.org\n" and (site / ".htaccess").is_file()
+    assert (site / ".well-known" / "security.txt").is_file()
+    (site / "my-notes.txt").write_text("mine")
+    for args in ((), ("--no-cache",)):
+        run_cli("build", "--out", "site", *args, cwd=project, check=True)
+        assert (site / "my-notes.txt").read_text() == "mine"
+    (project / "extra" / "CNAME").write_text("other.example.org\n")  # a change to extra/ is a change
+    run_cli("build", "--out", "site", cwd=project, check=True)
+    assert (site / "CNAME").read_text() == "other.example.org\n"
+    (project / "extra" / "index.html").write_text("clash")
+    proc = run_cli("build", "--out", "site", cwd=project)
+    assert proc.returncode == 1 and "index.html" in proc.stderr and "Traceback" not in proc.stderr
