@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="DIR", help="output folder (default: the config's `out`)")
     s.add_argument("--base-url", metavar="URL", help="serve under this URL's path (default: the config's)")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=_port, default=8000, help="port to listen on (0: any free port)")
     caching(s)
 
     e = sub.add_parser("email", help="a digest date as an email: write a .eml file or send it over SMTP")
@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--user", metavar="NAME", help="SMTP login; the password comes from $SITEGEN_SMTP_PASSWORD")
     e.add_argument("-q", "--quiet", action="store_true")
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 65535, not {text!r}")
+    return port
 
 
 def _config(args):

@@ -3,6 +3,10 @@ rebuild when listings, templates, static files or the config change, and reload 
 
 Live reload is the dev server's own business: it adds a small polling script to HTML as it
 serves it, so nothing of it reaches the built files.
+
+It serves only a folder sitegen built (one with the marker), never a hidden file in it, only to
+requests whose `Host` names the address it listens on (so a web page cannot reach it through
+DNS rebinding), and it closes idle connections.
 """
 from __future__ import annotations
 
@@ -10,9 +14,14 @@ import functools
 import http.server
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+from .output import MARKER, OutputError, is_site
 
 RELOAD_ENDPOINT = "/__sitegen__/build"
+MAX_PATH = 2048  # characters of a request path; longer ones get 414
+IDLE_SECONDS = 15  # a connection that sends nothing for this long is closed
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 RELOAD_SCRIPT = (
     "<script>(function(){var v=null;function poll(){fetch('%s',{cache:'no-store'}).then(function(r){return r.text()})"
     ".then(function(t){if(v!==null&&t!==v){location.reload()}v=t}).catch(function(){}).finally(function(){"
@@ -35,18 +44,39 @@ def base_path(base_url: str) -> str:
     return "/" + path.strip("/") + "/" if path.strip("/") else "/"
 
 
+def allowed_hosts(host: str, port: int) -> set[str] | None:
+    """The `Host` header values a server bound to `host` answers (None: any, when it listens
+    on every address and so has no one name)."""
+    if host in ("", "0.0.0.0", "::"):
+        return None
+    names = {host} | (LOOPBACK_NAMES if host in LOOPBACK_NAMES or host.startswith("127.") else set())
+    return {n for name in names for n in (name, f"{name}:{port}", f"[{name}]", f"[{name}]:{port}")}
+
+
 class Handler(http.server.SimpleHTTPRequestHandler):
     """Serves `out` at `prefix`; everything else is the site's 404 page."""
 
-    def __init__(self, *args, out: Path, prefix: str, state: State, **kwargs):
-        self.out, self.prefix, self.state = out, prefix, state
+    timeout = IDLE_SECONDS
+
+    def __init__(self, *args, out: Path, prefix: str, state: State, hosts: set[str] | None = None, **kwargs):
+        self.out, self.prefix, self.state, self.hosts = out, prefix, state, hosts
         super().__init__(*args, directory=str(out), **kwargs)
 
     def log_message(self, *args):
         pass
 
+    head_only = False
+
+    def do_HEAD(self):  # as GET, without the body (the base class would serve any file)
+        self.head_only = True
+        return self.do_GET()
+
     def do_GET(self):
-        path = urlsplit(self.path).path
+        if self.hosts is not None and (self.headers.get("Host") or "").lower() not in self.hosts:
+            return self._send(421, b"This server answers only for the address it listens on", "text/plain")
+        if len(self.path) > MAX_PATH:
+            return self._send(414, b"Request path too long", "text/plain")
+        path = unquote(urlsplit(self.path).path)
         if path == RELOAD_ENDPOINT:
             return self._send(200, str(self.state.build_id).encode(), "text/plain")
         if self.prefix != "/" and path in ("/", self.prefix.rstrip("/")):
@@ -59,10 +89,15 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         rel = path[len(self.prefix):] or "index.html"
         if rel.endswith("/"):
             rel += "index.html"
-        target = (self.out / rel).resolve()
-        if not target.is_relative_to(self.out.resolve()) or not target.is_file():
+        if "\0" in rel or any(part.startswith(".") and part != ".well-known" for part in rel.split("/")):
+            return self._not_found()  # the marker, and anything hidden a user keeps in the folder
+        try:
+            target = (self.out / rel).resolve()
+            if not target.is_relative_to(self.out.resolve()) or not target.is_file():
+                return self._not_found()
+            data = target.read_bytes()
+        except OSError:  # a name too long for the filesystem, a file gone meanwhile
             return self._not_found()
-        data = target.read_bytes()
         ctype = self.guess_type(str(target))
         if ctype == "text/html":
             data = data.replace(b"</body>", RELOAD_SCRIPT.encode() + b"</body>", 1)
@@ -80,12 +115,26 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        if not self.head_only:
+            self.wfile.write(body)
 
 
 def make_server(out: Path, base_url: str, host: str, port: int, state: State) -> http.server.ThreadingHTTPServer:
+    """A server for the site in `out`; OutputError (one line) if `out` is not a site sitegen
+    built, or the address cannot be had."""
+    if not is_site(out):
+        raise OutputError(f"{out} is not a site sitegen built (no {MARKER} marker): not serving it")
+    if not 0 <= port <= 65535:
+        raise OutputError(f"--port must be from 0 to 65535, not {port}")
     handler = functools.partial(Handler, out=out.resolve(), prefix=base_path(base_url), state=state)
-    return http.server.ThreadingHTTPServer((host, port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as e:
+        raise OutputError(f"cannot listen on {host}:{port} ({e.strerror or e}): "
+                          f"is another server using it? try --port 0 for any free port") from None
+    handler.keywords["hosts"] = allowed_hosts(host, server.server_address[1])
+    server.daemon_threads = True
+    return server
 
 
 def watch(paths: list[Path], rebuild, stop: threading.Event) -> None:

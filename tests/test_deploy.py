@@ -167,3 +167,64 @@ def test_serve_rebuilds_on_change_and_tells_the_browser(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _raw_request(port: int, request: bytes, timeout: float = 5) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_serve_refuses_a_folder_sitegen_did_not_build(tmp_path):
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_rsa").write_text("SECRET")
+    with pytest.raises(serve.OutputError, match="not a site sitegen built"):
+        serve.make_server(tmp_path, "", "127.0.0.1", 0, serve.State())
+    proc = run_cli("serve", "--out", str(tmp_path), "--port", "0", cwd=tmp_path)
+    assert proc.returncode == 1 and "not serving it" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_answers_only_its_own_host_and_no_hidden_files(hosted, subpath_server):
+    port = int(subpath_server.split(":")[2].split("/")[0])
+    (hosted / ".secret").write_text("SECRET")  # a user's hidden file kept in the site
+    try:
+        ok = _raw_request(port, f"GET /digest/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        assert ok.startswith(b"HTTP/1.0 200") or ok.startswith(b"HTTP/1.1 200")
+        local = _raw_request(port, f"GET /digest/ HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n".encode())
+        assert b" 200 " in local.split(b"\r\n")[0]
+        rebound = _raw_request(port, b"GET /digest/ HTTP/1.1\r\nHost: attacker.example:80\r\nConnection: close\r\n\r\n")
+        assert b" 421 " in rebound.split(b"\r\n")[0]
+        for hidden in ("/digest/.secret", "/digest/.sitegen", "/digest/%2esecret"):
+            reply = _raw_request(port, f"GET {hidden} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+            assert b" 404 " in reply.split(b"\r\n")[0] and b"SECRET" not in reply
+        head = _raw_request(port, f"HEAD /digest/.secret HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        assert b" 404 " in head.split(b"\r\n")[0] and b"SECRET" not in head
+        long = _raw_request(port, f"GET /digest/{'a' * 5000} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        assert b" 414 " in long.split(b"\r\n")[0]
+    finally:
+        (hosted / ".secret").unlink()
+
+
+def test_serve_closes_idle_connections(subpath_server, monkeypatch):
+    import socket
+
+    port = int(subpath_server.split(":")[2].split("/")[0])
+    monkeypatch.setattr(serve.Handler, "timeout", 0.5)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET /digest/ HTTP/1.1\r\n")  # ...and then nothing
+        started = time.monotonic()
+        assert sock.recv(100) == b""  # closed by the server, not by our timeout
+        assert time.monotonic() - started < 5
+
+
+def test_serve_port_in_use_or_out_of_range_is_one_line(tmp_path, subpath_server):
+    port = subpath_server.split(":")[2].split("/")[0]
+    for bad in (port, "70000", "-1"):
+        proc = run_cli("serve", "--out", str(tmp_path / "_site"), "--port", bad, "--no-cache")
+        assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr
+        assert "cannot listen" in proc.stderr or "--port: must be a number from 0 to 65535" in proc.stderr
