@@ -6,6 +6,7 @@ each naming the file and the key, before anything is built.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,9 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
 }
 
 
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _check(errors: list[str], where: str, key: str, value, kind) -> bool:
     # bool is an int in Python; a TOML `true` is never a valid year.
     if isinstance(value, bool) or not isinstance(value, kind):
@@ -86,6 +90,9 @@ def from_mapping(data: dict, where: str, root: Path, path: Path | None = None) -
                 values[key] = _listings(value, where, errors)
         else:
             errors.append(f"{where}: unknown key `{key}`")
+    for key in ("title", "description", "language"):
+        if key in values and _XML_UNSAFE.search(values[key]):
+            errors.append(f"{where}: `{key}` holds a control character or U+FFFE/U+FFFF, which no feed can hold")
     if "year" in values and not 1900 <= values["year"] <= 2999:
         errors.append(f"{where}: `year` must be a four-digit year, not {values['year']}")
     if "excerpt_length" in values and values["excerpt_length"] < 40:

@@ -106,7 +106,29 @@ def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
         line = text.count("\n", 0, text.index("\x00")) + 1
         problems.append(Problem(source, line, "NUL bytes removed"))
         text = text.replace("\x00", "")
-    return text, problems
+    return drop_xml_unsafe(text, source, problems), problems
+
+
+# What XML 1.0 cannot hold (Atom, sitemap): C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone
+# surrogates. Dropped when read, so no output ever meets one.
+XML_UNSAFE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+MAX_LINE_WARNINGS = 10
+
+
+def drop_xml_unsafe(text: str, source: str, problems: list[Problem]) -> str:
+    """`text` without the characters XML cannot hold, with a warning for each line that had
+    some (the first few, then a count)."""
+    if not XML_UNSAFE.search(text):
+        return text
+    lines = text.split("\n")
+    bad = [n for n, line in enumerate(lines, 1) if XML_UNSAFE.search(line)]
+    for n in bad[:MAX_LINE_WARNINGS]:
+        found = sorted({f"U+{ord(c):04X}" for c in XML_UNSAFE.findall(lines[n - 1])})
+        problems.append(Problem(source, n, f"removed {', '.join(found[:4])}: characters no feed or page can hold"))
+    if len(bad) > MAX_LINE_WARNINGS:
+        problems.append(Problem(source, bad[MAX_LINE_WARNINGS],
+                                f"...and such characters on {len(bad) - MAX_LINE_WARNINGS} more lines, removed"))
+    return XML_UNSAFE.sub(lambda m: " " if m[0] < "\x20" else "", text)  # a control was a space
 
 
 def normalize_line(s: str) -> str:

@@ -318,3 +318,22 @@ def test_user_files_survive_builds_and_extra_goes_to_the_site_root(tmp_path):
     (project / "extra" / "index.html").write_text("clash")
     proc = run_cli("build", "--out", "site", cwd=project)
     assert proc.returncode == 1 and "index.html" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- characters XML cannot hold (item 3) ---------------------------------------------------------
+def test_characters_xml_cannot_hold_are_removed_with_a_warning(tmp_path):
+    listing = tmp_path / "day.txt"
+    listing.write_text("Mar 3, 2025\n\nA Title With \ufffe Odd Bytes\x0b Inside\n\n" + ABSTRACT + " \uffff end.\n",
+                       encoding="utf-8")
+    out = tmp_path / "_site"
+    proc = run_cli("build", str(listing), "--out", str(out), "--base-url", "https://x.org/", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "day.txt:3: warning: removed U+000B, U+FFFE" in proc.stderr
+    assert "day.txt:5: warning: removed U+FFFF" in proc.stderr
+    for xml_file in list(out.rglob("*.xml")):
+        ET.fromstring(xml_file.read_bytes())  # every XML output parses
+    assert "A Title With Odd Bytes Inside" in (out / "feed.xml").read_text()
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text('title = "Digest \\uffff"\n')
+    proc = run_cli("build", str(listing), "--config", str(bad_config), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 1 and "bad.toml: `title` holds" in proc.stderr and "Traceback" not in proc.stderr
