@@ -19,7 +19,6 @@ from functools import lru_cache
 from latex2mathml.converter import convert as _latex_to_mathml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
-from mdit_py_plugins.texmath import texmath_plugin
 from pylatexenc.latex2text import LatexNodes2Text
 
 logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)
@@ -29,7 +28,7 @@ _EM_OPEN, _EM_CLOSE, _STRONG_OPEN, _STRONG_CLOSE = "\ue000", "\ue001", "\ue002",
 _MARKERS = re.compile("[\ue000-\ue003]")
 _TEX_EM = re.compile(r"\{\\(?:em|it|sl)\s+([^{}$]*)\}|\\(?:emph|textit|textsl)\{([^{}$]*)\}")
 _TEX_BF = re.compile(r"\{\\bf\s+([^{}$]*)\}|\\textbf\{([^{}$]*)\}")
-_TEX_QUOTES = re.compile(r"``(.+?)''")
+_TEX_QUOTES = re.compile(r"``((?:(?!``|'').)+)''")  # each try stops at the next `` : linear
 _TEX_PLAIN = re.compile(r"\\(?:textsc|texttt|textrm|textsf|textup|textmd)\{([^{}$]*)\}")
 
 _MATHML_ELEMENTS = {
@@ -49,10 +48,56 @@ _MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
 _latex_text = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 
 
+def _bracket_math(state, silent: bool) -> bool:
+    """`\\(...\\)` (inline) and `\\[...\\]` (display) math, in linear time: the closing
+    delimiter is found with one `str.find` from the opener, and once none is left after some
+    point, later openers of that kind fail at once (texmath's rule matched a regex against the
+    rest of the text for each opener: quadratic, seconds for 40 KB of `\\(`)."""
+    src, pos = state.src, state.pos
+    if src[pos] != "\\" or pos + 1 >= state.posMax or src[pos + 1] not in "([":
+        return False
+    closer = "\\)" if src[pos + 1] == "(" else "\\]"
+    exhausted = state.env.setdefault("_math_closers_exhausted", {})
+    if pos >= exhausted.get(closer, len(src) + 1):
+        return False
+    end = src.find(closer, pos + 2, state.posMax)
+    if end < 0:
+        exhausted[closer] = pos
+        return False
+    content = src[pos + 2:end]
+    if not content.strip():
+        return False
+    if not silent:
+        token = state.push("math_inline" if closer == "\\)" else "math_inline_double", "math", 0)
+        token.content = content
+        token.markup = src[pos:pos + 2]
+    state.pos = end + 2
+    return True
+
+
+def _arithmetic_star(state, silent: bool) -> bool:
+    """A run of `*` between two letters or digits (`6*7`, `p*q`, `O(n*m)`) is arithmetic, not
+    emphasis: CommonMark lets `*` open and close inside words, so `6*7 ... p*q` came out in
+    italics. Such a run is kept as text; `*word*` with spaces around still emphasises."""
+    src, pos = state.src, state.pos
+    if src[pos] != "*" or pos == 0 or not src[pos - 1].isalnum():
+        return False
+    end = pos
+    while end < state.posMax and src[end] == "*":
+        end += 1
+    if end >= state.posMax or not src[end].isalnum():
+        return False
+    if not silent:
+        state.pending += src[pos:end]
+    state.pos = end
+    return True
+
+
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("zero").enable(["emphasis", "backticks", "escape", "newline"])
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
-    md.use(texmath_plugin, delimiters="brackets")
+    md.inline.ruler.before("escape", "bracket_math", _bracket_math)
+    md.inline.ruler.before("emphasis", "arithmetic_star", _arithmetic_star)
     return md
 
 
@@ -72,9 +117,30 @@ def _markers_to_html(s: str) -> str:
              .replace(_STRONG_OPEN, "<strong>").replace(_STRONG_CLOSE, "</strong>"))
 
 
+MAX_MATH_DEPTH = 40  # groups nested deeper than this are shown as TeX source, not converted
+MAX_MATH_LENGTH = 4000  # characters of one formula; a longer one is shown as its source
+
+
+def too_deep(tex: str) -> bool:
+    """Whether `tex` is longer, or nests `{`/`\\left` groups deeper, than a converter should
+    be asked to read (both recurse per level: 800 braces raised RecursionError)."""
+    if len(tex) > MAX_MATH_LENGTH:
+        return True
+    depth = deepest = 0
+    for m in _GROUPING.finditer(tex):
+        depth += 1 if m[0] in ("{", "\\left") else -1 if depth else 0
+        deepest = max(deepest, depth)
+    return deepest > MAX_MATH_DEPTH
+
+
+_GROUPING = re.compile(r"\\left|\\right|[{}]")
+
+
 @lru_cache(maxsize=4096)
 def math_html(tex: str, display: bool = False) -> str:
     """TeX -> MathML rebuilt from an allowlist; TeX it cannot read comes back as escaped source."""
+    if too_deep(tex):
+        return f'<code class="tex">{html.escape(tex)}</code>'
     try:
         tree = ET.fromstring(_latex_to_mathml(tex, display="block" if display else "inline"))
     except Exception:  # latex2mathml raises many types on bad input; all mean "cannot read"
@@ -106,6 +172,8 @@ def _latex_to_text(tex: str):
 
 @lru_cache(maxsize=4096)
 def math_text(tex: str) -> str:
+    if too_deep(tex):
+        return tex
     try:
         out = next(_latex_to_text(tex)).strip()
     except Exception:

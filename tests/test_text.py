@@ -100,3 +100,40 @@ def test_underscores_are_subscripts_not_emphasis():
 def test_excerpt_cuts_at_a_word():
     assert text.excerpt("alpha beta gamma delta", 13) == "alpha beta\u2026"
     assert text.excerpt("short", 40) == "short"
+
+
+# -- deep or long text (reliability round 2, items 4 and 9) -------------------------------------
+@pytest.mark.parametrize("hostile", [
+    "`" * 40000, "`` " * 13000, "\\( " * 13000, "\\[ " * 13000, "$ " * 20000,
+    "``" + "a" * 40000, "\\(" + "a " * 20000,
+])
+def test_long_hostile_abstracts_render_in_linear_time(hostile):
+    """40 KB of backticks, ``, or \\( took 5 to 24 s (quadratic). The budget is generous for a
+    slow machine, and far below what quadratic work on 40 KB takes."""
+    import time
+
+    started = time.process_time()
+    text.block_html(hostile), text.plain(hostile)
+    assert time.process_time() - started < 1.0
+
+
+@pytest.mark.parametrize("nested", [
+    "$" + "{" * 800 + "x" + "}" * 800 + "$",
+    "\\(" + "{" * 800 + "x" + "}" * 800 + "\\)",
+    "$" + "\\left(" * 300 + "x" + "\\right)" * 300 + "$",
+])
+def test_deeply_nested_math_is_shown_as_its_source(nested):
+    html = text.block_html(nested)  # raised RecursionError
+    assert '<code class="tex">' in html and "<math" not in html
+    assert text.plain(nested)
+
+
+def test_display_math_in_brackets_is_math():
+    html = text.block_html(r"We bound \[ \sum_i a_i \le 1 \] for all i, and \(x^2\) too.")
+    assert html.count("<math") == 2 and 'display="block"' in html and "\\[" not in html
+
+
+def test_arithmetic_is_not_emphasis():
+    html = text.block_html("We get 6*7 = 42 and p*q = r, O(n*m) time; *this* stays emphasis.")
+    assert "6*7" in html and "p*q" in html and "n*m" in html
+    assert html.count("<em>") == 1 and "<em>this</em>" in html
