@@ -26,7 +26,7 @@ from pathlib import Path
 from . import cache as build_cache
 from . import dedupe, feeds, listing, mail, search, urls
 from .config import Config
-from .model import Catalog, Listing, Problem
+from .model import Catalog, Listing, Problem, evolve
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish,
                      recover_swap, release_inherited_locks)
 from .render import Renderer, RenderSettings
@@ -128,42 +128,101 @@ class BuildResult:
         }
 
 
-def _display_name(path: Path, resolved: Path, bases: tuple[Path, ...]) -> str:
-    """The path (`resolved`: resolved) relative to the first of `bases` (resolved) that holds
-    it, else as given."""
-    for base in bases:
-        try:
-            return resolved.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
+LISTING_SUFFIXES = (".txt", ".md", ".markdown")
+# Folders never read as sources: tools' and version control's, whatever a sources folder holds.
+TOOL_FOLDERS = {"node_modules", "venv", "env", "__pycache__", "site-packages", "bench-out"}
 
 
-def discover(inputs: list[str] | None, config: Config) -> list[Source]:
-    """Listing files from INPUT arguments (files or folders), else the config's sources."""
-    if inputs:
-        candidates = [Path(i) for i in inputs]
-    else:
-        candidates = [config.resolve(s) for s in config.sources]
+@dataclass(frozen=True)
+class Discovery:
+    """The listing files to read, and what was passed over on the way (for the user to see)."""
+
+    sources: list[Source]
+    skipped: list[str]  # notes: the folders left out and why, sources outside the project
+    problems: list[Problem]  # files that could not be listings (broken links, FIFOs, ...)
+
+
+def printable(path: str) -> str:
+    """A path as it can be printed and put in a page: undecodable bytes of a file name (Python
+    keeps them as surrogates) become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _display_name(path: Path, resolved: Path, root: Path) -> str:
+    """The path relative to the project (the config's folder), else as resolved: the same
+    whatever folder sitegen runs from."""
+    try:
+        return printable(resolved.relative_to(root).as_posix())
+    except ValueError:
+        return printable(resolved.as_posix())
+
+
+def discover(inputs: list[str] | None, config: Config, exclude: tuple[Path, ...] = ()) -> Discovery:
+    """Listing files from INPUT arguments (files or folders), else the config's sources. In a
+    folder: every .txt, .md and .markdown file, but never under `exclude` (the output and cache
+    folders), a hidden folder (.git, .venv) or a tool's (node_modules)."""
+    candidates = [Path(i) for i in inputs] if inputs else [config.resolve(s) for s in config.sources]
+    root = config.root.resolve()
+    excluded = {p.resolve() for p in (*exclude, config.resolve(config.out), cache_dir(config))}
     files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    problems: list[Problem] = []
     for c in candidates:
         if c.is_dir():
-            found = sorted(p for p in c.rglob("*.txt") if p.is_file() and not p.name.startswith("."))
+            found = _walk(c, excluded, skipped, problems)
             if not found:
-                raise BuildError(f"{c}: no listing files (*.txt) in this folder")
+                raise BuildError(f"{printable(str(c))}: no listing files ({', '.join('*' + x for x in LISTING_SUFFIXES)}) "
+                                 f"in this folder")
             files += found
         elif c.is_file():
             files.append(c)
         else:
-            raise BuildError(f"{c}: no such file or folder")
+            raise BuildError(f"{printable(str(c))}: no such file or folder")
     seen, sources = set(), []
-    bases = (Path.cwd().resolve(), config.root.resolve())
     for f in files:
         key = f.resolve()
         if key not in seen:
             seen.add(key)
-            sources.append(Source(f, _display_name(f, key, bases)))
-    return sources
+            sources.append(Source(f, _display_name(f, key, root)))
+    notes = []
+    for why in ("the output or cache folder", "a hidden or tool folder"):
+        folders = sorted({_display_name(p, p.resolve(), root) for p, reason in skipped if reason == why})
+        if folders:
+            notes.append(f"not read as sources ({why}): {', '.join(folders)}")
+    outside = sorted({_display_name(c, c.resolve(), root) for c in candidates if not c.resolve().is_relative_to(root)})
+    if outside:
+        notes.append(f"sources outside the project folder {printable(str(root))}, read all the same: {', '.join(outside)}")
+    unique = {(p.source, p.message): evolve(p, source=_display_name(Path(p.source), Path(p.source).absolute(), root))
+              for p in problems}
+    return Discovery(sources, notes, list(unique.values()))
+
+
+def _walk(folder: Path, excluded: set[Path], skipped: list[tuple[Path, str]], problems: list[Problem]) -> list[Path]:
+    found = []
+    for current, dirs, names in os.walk(folder):
+        here = Path(current)
+        keep = []
+        for d in sorted(dirs):
+            path = (here / d).resolve()
+            if path in excluded:
+                skipped.append((here / d, "the output or cache folder"))
+            elif d.startswith(".") or d in TOOL_FOLDERS:
+                skipped.append((here / d, "a hidden or tool folder"))
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        for name in sorted(names):
+            if name.startswith(".") or not name.lower().endswith(LISTING_SUFFIXES):
+                continue
+            path = here / name
+            where = str(path)
+            if path.is_file():
+                found.append(path)
+            elif path.is_symlink() and not path.exists():
+                problems.append(Problem(where, 0, "a link to nothing (broken symlink): skipped"))
+            else:
+                problems.append(Problem(where, 0, "not a regular file (a FIFO, socket or device): skipped"))
+    return sorted(found)
 
 
 def read_listings(sources: list[Source], config: Config, known: dict | None = None,
@@ -208,15 +267,18 @@ def lunr_js(config: Config) -> Path:
 
 
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
-                 sources: list[Source] | None = None, known: dict | None = None, used: dict | None = None,
+                 found: Discovery | None = None, known: dict | None = None, used: dict | None = None,
                  slugs: dict | None = None, slugs_used: dict | None = None) -> Catalog:
     """Read and dedupe. `known`/`used`: the parsed-listings memo (`read_listings`); `slugs`/
     `slugs_used`: the slugs memo (`dedupe.dedupe`)."""
     t0 = time.perf_counter()
-    listings = read_listings(discover(inputs, config) if sources is None else sources, config, known, used)
+    found = found or discover(inputs, config)
+    listings = read_listings(found.sources, config, known, used)
     t1 = time.perf_counter()
     gc.freeze()  # the parsed listings live to the end of the build (see `_build`)
     catalog = dedupe.dedupe(listings, slugs, slugs_used)
+    if found.problems:
+        catalog = evolve(catalog, problems=tuple(found.problems) + catalog.problems)
     t2 = time.perf_counter()
     timings["parse"], timings["dedupe"] = t1 - t0, t2 - t1
     return catalog
@@ -769,7 +831,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     """A build into `out`, or into memory when `out` is None (tests)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    sources = discover(inputs, config)
+    found = discover(inputs, config, tuple(p for p in (out, cache) if p is not None))
+    sources = found.sources
     templates, static = theme_dirs(config)
     key = record = renders = None
     if out is not None and cache is not None:
@@ -788,7 +851,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     similar = RelatedJob(cache)  # likewise; sent the papers' text
     try:
         parsed, slugs = build_cache.Memo(cache, "listings"), build_cache.Memo(cache, "slugs")
-        catalog = load_catalog(config, inputs, timings, sources, parsed.known, parsed.used, slugs.known, slugs.used)
+        catalog = load_catalog(config, inputs, timings, found, parsed.known, parsed.used, slugs.known, slugs.used)
         parsed.release()
         slugs.release()
         # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
@@ -832,7 +895,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         similar.cancel()
         raise
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
-    result.notes, result.index_bytes, result.unchanged = writer.notes, writer.index_bytes, writer.unchanged
+    result.notes, result.index_bytes, result.unchanged = found.skipped + writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
     for memo in (texts, parsed, slugs):
         memo.save()

@@ -337,3 +337,50 @@ def test_characters_xml_cannot_hold_are_removed_with_a_warning(tmp_path):
     bad_config.write_text('title = "Digest \\uffff"\n')
     proc = run_cli("build", str(listing), "--config", str(bad_config), "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert proc.returncode == 1 and "bad.toml: `title` holds" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- what the build reads (items 5 and 9) -------------------------------------------------------
+def test_the_build_never_reads_its_output_cache_or_tool_folders(tmp_path):
+    import os
+
+    project = _seed_project(tmp_path)
+    (project / "sitegen.toml").write_text('sources = ["."]\nyear = 2025\nout = "in/_site"\n')
+    for tool in (".git", ".venv/lib", "node_modules/pkg", "__pycache__"):
+        (project / tool).mkdir(parents=True)
+        (project / tool / "junk.txt").write_text("Junk Title\n\n" + ABSTRACT + "\n")
+    (project / "in" / "broken.txt").symlink_to(project / "nowhere.txt")
+    os.mkfifo(project / "in" / "pipe.txt")
+    (project / "in" / "spaces.txt").write_text("   \n \t \n")
+    first = run_cli("build", "--report", "r1.json", cwd=project, check=True)
+    papers = json.loads((project / "r1.json").read_text())["papers"]
+    second = run_cli("build", "--no-cache", "--report", "r2.json", cwd=project, check=True)
+    assert json.loads((project / "r2.json").read_text())["papers"] == papers  # not its own output
+    assert "not read as sources (the output or cache folder): .sitegen-cache, in/_site" in second.stderr
+    assert "not read as sources (a hidden or tool folder): .git, .venv, __pycache__, node_modules" in second.stderr
+    assert "in/broken.txt: warning: a link to nothing (broken symlink): skipped" in first.stderr
+    assert "in/pipe.txt: warning: not a regular file (a FIFO, socket or device): skipped" in first.stderr
+    assert "in/spaces.txt: warning: empty listing: no papers" in first.stderr
+    assert "Junk Title" not in (project / "in" / "_site" / "papers.json").read_text()
+
+
+def test_source_names_do_not_depend_on_the_working_folder(tmp_path):
+    project = _seed_project(tmp_path)
+    run_cli("build", "--out", "a", cwd=project, check=True)
+    run_cli("build", "--config", str(project / "sitegen.toml"), "--out", str(project / "b"), cwd=project / "in",
+            check=True)
+    names = [{a["source"] for p in json.loads((project / d / "papers.json").read_text()) for a in p["appearances"]}
+             for d in ("a", "b")]
+    assert names[0] == names[1] == {"in/000_d73a45edd28825cb.txt"}
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_without_a_traceback(tmp_path):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsencode(folder) + b"/caf\xe9.txt"
+    with open(name, "wb") as f:
+        f.write(("Mar 3, 2025\n\nA Title Here\n\n" + ABSTRACT + "\n").encode())
+    proc = run_cli("build", str(folder), "--out", str(tmp_path / "_site"), cwd=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "caf\ufffd.txt" in (tmp_path / "_site" / "papers.json").read_text(encoding="utf-8")
