@@ -91,6 +91,20 @@ def _config(args):
     return config
 
 
+def _write_file(path: Path, data: bytes, option: str) -> None:
+    """Write a file the user named, whole or not at all; a one-line error if it cannot be."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise OutputError(f"{option} {path}: cannot write it ({e.strerror or e})") from None
+
+
 def _print_problems(problems) -> None:
     for p in problems:
         print(p, file=sys.stderr)
@@ -127,7 +141,7 @@ def cmd_build(args) -> int:
         from .output import zip_site
         zip_site(result.out, Path(args.zip))
     if args.report:
-        Path(args.report).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        _write_file(Path(args.report), (json.dumps(report, indent=2) + "\n").encode("utf-8"), "--report")
     if not args.quiet and result.up_to_date:
         print(f"Up to date: {report['papers']} papers from {report['listings']} listings in {result.out}; "
               f"no input, template, static file or setting changed since the last build "
@@ -228,7 +242,7 @@ def cmd_email(args) -> int:
         raise MailError("sending needs --to and --from")
     msg = mail.message(composed, args.sender, args.to, date_now=sending)
     if args.out:
-        Path(args.out).write_bytes(bytes(msg))
+        _write_file(Path(args.out), bytes(msg), "--out")
     elif not sending:
         sys.stdout.buffer.write(bytes(msg))
     if sending:
@@ -252,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     except FATAL as e:
         _print_problems(getattr(e, "problems", ()))
         print(f"sitegen: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # the machine said no: a full disk, a read-only or unwritable folder
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"sitegen: error: {where}{e.strerror or e}; nothing was published, the previous output "
+              f"is as it was", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("sitegen: interrupted; the previous output was left as it was", file=sys.stderr)

@@ -44,7 +44,8 @@ class Config:
         return self.listings.get(name, ListingSettings())
 
     def resolve(self, relative: str) -> Path:
-        return (self.root / relative).resolve()
+        """A path from the config: `~` is the user's home; relative to the config's folder."""
+        return (self.root / Path(relative).expanduser()).resolve()
 
 
 _SCALARS: dict[str, type | tuple[type, ...]] = {
@@ -60,6 +61,24 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
 
 
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _url_problem(url: str) -> str | None:
+    """Why `url` cannot be the site's address, or None."""
+    from urllib.parse import urlsplit
+
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() or ord(c) < 32 or c in "<>\"'`\\" for c in url):
+        return "must be one URL, without spaces, line breaks or quotes"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  raises on a port that is not a number
+    except ValueError:
+        return "is not a valid URL"
+    if not parts.hostname or parts.query or parts.fragment:
+        return "must name a host and have no ?query or #fragment"
+    return None
 
 
 def _check(errors: list[str], where: str, key: str, value, kind) -> bool:
@@ -99,9 +118,12 @@ def from_mapping(data: dict, where: str, root: Path, path: Path | None = None) -
         errors.append(f"{where}: `excerpt_length` must be at least 40")
     if "base_url" in values and values["base_url"]:
         url = values["base_url"]
-        if not url.startswith(("http://", "https://")):
-            errors.append(f"{where}: `base_url` must start with http:// or https://, not {url!r}")
+        problem = _url_problem(url)
+        if problem:
+            errors.append(f"{where}: `base_url` {problem}, not {url!r}")
         values["base_url"] = url.rstrip("/") + "/"
+    if "title" in values and any(c in values["title"] for c in "\r\n"):
+        errors.append(f"{where}: `title` must be one line (it is the email subject and the page titles)")
     if errors:
         raise ConfigError("\n".join(errors))
     return Config(**values, root=root, path=path)

@@ -144,8 +144,26 @@ def email_path(digest: Digest) -> str:
     return f"email/{name}.html"
 
 
+def check_address(address: str, what: str) -> str:
+    """An address as given to --from or --to, refused (one line) unless it is one plain address:
+    no line breaks (a header injection), no list, an @ with something on both sides."""
+    from email.utils import parseaddr
+
+    if any(c in address for c in "\r\n\0"):
+        raise MailError(f"{what} {address!r} holds a line break: refused")
+    name, addr = parseaddr(address)
+    local, at, domain = addr.rpartition("@")
+    if not (at and local and domain and "," not in address and " " not in addr):
+        raise MailError(f"{what} {address!r} is not an email address")
+    return address
+
+
 def message(mail: Mail, sender: str | None = None, to: list[str] | None = None, date_now: bool = False) -> EmailMessage:
     """A multipart/alternative message: the plain text first, the HTML as the preferred part."""
+    if sender:
+        check_address(sender, "--from")
+    for address in to or ():
+        check_address(address, "--to")
     msg = EmailMessage()
     msg["Subject"] = mail.subject
     if sender:

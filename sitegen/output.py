@@ -282,12 +282,26 @@ def release_inherited_locks() -> None:
     _HELD_LOCKS.clear()
 
 
+def lock_path(out: Path, lock_dir: Path | None = None) -> Path:
+    """Where the lock for building `out` lives: in `lock_dir` (the build cache's `locks/`), named
+    for the output's absolute path, else beside `out`."""
+    if lock_dir is not None:
+        try:
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            key = hashlib.blake2b(str(out.absolute()).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+            return lock_dir / f"{key}.lock"
+        except OSError:
+            pass  # a cache folder that cannot be made: the lock goes beside the output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out.parent / f".{out.name}.lock"
+
+
 @contextlib.contextmanager
-def locked(out: Path, wait_seconds: float = 120.0):
+def locked(out: Path, wait_seconds: float = 120.0, lock_dir: Path | None = None):
     """Hold the build lock for `out`; wait for a running build, then give up with a clear error."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = out.parent / f".{out.name}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    lock_path_ = lock_path(out, lock_dir)
+    fd = os.open(lock_path_, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -298,7 +312,7 @@ def locked(out: Path, wait_seconds: float = 120.0):
                 if e.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
                 if time.monotonic() >= deadline:
-                    raise OutputError(f"another sitegen build of {out} is still running (lock {lock_path}); "
+                    raise OutputError(f"another sitegen build of {out} is still running (lock {lock_path_}); "
                                       f"gave up after {wait_seconds:.0f} s") from None
                 time.sleep(0.1)
         _HELD_LOCKS.add(fd)

@@ -194,7 +194,8 @@ def test_two_builds_at_once_do_not_interleave(tmp_path, big_corpus):
     out = tmp_path / "_site"
     cmd = [sys.executable, "-m", "sitegen", "build", "--out", str(out)]
     first = subprocess.Popen(cmd + [str(big_corpus)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lock = tmp_path / "._site.lock"
+    from sitegen import output
+    lock = output.lock_path(out, ROOT / ".sitegen-cache" / "locks")  # the lock lives in the build cache
     deadline = time.monotonic() + 60
     while not _held(lock):  # wait until the first build holds the lock
         assert first.poll() is None and time.monotonic() < deadline
@@ -384,3 +385,117 @@ def test_a_file_name_that_is_not_utf8_is_reported_without_a_traceback(tmp_path):
     proc = run_cli("build", str(folder), "--out", str(tmp_path / "_site"), cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "caf\ufffd.txt" in (tmp_path / "_site" / "papers.json").read_text(encoding="utf-8")
+
+
+def test_locks_live_in_the_cache_and_home_paths_expand(tmp_path):
+    project = _seed_project(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    (project / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\nout = "~/site"\n')
+    proc = subprocess.run([sys.executable, "-m", "sitegen", "build"], cwd=project, capture_output=True, text=True,
+                          env={**__import__("os").environ, "HOME": str(home)}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (home / "site" / "index.html").is_file() and not (project / "~").exists()
+    assert not (home / ".site.lock").exists()  # no lock beside the output
+    assert list((project / ".sitegen-cache" / "locks").glob("*.lock"))
+
+
+@pytest.mark.parametrize("bad", ['base_url = "https://x.org/\\nLocation: evil"', 'base_url = "https://"',
+                                 'title = "Two\\nLines"'])
+def test_bad_settings_are_one_line_errors(tmp_path, bad):
+    project = _seed_project(tmp_path)
+    (project / "sitegen.toml").write_text(f'sources = ["in"]\nyear = 2025\n{bad}\n')
+    proc = run_cli("build", cwd=project)
+    assert proc.returncode == 1 and "sitegen.toml: `" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (project / "_site").exists()
+
+
+def test_unwritable_report_and_email_paths_are_one_line_errors(tmp_path):
+    project = _seed_project(tmp_path)
+    proc = run_cli("build", "--report", str(tmp_path / "no" / "such" / "r.json"), cwd=project)
+    assert proc.returncode == 1 and "--report" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("email", "latest", "--base-url", "https://x.org/", "--out", str(tmp_path / "no" / "m.eml"),
+                   cwd=project)
+    assert proc.returncode == 1 and "--out" in proc.stderr and "Traceback" not in proc.stderr
+    for bad in ("a@b.c\r\nBcc: victim@x.org", "not an address"):
+        proc = run_cli("email", "latest", "--base-url", "https://x.org/", "--out", str(tmp_path / "m.eml"),
+                       "--from", "me@x.org", "--to", bad, cwd=project)
+        assert proc.returncode == 1 and "--to" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_read_only_output_folder_is_a_one_line_error(tmp_path):
+    """A folder the build cannot write into (chmod does not bind root: a read-only bind mount
+    stands in where the machine allows it)."""
+    import os
+
+    project = _seed_project(tmp_path)
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    if os.geteuid() == 0:
+        if subprocess.run(["mount", "--bind", "-o", "ro", str(parent), str(parent)], capture_output=True).returncode:
+            pytest.skip("root, and no read-only bind mount here: cannot make an unwritable folder")
+    else:
+        parent.chmod(0o500)
+    try:
+        proc = run_cli("build", "--out", str(parent / "site"), cwd=project)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert "sitegen: error:" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(parent)], capture_output=True)
+        else:
+            parent.chmod(0o700)
+
+
+def test_a_full_disk_is_a_one_line_error_and_the_old_site_stays(tmp_path):
+    import os
+
+    project = _seed_project(tmp_path)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)],
+                                           capture_output=True).returncode:
+        pytest.skip("no tmpfs can be mounted here to fill up")
+    try:
+        out = disk / "site"
+        small = tmp_path / "small.txt"
+        small.write_text("Mar 3, 2025\n\nA Small Paper\n\n" + ABSTRACT + "\n")
+        run_cli("build", str(small), "--out", str(out), "--no-cache", cwd=project, check=True)
+        before = tree_hash(out)
+        proc = run_cli("build", "--out", str(out), "--no-cache", cwd=project)  # the seed day does not fit
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert "No space left on device" in proc.stderr
+        assert tree_hash(out) == before and not [p for p in disk.iterdir() if p.name != "site"]
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+@pytest.mark.parametrize("damage", ["cache is a file", "builds is a file", "memos are folders", "record is a folder",
+                                    "memo is binary", "memo nests deep"])
+def test_a_damaged_cache_of_any_kind_costs_only_time(tmp_path, damage):
+    import shutil
+
+    project = _seed_project(tmp_path)
+    run_cli("build", "--out", "site", cwd=project, check=True)
+    cache = project / ".sitegen-cache"
+    if damage == "cache is a file":
+        shutil.rmtree(cache)
+        cache.write_text("x")
+    elif damage == "builds is a file":
+        shutil.rmtree(cache / "builds")
+        (cache / "builds").write_text("x")
+    else:
+        targets = list(cache.glob("builds/*.json")) if damage == "record is a folder" else list(cache.glob("*-*.json"))
+        for path in targets:
+            path.unlink()
+            if damage.endswith("folder") or damage.endswith("folders"):
+                path.mkdir()
+            elif damage == "memo is binary":
+                path.write_bytes(bytes(range(256)) * 4)
+            else:
+                path.write_bytes(b"x\n" + b"[" * 100000)
+    (project / "in" / "new.txt").write_text("Mar 14, 2025\n\nA New Paper About Caches\n\n" + ABSTRACT + "\n")
+    proc = run_cli("build", "--out", "site", cwd=project)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    run_cli("build", "--out", str(tmp_path / "cold"), "--no-cache", cwd=project, check=True)
+    assert tree_hash(project / "site") == tree_hash(tmp_path / "cold")
