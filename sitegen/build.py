@@ -791,7 +791,9 @@ def build(config: Config, inputs: list[str] | None = None, out: Path | None = No
         if memory:
             return _build(config, inputs, None, strict, None, progress)
         out = (out or config.resolve(config.out)).absolute()
-        with locked(out, lock_dir=(cache if cache is not None else cache_dir(config)) / "locks"):
+        # One lock per output, in the project's cache folder whatever --cache-dir or --no-cache
+        # say, so every build of it takes the same lock.
+        with locked(out, lock_dir=cache_dir(config) / "locks"):
             recover_swap(out)  # a build killed mid-swap left the previous site aside
             check_replaceable(out)  # refuse early, before any work, if the folder is not ours
             return _build(config, inputs, out, strict, cache, progress)

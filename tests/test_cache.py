@@ -177,12 +177,13 @@ def test_a_damaged_or_missing_cache_costs_only_time(project):
 
 def test_no_cache_and_cache_dir(project, tmp_path_factory):
     build(project, "--no-cache")
-    assert not (project / ".sitegen-cache").exists()
+    cache_files = lambda: [p for p in (project / ".sitegen-cache").rglob("*") if "locks" not in p.parts]
+    assert not cache_files()  # only the build lock, which every build of the project takes there
     assert not build(project, "--no-cache")["up_to_date"]
     elsewhere = tmp_path_factory.mktemp("cache")
     build(project, "--cache-dir", str(elsewhere))
     assert build(project, "--cache-dir", str(elsewhere))["up_to_date"]
-    assert list((elsewhere / "builds").glob("*.json")) and not (project / ".sitegen-cache").exists()
+    assert list((elsewhere / "builds").glob("*.json")) and not cache_files()
 
 
 def test_strict_still_fails_when_nothing_changed(project):
