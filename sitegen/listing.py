@@ -81,11 +81,13 @@ def parse(raw: bytes, source: str, settings: ListingSettings | None = None,
 def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
     """Bytes -> text, tolerating what pastes carry. Binary files yield no text and a warning."""
     problems: list[Problem] = []
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    wide = wide_encoding(raw[:4096])
+    if wide:
         try:
-            return raw.decode("utf-16"), problems
-        except UnicodeDecodeError:
-            pass
+            return drop_xml_unsafe(raw.decode(wide), source, problems), problems
+        except UnicodeDecodeError as e:
+            problems.append(Problem(source, 0, f"looks like {wide.upper()} text but is not (byte {e.start}): "
+                                               f"read as UTF-8"))
     if not raw.strip():
         problems.append(Problem(source, 0, "empty listing: no papers"))
         return "", problems
@@ -129,6 +131,30 @@ def drop_xml_unsafe(text: str, source: str, problems: list[Problem]) -> str:
         problems.append(Problem(source, bad[MAX_LINE_WARNINGS],
                                 f"...and such characters on {len(bad) - MAX_LINE_WARNINGS} more lines, removed"))
     return XML_UNSAFE.sub(lambda m: " " if m[0] < "\x20" else "", text)  # a control was a space
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """UTF-32 or UTF-16 (either byte order), by the byte-order mark, else by where the zero
+    bytes fall: a listing is mostly ASCII, so in UTF-16 every other byte is zero, in UTF-32
+    three in four. None for anything else (UTF-8, Windows-1252, binary)."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    n = len(head) - len(head) % 4
+    if n < 8 or head.count(0) < n // 4:
+        return None
+    zeros = [head[i:n:4].count(0) / (n // 4) for i in range(4)]  # share of zeros at each offset
+    if zeros[1] > 0.95 and zeros[2] > 0.95 and zeros[3] > 0.95 and zeros[0] < 0.5:
+        return "utf-32-le"
+    if zeros[0] > 0.95 and zeros[1] > 0.95 and zeros[2] > 0.95 and zeros[3] < 0.5:
+        return "utf-32-be"
+    even, odd = (zeros[0] + zeros[2]) / 2, (zeros[1] + zeros[3]) / 2
+    if odd > 0.8 and even < 0.2:
+        return "utf-16-le"
+    if even > 0.8 and odd < 0.2:
+        return "utf-16-be"
+    return None
 
 
 def normalize_line(s: str) -> str:

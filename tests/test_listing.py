@@ -252,3 +252,12 @@ def test_second_metadata_line_is_reported_not_overwritten():
     result = parse(f"A Paper\n{ABSTRACT}\nACME Lab\n\u00b7\n{ABSTRACT}\nOther Lab\n\u00b7\n")
     assert result.entries[0].organization == "ACME Lab"
     assert "6: second organization for the paper at line 1: ignored: 'Other Lab'" in messages(result)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "utf-16", "utf-32"])
+def test_wide_encodings_with_or_without_a_byte_order_mark(encoding):
+    """Notepad's "Unicode" is UTF-16 without a BOM, sometimes; UTF-32 came out as junk."""
+    text = ("Mar 3, 2025\n\nA Paper Title \u00e9t\u00e9\n\nWe study a problem that matters a great deal. Our method "
+            "improves results on many benchmarks while remaining simple to implement today.\n")
+    result = listing.parse(text.encode(encoding), "x.txt")
+    assert [e.title for e in result.entries] == ["A Paper Title \u00e9t\u00e9"] and not result.problems
