@@ -48,6 +48,14 @@ class Entry:
     published_text: str | None = None  # the date as printed, when it could not be made a full date
     upvotes: int | None = None
     listing_date: dt.date | None = None
+    # What today's pages carry beside the old layout's fields (each optional):
+    arxiv_id: str | None = None  # normalised: `2403.01774` (no version), `hep-th/9901001`
+    comments: int | None = None
+    submitter: str | None = None  # "Submitted by NAME"
+    authors: tuple[str, ...] = ()  # names, where the page shows them
+    code_url: str | None = None  # the code repository
+    code_stars: int | None = None
+    ai_summary: str | None = None  # the page's one-line AI summary, kept apart from the abstract
 
     @property
     def abstract_truncated(self) -> bool:
@@ -63,6 +71,8 @@ class Listing:
     entries: tuple[Entry, ...]
     problems: tuple[Problem, ...] = ()
     title: str | None = None  # a label for undated listings (from config), else None
+    format: str = "text"  # which reader read it (`sitegen.formats`)
+    heading: str | None = None  # the page's own first heading, if it has one
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,13 @@ class Paper:
     published: dt.date | None = None
     published_text: str | None = None
     upvotes: int | None = None
+    arxiv_id: str | None = None
+    comments: int | None = None
+    submitter: str | None = None
+    authors: tuple[str, ...] = ()
+    code_url: str | None = None
+    code_stars: int | None = None
+    ai_summary: str | None = None
 
     @property
     def dates(self) -> tuple[dt.date, ...]:
