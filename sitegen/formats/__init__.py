@@ -7,9 +7,9 @@ each file, never from its name. To add a format: a module with those three, and 
 """
 from __future__ import annotations
 
-from . import seed
+from . import linked, markdown, seed
 
-FORMATS = (seed,)
+FORMATS = (markdown, linked, seed)
 
 
 def pick(text: str):
