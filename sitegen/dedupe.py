@@ -1,5 +1,7 @@
 """Entries from every listing -> `Catalog` of distinct papers.
 
+0. An arXiv id is identity where known: entries with the same id are one paper, whatever their
+   titles, and two entries with different ids are never one paper, however alike.
 1. Identical entries (same normalised title and abstract) collapse into one *variant*.
 2. Variants that may be the same paper are found by *blocking*: they share the normalised
    title, its first or last 24 characters, or the opening of the abstract. Only variants in
@@ -87,6 +89,7 @@ class _Variant:
     compact: str
     akey: str
     entries: list[Entry]
+    arxiv_id: str | None = None
 
 
 def _abstract_similarity(a: str, b: str) -> float | None:
@@ -132,6 +135,7 @@ class _Components:
     def __init__(self, variants: list[_Variant]):
         self.parent = list(range(len(variants)))
         self.longest = [v.akey for v in variants]  # the longest abstract key in each group
+        self.ids = [v.arxiv_id for v in variants]  # the arXiv id of each group, where known
 
     def find(self, i: int) -> int:
         while self.parent[i] != i:
@@ -139,17 +143,22 @@ class _Components:
             i = self.parent[i]
         return i
 
-    def union(self, i: int, j: int) -> bool:
+    def union(self, i: int, j: int, same_id: bool = False) -> bool:
+        """Join the groups of i and j, unless they hold different arXiv ids or (but for two
+        entries of one id) abstracts that disagree."""
         ri, rj = self.find(i), self.find(j)
         if ri == rj:
             return True
+        if self.ids[ri] and self.ids[rj] and self.ids[ri] != self.ids[rj]:
+            return False
         a, b = self.longest[ri], self.longest[rj]
         sim = _abstract_similarity(a, b)
-        if sim is not None and sim < ABSTRACT_MIN:
+        if not same_id and sim is not None and sim < ABSTRACT_MIN:
             return False
         root, other = (ri, rj) if ri < rj else (rj, ri)
         self.parent[other] = root
         self.longest[root] = a if len(a) >= len(b) else b
+        self.ids[root] = self.ids[root] or self.ids[other]
         return True
 
 
@@ -174,14 +183,15 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
             akey = akeys[abstract] = abstract_key(abstract)
         return akey
 
-    by_identity: dict[tuple[str, str], _Variant] = {}
+    by_identity: dict[tuple[str, str, str], _Variant] = {}
     for e in entries:
         tkey = title_key(e.title)
         compact = tkey.replace(" ", "")
         akey = akey_of(e.abstract)
-        variant = by_identity.get((compact, akey))
+        identity = (e.arxiv_id or "", compact, akey)
+        variant = by_identity.get(identity)
         if variant is None:
-            variant = by_identity[(compact, akey)] = _Variant(tkey, compact, akey, [])
+            variant = by_identity[identity] = _Variant(tkey, compact, akey, [], e.arxiv_id)
         variant.entries.append(e)
     variants = [by_identity[k] for k in sorted(by_identity)]
 
@@ -192,6 +202,12 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
             blocks[key].append(i)
     comps = _Components(variants)
     scores: dict[tuple[int, int], tuple[float, float | None]] = {}
+    first_with_id: dict[str, int] = {}
+    for i, v in enumerate(variants):  # 0. one id, one paper
+        if v.arxiv_id:
+            j = first_with_id.setdefault(v.arxiv_id, i)
+            if j != i:
+                comps.union(j, i, same_id=True)
     n = len(variants)
     pairs: set[int] = set()  # i * n + j for i < j: a pair in several blocks is compared once
     for key, members in blocks.items():  # members ascend: variants are blocked in order
@@ -259,6 +275,10 @@ def _merge(entries: list[Entry]) -> Paper:
     def newest(attr):
         return next((getattr(e, attr) for e in newest_first if getattr(e, attr) is not None), None)
 
+    def most(attr):
+        values = [getattr(e, attr) for e in entries if getattr(e, attr) is not None]
+        return max(values) if values else None
+
     upvotes = [e.upvotes for e in entries if e.upvotes is not None]
     published = newest("published")
     return Paper(
@@ -271,6 +291,13 @@ def _merge(entries: list[Entry]) -> Paper:
         published=published,
         published_text=None if published else newest("published_text"),
         upvotes=max(upvotes) if upvotes else None,
+        arxiv_id=newest("arxiv_id"),
+        comments=most("comments"),
+        submitter=newest("submitter"),
+        authors=max((e.authors for e in entries), key=len),
+        code_url=newest("code_url"),
+        code_stars=most("code_stars"),
+        ai_summary=newest("ai_summary"),
     )
 
 

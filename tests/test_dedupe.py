@@ -210,3 +210,47 @@ def test_slugs_known_from_an_earlier_build_are_reused_and_every_title_is_reporte
     assert again == plain
     assert slugged == ["Music Consistency Models"]
     assert used == {"Consistency Models": "consistency-models", "Music Consistency Models": "music-consistency-models"}
+
+
+# -- arXiv ids as identity ----------------------------------------------------------------------
+def test_the_same_arxiv_id_is_one_paper_whatever_the_titles():
+    catalog = run(entry("Consistency Models", A_CM, "a.txt", 1, arxiv_id="2303.01469"),
+                  entry("Consistency models: fast one-step generation", "", "b.txt", 1, arxiv_id="2303.01469",
+                        upvotes=50, comments=3, code_url="https://github.com/openai/consistency_models"))
+    (paper,) = catalog.papers
+    assert paper.arxiv_id == "2303.01469" and paper.upvotes == 50 and paper.comments == 3
+    assert paper.abstract == A_CM and paper.code_url == "https://github.com/openai/consistency_models"
+
+
+def test_different_arxiv_ids_never_merge_even_with_equal_titles_and_abstracts():
+    catalog = run(entry("Consistency Models", A_CM, "a.txt", 1, arxiv_id="2303.01469"),
+                  entry("Consistency Models", A_CM, "b.txt", 1, arxiv_id="2310.14189"))
+    assert len(catalog.papers) == 2 and {p.arxiv_id for p in catalog.papers} == {"2303.01469", "2310.14189"}
+
+
+def test_an_id_less_entry_joins_its_id_bearing_capture_but_never_bridges_two_ids():
+    catalog = run(entry("Consistency Models", A_CM, "seed.txt", 1),
+                  entry("Consistency Models", "", "capture.md", 1, arxiv_id="2303.01469", upvotes=12),
+                  entry("Music Consistency Models", A_MUSIC, "capture.md", 2, arxiv_id="2404.13358"))
+    by_title = {p.title: p for p in catalog.papers}
+    assert len(catalog.papers) == 2
+    assert by_title["Consistency Models"].arxiv_id == "2303.01469" and by_title["Consistency Models"].abstract == A_CM
+    assert by_title["Music Consistency Models"].arxiv_id == "2404.13358"
+    two_ids = run(entry("Consistency Models", A_CM, "seed.txt", 1),
+                  entry("Consistency Models", "", "x.md", 1, arxiv_id="2303.01469"),
+                  entry("Consistency Models", "", "y.md", 1, arxiv_id="2310.14189"))
+    assert sorted(p.arxiv_id or "" for p in two_ids.papers) == ["2303.01469", "2310.14189"]
+
+
+def test_a_seed_entry_merges_with_the_same_paper_in_a_capture():
+    """Seed 004 lists `Consistency Models` with its abstract; a daily capture shows the same paper
+    by title only, with its id and upvotes: one paper, both appearances, the seed's abstract."""
+    seed = listing.parse((SEEDS / "004_510b9bcdd8f4daed.txt").read_bytes(), "seeds/004.txt",
+                         ListingSettings(title="Consistency"))
+    capture = listing.parse(b"# Daily Papers\n\nMar 3, 2023\n\n### [Consistency Models]"
+                            b"(https://huggingface.co/papers/2303.01469v2)\n\n[88](https://huggingface.co/papers/2303.01469)\n",
+                            "2023-03-03.md")
+    catalog = dedupe.dedupe([seed, capture])
+    (paper,) = [p for p in catalog.papers if p.title == "Consistency Models"]
+    assert paper.arxiv_id == "2303.01469" and paper.upvotes == 88 and len(paper.abstract) > 200
+    assert {a.source for a in paper.appearances} == {"seeds/004.txt", "2023-03-03.md"}
