@@ -36,7 +36,7 @@ from .model import Entry, Listing, Problem
 
 RECORD_VERSION = 2
 # Libraries whose version can change the bytes of the output.
-OUTPUT_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "lunr", "rapidfuzz",
+OUTPUT_LIBRARIES = ("jinja2", "markupsafe", "markdown-it-py", "mdit-py-plugins", "linkify-it-py", "lunr", "rapidfuzz",
                     "python-slugify", "latex2mathml", "pylatexenc", "feedgen", "css-inline", "numpy", "scipy")
 CODE = Path(__file__).resolve().parent
 

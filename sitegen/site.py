@@ -108,6 +108,10 @@ class PaperView:
     structured_data: dict = field(default_factory=dict)  # schema.org ScholarlyArticle, as JSON-LD
     history: str = ""  # "listed on 3 days; upvotes 12 -> 48"
     related: tuple[Link, ...] = ()  # the most similar papers, best first
+    arxiv_id: str | None = None
+    submitter: str | None = None
+    authors: tuple[str, ...] = ()
+    ai_summary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,11 @@ def paper_meta(p: Paper) -> tuple[str, ...]:
     elif p.published_text:
         meta.append(f"published {p.published_text}")
     if p.upvotes is not None:
-        meta.append(f"{p.upvotes} upvote{'s' if p.upvotes != 1 else ''}")
+        meta.append(f"{p.upvotes:,} upvote{'s' if p.upvotes != 1 else ''}")
+    if p.comments:
+        meta.append(f"{p.comments:,} comment{'s' if p.comments != 1 else ''}")
+    if p.code_stars is not None:
+        meta.append(f"code \u2605 {p.code_stars:,}")
     return tuple(meta)
 
 
@@ -213,7 +221,20 @@ def _chain(digests: list[Digest]) -> list[Digest]:
     return out
 
 
-def _links_out(title: str) -> tuple[Link, ...]:
+def links_out(p: Paper, title: str) -> tuple[Link, ...]:
+    """Where to read the paper: from its arXiv id, the arXiv page, the PDF and the Hugging Face
+    page; its code; where no id is known, searches for its title."""
+    code = (Link(p.code_url, "Code"),) if p.code_url and p.code_url.startswith(("https://", "http://")) else ()
+    if p.arxiv_id:
+        return (
+            Link(f"https://arxiv.org/abs/{p.arxiv_id}", f"arXiv:{p.arxiv_id}"),
+            Link(f"https://arxiv.org/pdf/{p.arxiv_id}", "PDF"),
+            Link(f"https://huggingface.co/papers/{p.arxiv_id}", "Hugging Face"),
+        ) + code
+    return _searches(title) + code
+
+
+def _searches(title: str) -> tuple[Link, ...]:
     q = quote_plus(title)
     return (
         Link(f"https://arxiv.org/search/?searchtype=title&query={q}", "Search arXiv"),
@@ -244,14 +265,12 @@ class PaperText:
     abstract_html: Markup
     excerpt: str
     description: str
-    links_out: tuple[Link, ...]
 
 
 def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
     plain_title, plain_abstract = text.plain(title), text.plain(abstract)
     return PaperText(plain_title, plain_abstract, Markup(text.inline_html(title)), Markup(text.block_html(abstract)),
-                     text.excerpt(plain_abstract, excerpt_length), text.excerpt(plain_abstract, 200),
-                     _links_out(plain_title))
+                     text.excerpt(plain_abstract, excerpt_length), text.excerpt(plain_abstract, 200))
 
 
 def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None) -> Papers:
@@ -268,7 +287,8 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
         if t is None:
             t = paper_text(p.title, p.abstract, config.excerpt_length)
         texts[p.id] = used[key] = t
-        summaries[p.id] = PaperSummary(p.id, urls.paper(p.id), t.title_html, t.title_text, t.excerpt,
+        excerpt = t.excerpt or text.excerpt(p.ai_summary or "", config.excerpt_length)
+        summaries[p.id] = PaperSummary(p.id, urls.paper(p.id), t.title_html, t.title_text, excerpt,
                                        paper_meta(p))
         for a in p.appearances:
             paper_of[(a.source, a.line)] = p.id
@@ -290,9 +310,10 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
             description=t.description, meta=summaries[p.id].meta,
             authors_count=p.authors_count, organization=p.organization,
             published=p.published.isoformat() if p.published else p.published_text,
-            upvotes=p.upvotes, appearances=appearances, links_out=t.links_out,
+            upvotes=p.upvotes, appearances=appearances, links_out=links_out(p, t.title_text),
             structured_data=_scholarly_article(p, t.title_text, t.abstract_text, config, dates),
-            history=history_line(p, dates),
+            history=history_line(p, dates), arxiv_id=p.arxiv_id, submitter=p.submitter, authors=p.authors,
+            ai_summary=p.ai_summary,
         ))
     return Papers(tuple(paper_views), tuple(digests), used)
 
@@ -405,6 +426,10 @@ def _scholarly_article(p: Paper, title: str, abstract: str, config: Config, date
         data["mainEntityOfPage"] = url
     if p.organization:
         data["sourceOrganization"] = {"@type": "Organization", "name": p.organization}
+    if p.authors:
+        data["author"] = [{"@type": "Person", "name": name} for name in p.authors]
+    if p.arxiv_id:
+        data["sameAs"] = f"https://arxiv.org/abs/{p.arxiv_id}"
     if dates:
         data["dateCreated"] = dates[0].isoformat()
     return data
@@ -430,6 +455,13 @@ def catalog_json(catalog: Catalog) -> Iterator[bytes]:
             "organization": p.organization,
             "published": p.published.isoformat() if p.published else None,
             "upvotes": p.upvotes,
+            "arxiv_id": p.arxiv_id,
+            "comments": p.comments,
+            "submitter": p.submitter,
+            "authors": list(p.authors),
+            "code_url": p.code_url,
+            "code_stars": p.code_stars,
+            "ai_summary": p.ai_summary,
         }
         # One paper per line: readable, diff-friendly, and written by the C encoder (indent= is pure Python).
         yield (",\n" if n else "").encode() + json.dumps(row, ensure_ascii=False).encode("utf-8")

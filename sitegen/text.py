@@ -93,8 +93,13 @@ def _arithmetic_star(state, silent: bool) -> bool:
     return True
 
 
-def _markdown() -> MarkdownIt:
-    md = MarkdownIt("zero").enable(["emphasis", "backticks", "escape", "newline"])
+def _markdown(links: bool = False) -> MarkdownIt:
+    """The inline Markdown of titles; with `links`, of abstracts, where bare http(s) URLs become
+    links (linkify-it-py, markdown-it's own linkifier; a title is itself inside a link on every
+    list, and links do not nest)."""
+    md = MarkdownIt("zero", {"linkify": links}).enable(["emphasis", "backticks", "escape", "newline"])
+    if links:
+        md.enable("linkify")
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
     md.inline.ruler.before("escape", "bracket_math", _bracket_math)
     md.inline.ruler.before("emphasis", "arithmetic_star", _arithmetic_star)
@@ -102,6 +107,7 @@ def _markdown() -> MarkdownIt:
 
 
 _MD = _markdown()
+_MD_LINKS = _markdown(links=True)
 
 
 def _tex_prepass(s: str) -> str:
@@ -184,14 +190,24 @@ def math_text(tex: str) -> str:
 _SPECIAL = re.compile(r"[\\$*_`\n\ue000-\ue003]")  # what markdown-it, the math rules or the TeX pre-pass act on
 
 
-def _render(s: str, math: str) -> str:
-    if not _SPECIAL.search(s):  # most titles and abstracts: nothing to interpret, only to escape
+def _render(s: str, math: str, links: bool = False) -> str:
+    if not _SPECIAL.search(s) and not (links and "://" in s):  # most titles and abstracts: only to escape
         return html.escape(s, quote=False)
-    tokens = _MD.parseInline(_tex_prepass(s))
+    tokens = (_MD_LINKS if links else _MD).parseInline(_tex_prepass(s))
     out: list[str] = []
+    open_links: list[bool] = []  # per open link: whether its tag was written
     for token in tokens[0].children or []:
         t = token.type
-        if t == "text":
+        if t == "link_open":
+            href = token.attrGet("href") or ""
+            shown = math == "html" and href.startswith(("https://", "http://"))
+            open_links.append(shown)
+            if shown:
+                out.append(f'<a href="{html.escape(href)}" rel="nofollow noopener">')
+        elif t == "link_close":
+            if open_links and open_links.pop():
+                out.append("</a>")
+        elif t == "text":
             out.append(html.escape(token.content, quote=False))
         elif t in ("math_inline", "math_inline_double", "math_single", "math_block", "math_block_eqno"):
             display = t in ("math_inline_double", "math_block", "math_block_eqno")
@@ -217,7 +233,7 @@ def inline_html(s: str) -> str:
 def block_html(s: str) -> str:
     """An abstract as safe HTML paragraphs."""
     paragraphs = [p for p in re.split(r"\n\s*\n", s) if p.strip()]
-    return "\n".join(f"<p>{_render(p, 'html')}</p>" for p in paragraphs)
+    return "\n".join(f"<p>{_render(p, 'html', links=True)}</p>" for p in paragraphs)
 
 
 _TAGS = re.compile(r"<[^>]*>")
