@@ -20,6 +20,7 @@ UPDATE = os.environ.get("SITEGEN_UPDATE_GOLDEN") == "1"
 
 def visible_text(page: str) -> str:
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    page = re.sub(r"</?(?:a|em|strong|code)\b[^>]*>", "", page)  # inline: no space where they stood
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 

@@ -45,8 +45,11 @@ def test_latex_shows_as_math_or_clean_text(source, expected_html, expected_plain
     "![x](http://evil/x.png)",
 ])
 def test_markup_in_text_is_shown_as_text(hostile):
-    out = text.inline_html(hostile) + text.block_html(hostile)
-    assert {tag for tag, _ in tags(out)} <= {"p"}
+    assert {tag for tag, _ in tags(text.inline_html(hostile))} == set()
+    block = tags(text.block_html(hostile))
+    assert {tag for tag, _ in block} <= {"p", "a"}  # an http(s) URL in an abstract is a link, nothing else
+    assert all(dict(attrs)["href"].startswith("http://evil/") and dict(attrs)["rel"] == "nofollow noopener"
+               for tag, attrs in block if tag == "a")
     assert text.plain(hostile) == hostile
 
 
