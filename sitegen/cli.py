@@ -1,4 +1,4 @@
-"""The command line: `sitegen build`, `sitegen check`.
+"""The command line: `sitegen build`, `check`, `serve`, `add`, `email`.
 
 Problems print once, compiler-style (`seeds/x.txt:14: warning: ...`), then a summary.
 A user's mistake ends in a one-line reason and exit status 1, never a traceback.
@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .add import AddError
 from .build import BuildError, assemble_only, build, cache_dir, load_catalog, theme_dirs
 from .config import ConfigError, load
 from .mail import MailError
 from .output import OutputError
 from .render import TemplateError
 
-FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError)
+FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, AddError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=_port, default=8000, help="port to listen on (0: any free port)")
     caching(s)
+
+    a = sub.add_parser("add", help="add a pasted page (a file, or - for standard input) to the listings, "
+                                   "named for its digest date")
+    a.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="the paste (default: standard input)")
+    a.add_argument("--config", metavar="FILE")
+    a.add_argument("--date", metavar="YYYY-MM-DD", help="the digest date, when the paste does not say it")
+    a.add_argument("--force", action="store_true", help="replace a different listing of the same date")
+    a.add_argument("-q", "--quiet", action="store_true")
 
     e = sub.add_parser("email", help="a digest date as an email: write a .eml file or send it over SMTP")
     e.add_argument("date", metavar="DATE", help="the digest date (YYYY-MM-DD) or `latest`")
@@ -211,6 +220,42 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_add(args) -> int:
+    import datetime as dt
+
+    from .add import add
+
+    config = _config(args)
+    date = None
+    if args.date:
+        try:
+            date = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise AddError(f"--date must be YYYY-MM-DD, not {args.date!r}") from None
+    if args.file == "-":
+        raw, name = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        try:
+            raw, name = Path(args.file).read_bytes(), args.file
+        except OSError as e:
+            raise AddError(f"{args.file}: cannot read it ({e.strerror})") from None
+    try:
+        added = add(raw, name, config, date, args.force)
+    except AddError:
+        from .listing import parse
+        _print_problems(parse(raw, name, default_year=config.year).problems)
+        raise
+    parsed = added.listing
+    _print_problems(p for p in parsed.problems)
+    if not args.quiet:
+        ids = sum(1 for e in parsed.entries if e.arxiv_id)
+        verb = "Added" if added.written else "Already there:"
+        print(f"{verb} {added.path} ({parsed.format}): digest date {parsed.date.isoformat()}, "
+              f"{len(parsed.entries)} papers, {ids} with arXiv ids, {len(parsed.problems)} problems. "
+              f"Run `sitegen build` to publish it.")
+    return 0
+
+
 def cmd_email(args) -> int:
     import datetime as dt
     import os
@@ -262,7 +307,8 @@ def cmd_email(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "email": cmd_email}[args.command](args)
+        return {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "email": cmd_email,
+                "add": cmd_add}[args.command](args)
     except FATAL as e:
         _print_problems(getattr(e, "problems", ()))
         print(f"sitegen: error: {e}", file=sys.stderr)

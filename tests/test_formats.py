@@ -180,3 +180,34 @@ def test_captures_build_into_pages_that_link_out(tmp_path):
     page = (site / scaling["url"]).read_text()
     assert '<a href="https://github.com/example/citations" rel="nofollow noopener">' in page  # a URL in the abstract
     assert scaling["authors"] == ["Ada Lovelace", "Alan Turing"]
+
+
+# -- sitegen add ---------------------------------------------------------------------------------
+def test_add_writes_a_paste_under_its_date_and_the_build_publishes_it(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "sitegen.toml").write_text('sources = ["listings"]\nyear = 2026\n')
+    proc = run_cli("add", str(DAILY), cwd=tmp_path, check=True)
+    assert "digest date 2026-04-17, 29 papers, 29 with arXiv ids" in proc.stdout
+    added = tmp_path / "listings" / "2026-04-17.md"
+    assert added.read_bytes() == DAILY.read_bytes()
+    again = subprocess.run([sys.executable, "-m", "sitegen", "add", "-"], cwd=tmp_path, input=DAILY.read_bytes(),
+                           capture_output=True, timeout=120)
+    assert again.returncode == 0 and b"Already there" in again.stdout  # the same bytes: nothing to do
+    seed = (ROOT / "seeds" / "000_d73a45edd28825cb.txt").read_text().replace("\nMar 12\n", "\nApr 17\n")
+    (tmp_path / "paste.txt").write_text(seed)
+    run_cli("add", "paste.txt", cwd=tmp_path, check=True)  # a .txt of the same day: another listing
+    (tmp_path / "paste.txt").write_text(seed.replace("Omni-Mol", "Omni-Molecule"))
+    refused = run_cli("add", "paste.txt", cwd=tmp_path)
+    assert refused.returncode == 1 and "already holds a different listing" in refused.stderr
+    assert "Omni-Molecule" not in (tmp_path / "listings" / "2026-04-17.txt").read_text()
+    undated = run_cli("add", str(TRENDING), cwd=tmp_path)
+    assert undated.returncode == 1 and "--date" in undated.stderr and "Traceback" not in undated.stderr
+    run_cli("add", str(TRENDING), "--date", "2026-04-16", cwd=tmp_path, check=True)
+    build = run_cli("build", "--report", "r.json", cwd=tmp_path, check=True)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {s["source"]: s["date"] for s in report["sources"]} == {
+        "listings/2026-04-16.md": "2026-04-16", "listings/2026-04-17.md": "2026-04-17",
+        "listings/2026-04-17.txt": "2026-04-17"}
+    assert report["warnings"] == [], build.stderr
