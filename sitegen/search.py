@@ -32,7 +32,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 import re
 from array import array
 from collections import Counter, defaultdict

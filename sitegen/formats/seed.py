@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..model import Problem
-from .common import MIN_PROSE, Reading, date_parts, is_prose, short
+from .common import Reading, date_parts, is_prose, short
 
 NAME = "text"
 
