@@ -435,7 +435,7 @@ class TermsMemo:
     def __init__(self, saved: dict | None = None):
         saved = saved or {}
         vocabulary, known = saved.get("vocabulary"), saved.get("documents")
-        if not isinstance(vocabulary, list) or not isinstance(known, dict):
+        if not isinstance(vocabulary, (list, tuple)) or not isinstance(known, dict):
             vocabulary, known = [], {}
         self.ids: dict[str, int] = defaultdict(itertools.count(len(vocabulary)).__next__,
                                                zip(vocabulary, itertools.count()))

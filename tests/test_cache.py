@@ -165,7 +165,7 @@ def test_a_damaged_or_missing_cache_costs_only_time(project):
     records = list((project / ".sitegen-cache" / "builds").glob("*.json"))
     assert len(records) == 1
     records[0].write_text("{not json")
-    for memo in (project / ".sitegen-cache").glob("paper-text-*.json"):
+    for memo in (project / ".sitegen-cache").glob("paper-text-*.msgpack"):
         memo.write_bytes(memo.read_bytes()[:100])  # truncated
     assert not build(project)["up_to_date"]
     assert tree_hash(project / "site") == expected
@@ -288,7 +288,7 @@ def test_a_memo_grows_by_additions_and_is_saved_whole_when_they_pile_up_or_go_st
     whole again (holding only what that build used) when a quarter of it went unused or after
     MEMO_ADDITIONS additions, so the cache neither rewrites everything each day nor grows without end."""
     def files():
-        return sorted(p.name.split("-")[-1] for p in tmp_path.glob("texts-*.json"))
+        return sorted(p.name.split("-")[-1] for p in tmp_path.glob("texts-*.msgpack"))
 
     base = {("paper", n): f"text {n}" for n in range(100)}
     cache.save_memo(tmp_path, "texts", base)
@@ -322,13 +322,13 @@ def test_a_damaged_memo_is_saved_whole_again_not_added_to(tmp_path):
     it whole, so the build after that reads it again (an addition beside it would be lost too)."""
     first = {("paper", n): f"text {n}" for n in range(10)}
     cache.save_memo(tmp_path, "texts", first)
-    (base,) = tmp_path.glob("texts-*.json")
+    (base,) = tmp_path.glob("texts-*.msgpack")
     base.write_bytes(b"not a memo")
     loaded = cache.load_memo(tmp_path, "texts")
     assert loaded == {}
     used = {**first, ("paper", 10): "text 10"}
     cache.save_memo(tmp_path, "texts", used, cache.memo_keys(loaded))
-    assert len(list(tmp_path.glob("texts-*.json"))) == 1
+    assert len(list(tmp_path.glob("texts-*.msgpack"))) == 1
     assert cache.load_memo(tmp_path, "texts") == used
 
 
@@ -342,11 +342,11 @@ def test_a_build_saves_a_memo_only_when_what_it_used_differs_from_what_it_found(
     assert memo.known == {}
     memo.save()
     assert cache.load_memo(tmp_path, "texts") == {"a": 1, "b": 2}
-    before = sorted(p.stat().st_mtime_ns for p in tmp_path.glob("texts-*.json"))
+    before = sorted(p.stat().st_mtime_ns for p in tmp_path.glob("texts-*.msgpack"))
     same = cache.Memo(tmp_path, "texts")
     same.used.update(same.known)
     same.save()  # nothing changed: nothing written
-    assert sorted(p.stat().st_mtime_ns for p in tmp_path.glob("texts-*.json")) == before
+    assert sorted(p.stat().st_mtime_ns for p in tmp_path.glob("texts-*.msgpack")) == before
     more = cache.Memo(tmp_path, "texts")
     more.used.update({**more.known, "c": 3})
     more.release()
@@ -372,5 +372,5 @@ def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project
         result = build_mod.build(config_mod.load(None, cwd=project), out=project / "site")
         assert tree_hash(project / "site") == cold(project)
     assert result.unchanged > 0  # the last build linked what it did not change
-    memos = {p.name.split("-")[0] for p in (project / ".sitegen-cache").glob("*-*.json")}
+    memos = {p.name.split("-")[0] for p in (project / ".sitegen-cache").glob("*-*.*") if p.is_file()}
     assert memos == {"listings", "lunr", "paper", "related", "search", "slugs"}  # each stage kept its memo

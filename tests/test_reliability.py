@@ -217,11 +217,11 @@ def test_warm_pipeline_cache_gives_the_same_bytes(tmp_path):
     cache = tmp_path / ".sitegen-cache"
     names = sorted(p.name for p in cache.iterdir() if p.name != "locks")
     assert len(names) == 7 and names[0] == "builds" and names[2] == "lunr-pipeline-0.8.0.json"
-    assert re.fullmatch(r"listings-[0-9a-f]{16}\.json", names[1])
-    assert re.fullmatch(r"paper-text-[0-9a-f]{16}\.json", names[3])
-    assert re.fullmatch(r"related-stems-[0-9a-f]{16}\.json", names[4])
-    assert re.fullmatch(r"search-terms-[0-9a-f]{16}\.json", names[5])
-    assert re.fullmatch(r"slugs-[0-9a-f]{16}\.json", names[6])
+    assert re.fullmatch(r"listings-[0-9a-f]{16}\.msgpack", names[1])
+    assert re.fullmatch(r"paper-text-[0-9a-f]{16}\.msgpack", names[3])
+    assert re.fullmatch(r"related-stems-[0-9a-f]{16}\.msgpack", names[4])
+    assert re.fullmatch(r"search-terms-[0-9a-f]{16}\.msgpack", names[5])
+    assert re.fullmatch(r"slugs-[0-9a-f]{16}\.msgpack", names[6])
     for memo in names[1:2] + names[3:]:
         (cache / memo).write_bytes(b"not a pickle")  # damaged: ignored, rebuilt
     run_cli("build", "--out", "warm", cwd=tmp_path, check=True)
@@ -252,7 +252,7 @@ def test_a_crafted_pickle_in_the_cache_runs_nothing(tmp_path):
             return (os.system, (f"touch {proof}",))
 
     cache = project / ".sitegen-cache"
-    for memo in list(cache.glob("*-*.json")):
+    for memo in list(cache.glob("*-*.msgpack")):
         memo.with_suffix(".pickle").write_bytes(pickle.dumps({"k": Payload()}))
         memo.write_bytes(pickle.dumps({"k": Payload()}))
     (project / "in" / "new.txt").write_text("Mar 14, 2025\n\nA New Paper About Caches\n\n" + ABSTRACT + "\n")
@@ -261,16 +261,20 @@ def test_a_crafted_pickle_in_the_cache_runs_nothing(tmp_path):
 
 
 def test_a_cache_changed_by_another_hand_is_treated_as_absent(tmp_path):
-    """A memo rewritten to put markup into pages (valid JSON, but not signed by this user's
+    """A memo rewritten to put markup into pages (it decodes, but is not signed by this user's
     key) is ignored: the page shows the listing's text."""
+    from sitegen import cache as cache_module
+    from sitegen.site import Link, PaperText
+
     project = _seed_project(tmp_path)
     run_cli("build", "--out", "site", cwd=project, check=True)
     cache = project / ".sitegen-cache"
-    (memo,) = cache.glob("paper-text-*.json")
-    signature, _, body = memo.read_bytes().partition(b"\n")
-    forged = re.sub(rb'"\$m":"<p>[^"]*"', b'"$m":"<p><script>alert(1)</script></p>"', body)
-    assert forged != body
-    memo.write_bytes(signature + b"\n" + forged)  # the old signature no longer fits
+    (memo,) = cache.glob("paper-text-*.msgpack")
+    content = memo.read_bytes()
+    body, signature = content[:-65], content[-65:]
+    forged = body.replace(b"Contextual memory in", b"<script>alert(1)</s>", 1)  # as long: still decodes
+    assert forged != body and cache_module.loads(forged, (PaperText, Link)) is not None
+    memo.write_bytes(forged + signature)  # the old signature no longer fits
     (project / "in" / "new.txt").write_text("Mar 14, 2025\n\nA New Paper About Caches\n\n" + ABSTRACT + "\n")
     run_cli("build", "--out", "site", cwd=project, check=True)
     assert not any(b"<script>alert(1)" in p.read_bytes() for p in (project / "site").rglob("*.html"))
@@ -486,7 +490,8 @@ def test_a_damaged_cache_of_any_kind_costs_only_time(tmp_path, damage):
         shutil.rmtree(cache / "builds")
         (cache / "builds").write_text("x")
     else:
-        targets = list(cache.glob("builds/*.json")) if damage == "record is a folder" else list(cache.glob("*-*.json"))
+        targets = list(cache.glob("builds/*.json")) if damage == "record is a folder" else [
+            p for p in cache.glob("*-*.*") if p.is_file()]
         for path in targets:
             path.unlink()
             if damage.endswith("folder") or damage.endswith("folders"):

@@ -29,6 +29,8 @@ URL_LINE = re.compile(r"^\s*<?(https?://\S+?)>?\s*$")
 
 
 def detect(text: str) -> float:
+    if "\nhttp" not in text[:200_000]:
+        return 0.0  # no URL at the start of a line
     lines = text[:200_000].splitlines()[:5000]
     urls = sum(1 for line in lines if URL_LINE.match(line))
     markdown_links = text[:200_000].count("](http")
