@@ -30,10 +30,10 @@ from .model import Catalog, Listing, Problem, evolve
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish,
                      recover_swap, release_inherited_locks)
 from .render import Renderer, RenderSettings
+from .theme import Theme, ThemeError, find_lunr, load_theme
 from .site import (Link, PaperText, Site, assemble, assemble_papers, catalog_json, related_inputs,
                    related_texts)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the sitegen checkout: default theme
 
 
 class Progress:
@@ -245,25 +245,21 @@ def read_listings(sources: list[Source], config: Config, known: dict | None = No
     return listings
 
 
-def theme_dirs(config: Config) -> tuple[Path, Path]:
-    """templates/ and static/ of the project, else those shipped beside the sitegen package."""
-    templates, static = config.resolve("templates"), config.resolve("static")
-    if not templates.is_dir():
-        templates = PROJECT_ROOT / "templates"
-    if not static.is_dir():
-        static = PROJECT_ROOT / "static"
-    if not templates.is_dir():
-        raise BuildError(f"no templates folder: expected {config.resolve('templates')}")
-    return templates, static
+def theme_dirs(config: Config) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The template folders and static folders, the project's overrides first (`theme`)."""
+    try:
+        found = load_theme(config)
+    except ThemeError as e:
+        raise BuildError(str(e)) from None
+    return found.templates, found.static
 
 
 def lunr_js(config: Config) -> Path:
-    """lunr.js as installed from the npm registry (`npm ci`): never a committed copy."""
-    for root in (config.root, PROJECT_ROOT):
-        candidate = root / "node_modules" / "lunr" / "lunr.min.js"
-        if candidate.is_file():
-            return candidate
-    raise BuildError("lunr.js is not installed: run `npm ci` in the sitegen folder (`make setup` does it)")
+    """lunr.js from the npm registry (`npm ci`) or as packaged with sitegen: never a committed copy."""
+    path = find_lunr(config)
+    if path is None:
+        raise BuildError("lunr.js is not installed: run `npm ci` in the sitegen folder (`make setup` does it)")
+    return path
 
 
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
@@ -644,7 +640,8 @@ def fingerprint(sources: list[Source], config: Config, theme: str, static: Path)
     try:
         for s in sources:
             fp.add(f"listing:{s.name}", s.path.read_bytes())
-        fp.add_tree("static", static)
+        for rel, path in Theme((), static).static_files():
+            fp.add(f"static/{rel}", path.read_bytes())
         for rel, path in extra_files(config.resolve(config.extra)):
             fp.add(f"extra/{rel}", path.read_bytes())
         fp.add("lunr.js", lunr_js(config).read_bytes())
@@ -653,7 +650,7 @@ def fingerprint(sources: list[Source], config: Config, theme: str, static: Path)
     return fp.hexdigest()
 
 
-def render_site(site: Site, writer: Writer, templates: Path, static: Path, timings: dict[str, float],
+def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static: tuple[Path, ...], timings: dict[str, float],
                 index: IndexJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None,
                 helper: ForkedJob | None = None) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
@@ -711,8 +708,8 @@ def render_site(site: Site, writer: Writer, templates: Path, static: Path, timin
     t1 = time.perf_counter()
     for path, data in feeds.files(site).items():
         writer.add(path, data, "feeds and crawler files")
-    if static.is_dir():
-        writer.copy_tree(static, "static", "static file")
+    for rel, path in Theme((), static).static_files():
+        writer.add(f"static/{rel}", path.read_bytes(), "static file")
     writer.copy_extra(site.config.resolve(site.config.extra))
     writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
     t2 = time.perf_counter()
@@ -736,7 +733,7 @@ def _email_origins(digest) -> dict[str, str]:
     return {html_path: "email page", html_path.removesuffix(".html") + ".txt": "email text"}
 
 
-def _write_email(site: Site | RenderSettings, digest, templates: Path, paths: tuple[str, ...], writer: Writer) -> None:
+def _write_email(site: Site | RenderSettings, digest, templates: tuple[Path, ...], paths: tuple[str, ...], writer: Writer) -> None:
     message = mail.compose(site, digest, templates)
     data = dict(zip(_email_origins(digest), (message.html.encode("utf-8"), message.text.encode("utf-8"))))
     for path in paths:
@@ -752,7 +749,7 @@ def RenderHelper() -> ForkedJob | None:
     return job if job.forked else None
 
 
-def _render_stream(items, writer: Writer, templates: Path, settings: RenderSettings) -> tuple:
+def _render_stream(items, writer: Writer, templates: tuple[Path, ...], settings: RenderSettings) -> tuple:
     """The render helper: render and write each page or email it is sent, until None; returns
     what it wrote, for the build to merge into its writer."""
     gc.set_threshold(*HELPER_COLLECT)

@@ -355,12 +355,14 @@ def pickled(*inputs) -> bytes:
     return pickle.dumps(inputs, protocol=5)
 
 
-def theme_identity(config_repr: str, templates: Path) -> str:
-    """What every rendered page depends on beyond its own record: code, settings, templates."""
+def theme_identity(config_repr: str, templates) -> str:
+    """What every rendered page depends on beyond its own record: code, settings, templates (a
+    folder, or the folders searched in order)."""
     fp = Fingerprint()
     fp.add("code", code_identity())
     fp.add("config", config_repr.encode())
-    fp.add_tree("templates", templates)
+    for n, folder in enumerate([templates] if isinstance(templates, Path) else templates):
+        fp.add_tree(f"templates{n}", folder)
     return fp.hexdigest()
 
 

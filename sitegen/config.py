@@ -34,6 +34,7 @@ class Config:
     sources: tuple[str, ...] = ("seeds",)
     out: str = "_site"
     extra: str = "extra"  # files copied as they are to the site root (CNAME, .nojekyll, ...)
+    theme_dir: str = "."  # where the project's templates/ and static/ overrides live
     year: int | None = None  # default year for yearless header dates
     excerpt_length: int = 280
     listings: dict[str, ListingSettings] = field(default_factory=dict)
@@ -55,6 +56,7 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "language": str,
     "out": str,
     "extra": str,
+    "theme_dir": str,
     "year": int,
     "excerpt_length": int,
 }

@@ -15,7 +15,6 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate
-from pathlib import Path
 
 import css_inline
 import jinja2
@@ -57,8 +56,10 @@ def _href(config: Config, from_page: str, path: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _environment(templates: Path) -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), undefined=jinja2.StrictUndefined,
+def _environment(templates) -> jinja2.Environment:
+    from .render import loader  # the same lookup: a project's overrides, then the packaged theme
+
+    env = jinja2.Environment(loader=loader(templates), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True,
                              autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False))
     env.filters["wordwrap"] = wordwrap
@@ -95,7 +96,7 @@ def wordwrap(environment, s, width: int = 79, break_long_words: bool = True, wra
     return jinja2.filters.do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
 
 
-def compose(site: Site, digest: Digest, templates: Path, page_path: str | None = None) -> Mail:
+def compose(site: Site, digest: Digest, templates, page_path: str | None = None) -> Mail:
     """The digest as an email. Links are absolute with a base URL, else relative to `page_path`."""
     config = site.config
     page_path = page_path or email_path(digest)

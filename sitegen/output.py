@@ -156,11 +156,6 @@ class Writer:
         except OSError:
             return False  # e.g. a filesystem without hard links: writing is always right
 
-    def copy_tree(self, source: Path, prefix: str, origin: str) -> None:
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts):
-                self.add(f"{prefix}/{path.relative_to(source).as_posix()}", path.read_bytes(), origin)
-
     def copy_extra(self, source: Path, origin: str = "extra file") -> None:
         """Every file under `source` (dotfiles such as `.nojekyll` included, `.git` not) at the
         same path under the site root."""

@@ -22,9 +22,16 @@ class TemplateError(Exception):
     """A template is missing or broken; the message names the template and line."""
 
 
-def environment(templates: Path) -> jinja2.Environment:
+def loader(templates) -> jinja2.FileSystemLoader:
+    """Templates from a folder, or from folders searched in order (a project's overrides first,
+    then the packaged theme)."""
+    folders = [templates] if isinstance(templates, (str, Path)) else list(templates)
+    return jinja2.FileSystemLoader([str(f) for f in folders])
+
+
+def environment(templates) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        loader=loader(templates),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -64,7 +71,7 @@ class RenderSettings:
 
 
 class Renderer:
-    def __init__(self, site: Site | RenderSettings, templates: Path):
+    def __init__(self, site: Site | RenderSettings, templates):
         self.env = environment(templates)
         self.globals = {
             "site": site.config,
