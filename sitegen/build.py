@@ -172,7 +172,7 @@ def discover(inputs: list[str] | None, config: Config, exclude: tuple[Path, ...]
             found = _walk(c, excluded, skipped, problems)
             if not found:
                 raise BuildError(f"{printable(str(c))}: no listing files ({', '.join('*' + x for x in LISTING_SUFFIXES)}) "
-                                 f"in this folder")
+                                 f"in this folder yet: add a pasted page with `sitegen add PAGE`")
             files += found
         elif c.is_file():
             files.append(c)

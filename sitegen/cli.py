@@ -1,4 +1,4 @@
-"""The command line: `sitegen build`, `check`, `serve`, `add`, `email`.
+"""The command line: `sitegen build`, `check`, `serve`, `add`, `email`, `new`, `theme export`.
 
 Problems print once, compiler-style (`seeds/x.txt:14: warning: ...`), then a summary.
 A user's mistake ends in a one-line reason and exit status 1, never a traceback.
@@ -17,10 +17,12 @@ from .add import AddError
 from .build import BuildError, assemble_only, build, cache_dir, load_catalog, theme_dirs
 from .config import ConfigError, load
 from .mail import MailError
+from .new import NewError
 from .output import OutputError
 from .render import TemplateError
+from .theme import ThemeError
 
-FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, AddError)
+FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, AddError, NewError, ThemeError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--date", metavar="YYYY-MM-DD", help="the digest date, when the paste does not say it")
     a.add_argument("--force", action="store_true", help="replace a different listing of the same date")
     a.add_argument("-q", "--quiet", action="store_true")
+
+    n = sub.add_parser("new", help="make a new digest project in DIR")
+    n.add_argument("folder", metavar="DIR")
+    n.add_argument("--title", help="the digest's title (default: from the folder's name)")
+    n.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+
+    t = sub.add_parser("theme", help="the default theme: `sitegen theme export DIR` copies it, to change all of it")
+    t.add_argument("action", choices=["export"])
+    t.add_argument("folder", metavar="DIR")
+    t.add_argument("--force", action="store_true", help="overwrite templates/ and static/ that hold files")
 
     e = sub.add_parser("email", help="a digest date as an email: write a .eml file or send it over SMTP")
     e.add_argument("date", metavar="DATE", help="the digest date (YYYY-MM-DD) or `latest`")
@@ -256,6 +268,28 @@ def cmd_add(args) -> int:
     return 0
 
 
+def cmd_new(args) -> int:
+    from .new import PLACEHOLDER, install_spec, new
+
+    folder = Path(args.folder)
+    new(folder, args.title, args.force)
+    print(f"Made a digest project in {folder}: sitegen.toml, listings/, .github/workflows/pages.yml, "
+          f".gitignore, README.md.\nNext: cd {folder} && sitegen add PAGE.md && sitegen build")
+    if install_spec() is None:
+        print(f"Before publishing: in .github/workflows/pages.yml, replace {PLACEHOLDER!r} with where pip "
+              f"finds sitegen (this copy was not installed from a git URL)")
+    return 0
+
+
+def cmd_theme(args) -> int:
+    from .theme import export
+
+    made = export(Path(args.folder), args.force)
+    print(f"Copied the default theme ({len(made)} files) into {Path(args.folder) / 'templates'} and "
+          f"{Path(args.folder) / 'static'}; a build now uses these instead of the packaged ones")
+    return 0
+
+
 def cmd_email(args) -> int:
     import datetime as dt
     import os
@@ -308,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "email": cmd_email,
-                "add": cmd_add}[args.command](args)
+                "add": cmd_add, "new": cmd_new, "theme": cmd_theme}[args.command](args)
     except FATAL as e:
         _print_problems(getattr(e, "problems", ()))
         print(f"sitegen: error: {e}", file=sys.stderr)

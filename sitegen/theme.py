@@ -1,6 +1,6 @@
 """The theme: Jinja templates and static files, packaged with sitegen, overridable per file.
 
-An installed sitegen carries its default theme inside the package (`sitegen/theme/`: the wheel's
+An installed sitegen carries its default theme inside the package (`sitegen/default_theme/`: the wheel's
 build copies the repository's `templates/` and `static/` there, and lunr.js from npm); a checkout
 uses those folders where they are. A project overrides any file of the same name with its own
 `templates/` and `static/` (beside its config, or under the `theme_dir` key's folder), as MkDocs'
@@ -25,7 +25,7 @@ class ThemeError(Exception):
 def packaged() -> Path:
     """The folder that holds the default theme's templates/ and static/: inside the installed
     package, else the checkout this sitegen runs from."""
-    inside = PACKAGE / "theme"
+    inside = PACKAGE / "default_theme"
     return inside if (inside / "templates").is_dir() else CHECKOUT
 
 
@@ -68,7 +68,7 @@ def find_lunr(config: Config) -> Path | None:
     """lunr.js: a project's own `node_modules` (npm), else the one packaged with sitegen, else
     the checkout's `node_modules` (`npm ci`, which `make setup` runs); None if none is there."""
     for candidate in (config.root / "node_modules" / "lunr" / "lunr.min.js",
-                      PACKAGE / "theme" / "vendor" / "lunr.min.js",
+                      PACKAGE / "default_theme" / "vendor" / "lunr.min.js",
                       CHECKOUT / "node_modules" / "lunr" / "lunr.min.js"):
         if candidate.is_file():
             return candidate

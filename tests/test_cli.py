@@ -170,3 +170,33 @@ def test_no_progress_in_ci_with_quiet_or_off_a_terminal(tmp_path):
     assert "sitegen: render" not in _build_on_a_terminal(tmp_path, "-q")
     piped = run_cli("build", "--out", str(tmp_path / "piped"), check=True)
     assert "sitegen: render" not in piped.stderr and "\r" not in piped.stderr
+
+
+def test_new_makes_a_project_and_refuses_a_folder_that_is_not_empty(tmp_path):
+    proc = run_cli("new", str(tmp_path / "my-digest"), cwd=tmp_path, check=True)
+    project = tmp_path / "my-digest"
+    config = (project / "sitegen.toml").read_text()
+    assert 'title = "My Digest"' in config and 'sources = ["listings"]' in config and "base_url" in config
+    assert (project / "listings").is_dir() and "_site/" in (project / ".gitignore").read_text()
+    workflow = (project / ".github" / "workflows" / "pages.yml").read_text()
+    assert "sitegen build --base-url" in workflow and "actions/deploy-pages" in workflow
+    assert "Before publishing" in proc.stdout  # a checkout's sitegen: the workflow must say where pip finds it
+    empty = run_cli("build", cwd=project)
+    assert empty.returncode == 1 and "sitegen add" in empty.stderr and "Traceback" not in empty.stderr
+    (project / "listings" / "mine.txt").write_text("keep")
+    again = run_cli("new", str(project), cwd=tmp_path)
+    assert again.returncode == 1 and "not empty" in again.stderr and (project / "listings" / "mine.txt").exists()
+
+
+def test_theme_export_copies_the_packaged_theme_and_the_build_uses_it(tmp_path):
+    run_cli("theme", "export", str(tmp_path), cwd=tmp_path, check=True)
+    assert (tmp_path / "templates" / "base.html").read_bytes() == (ROOT / "templates" / "base.html").read_bytes()
+    assert (tmp_path / "static" / "style.css").is_file()
+    refused = run_cli("theme", "export", str(tmp_path), cwd=tmp_path)
+    assert refused.returncode == 1 and "not empty" in refused.stderr
+    (tmp_path / "static" / "style.css").write_text("body { color: rebeccapurple; }\n")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "day.txt").write_bytes((ROOT / "seeds" / "000_d73a45edd28825cb.txt").read_bytes())
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\n')
+    run_cli("build", "--out", "site", cwd=tmp_path, check=True)
+    assert "rebeccapurple" in (tmp_path / "site" / "static" / "style.css").read_text()
