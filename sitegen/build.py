@@ -128,7 +128,7 @@ class BuildResult:
         }
 
 
-LISTING_SUFFIXES = (".txt", ".md", ".markdown")
+LISTING_SUFFIXES = (".txt", ".md", ".markdown", ".json")  # .json: what `sitegen fetch` saves
 # Folders never read as sources: tools' and version control's, whatever a sources folder holds.
 TOOL_FOLDERS = {"node_modules", "venv", "env", "__pycache__", "site-packages", "bench-out"}
 

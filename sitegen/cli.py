@@ -16,13 +16,14 @@ from . import __version__
 from .add import AddError
 from .build import BuildError, assemble_only, build, cache_dir, load_catalog, theme_dirs
 from .config import ConfigError, load
+from .fetch import FetchError
 from .mail import MailError
 from .new import NewError
 from .output import OutputError
 from .render import TemplateError
 from .theme import ThemeError
 
-FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, AddError, NewError, ThemeError)
+FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, AddError, NewError, ThemeError, FetchError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--date", metavar="YYYY-MM-DD", help="the digest date, when the paste does not say it")
     a.add_argument("--force", action="store_true", help="replace a different listing of the same date")
     a.add_argument("-q", "--quiet", action="store_true")
+
+    f = sub.add_parser("fetch", help="save a day from the Hugging Face daily-papers API into the listings")
+    f.add_argument("date", nargs="?", metavar="DATE", help="the day, YYYY-MM-DD (default: today, UTC)")
+    f.add_argument("--config", metavar="FILE")
+    f.add_argument("--endpoint", metavar="URL", help="the API (default: https://huggingface.co/api/daily_papers)")
+    f.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    f.add_argument("--force", action="store_true", help="replace a saved answer for that day that differs")
+    f.add_argument("-q", "--quiet", action="store_true")
 
     n = sub.add_parser("new", help="make a new digest project in DIR")
     n.add_argument("folder", metavar="DIR")
@@ -268,6 +277,24 @@ def cmd_add(args) -> int:
     return 0
 
 
+def cmd_fetch(args) -> int:
+    import datetime as dt
+
+    from .fetch import ENDPOINT, fetch
+
+    config = _config(args)
+    try:
+        day = dt.date.fromisoformat(args.date) if args.date else dt.datetime.now(dt.timezone.utc).date()
+    except ValueError:
+        raise FetchError(f"DATE must be YYYY-MM-DD, not {args.date!r}") from None
+    fetched = fetch(day, config, args.endpoint or ENDPOINT, args.force, args.timeout)
+    if not args.quiet:
+        verb = "Saved" if fetched.written else "Already there:"
+        print(f"{verb} {fetched.path}: {fetched.papers} papers for {day.isoformat()}. "
+              f"Run `sitegen build` to publish it.")
+    return 0
+
+
 def cmd_new(args) -> int:
     from .new import PLACEHOLDER, install_spec, new
 
@@ -342,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "email": cmd_email,
-                "add": cmd_add, "new": cmd_new, "theme": cmd_theme}[args.command](args)
+                "add": cmd_add, "new": cmd_new, "theme": cmd_theme, "fetch": cmd_fetch}[args.command](args)
     except FATAL as e:
         _print_problems(getattr(e, "problems", ()))
         print(f"sitegen: error: {e}", file=sys.stderr)

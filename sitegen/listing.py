@@ -27,6 +27,9 @@ def parse(raw: bytes, source: str, settings: ListingSettings | None = None,
     settings = settings or ListingSettings()
     text, problems = decode(raw, source)
     fmt = formats.pick(text)
+    if source.lower().endswith(".json") and fmt.NAME != "api json":
+        problems.append(Problem(source, 0, "not a daily-papers API answer (a JSON array of papers): skipped"))
+        return Listing(source, None, (), tuple(problems), settings.title, "json")
     reading = fmt.read(text, source)
     reading.problems[:0] = problems
     date = digest_date(reading, source, settings, default_year)

@@ -7,9 +7,9 @@ each file, never from its name. To add a format: a module with those three, and 
 """
 from __future__ import annotations
 
-from . import linked, markdown, seed
+from . import api, linked, markdown, seed
 
-FORMATS = (markdown, linked, seed)
+FORMATS = (api, markdown, linked, seed)
 
 
 def pick(text: str):
