@@ -93,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--config", metavar="FILE")
     e.add_argument("--base-url", metavar="URL", help="absolute site URL for the message's links (default: the config's)")
     e.add_argument("--out", metavar="FILE.eml", help="write the MIME message here (default: stdout, unless sending)")
-    e.add_argument("--to", metavar="ADDR", action="append", help="recipient (repeatable); sends when --smtp is given")
+    e.add_argument("--to", metavar="ADDR", action="append",
+                   help="recipient (repeatable, or comma-separated); each gets a message of their own")
+    e.add_argument("--bcc", action="store_true", help="send one message to all recipients as Bcc instead")
     e.add_argument("--from", dest="sender", metavar="ADDR", help="sender address")
     e.add_argument("--smtp", metavar="HOST:PORT", help="send through this SMTP server")
     e.add_argument("--starttls", action="store_true", help="upgrade the SMTP connection with STARTTLS")
@@ -344,24 +346,29 @@ def cmd_email(args) -> int:
     templates, _ = theme_dirs(config)
     composed = mail.compose(site, digest, templates)
     sending = bool(args.smtp)
-    if sending and not (args.to and args.sender):
+    recipients = [a.strip() for value in args.to or () for a in value.split(",") if a.strip()]
+    if sending and not (recipients and args.sender):
         raise MailError("sending needs --to and --from")
-    msg = mail.message(composed, args.sender, args.to, date_now=sending)
+    if sending:
+        host, _, port = args.smtp.rpartition(":")
+        if not host or not port.isdigit():
+            raise MailError(f"--smtp must be HOST:PORT, not {args.smtp!r}")
+        outgoing = mail.outgoing(composed, args.sender, recipients, args.bcc, config.list_unsubscribe)
+    msg = mail.message(composed, args.sender, recipients, list_unsubscribe=config.list_unsubscribe)
     if args.out:
         _write_file(Path(args.out), bytes(msg), "--out")
     elif not sending:
         sys.stdout.buffer.write(bytes(msg))
     if sending:
-        host, _, port = args.smtp.rpartition(":")
-        if not host or not port.isdigit():
-            raise MailError(f"--smtp must be HOST:PORT, not {args.smtp!r}")
-        mail.send(msg, host, int(port), starttls=args.starttls, user=args.user,
+        mail.send(outgoing, host, int(port), starttls=args.starttls, user=args.user,
                   password=os.environ.get("SITEGEN_SMTP_PASSWORD"))
     if not args.quiet and (sending or args.out):
-        size = len(composed.html.encode())
+        size = mail.encoded_size(composed.html)
         cut = f"; {composed.omitted} papers left to the web page" if composed.omitted else ""
-        print(f"{'Sent' if sending else 'Wrote'} {composed.subject!r}: HTML {size / 1024:.1f} KB "
-              f"(Gmail clips at 102 KB){cut}" + (f" to {', '.join(args.to)}" if sending else f" to {args.out}"))
+        where = (f" to {len(recipients)} recipient{'s' if len(recipients) != 1 else ''}"
+                 f"{' (Bcc)' if args.bcc else ', a message each'}" if sending else f" to {args.out}")
+        print(f"{'Sent' if sending else 'Wrote'} {composed.subject!r}: HTML {size / 1024:.1f} KB as encoded "
+              f"(Gmail clips at 102 KB){cut}{where}")
     return 0
 
 

@@ -35,6 +35,7 @@ class Config:
     out: str = "_site"
     extra: str = "extra"  # files copied as they are to the site root (CNAME, .nojekyll, ...)
     theme_dir: str = "."  # where the project's templates/ and static/ overrides live
+    list_unsubscribe: str = ""  # an https:// or mailto: URL for emailed digests' List-Unsubscribe
     year: int | None = None  # default year for yearless header dates
     excerpt_length: int = 280
     listings: dict[str, ListingSettings] = field(default_factory=dict)
@@ -57,6 +58,7 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "out": str,
     "extra": str,
     "theme_dir": str,
+    "list_unsubscribe": str,
     "year": int,
     "excerpt_length": int,
 }
@@ -124,6 +126,10 @@ def from_mapping(data: dict, where: str, root: Path, path: Path | None = None) -
         if problem:
             errors.append(f"{where}: `base_url` {problem}, not {url!r}")
         values["base_url"] = url.rstrip("/") + "/"
+    unsubscribe = values.get("list_unsubscribe", "")
+    if unsubscribe and (not unsubscribe.startswith(("https://", "mailto:"))
+                        or any(c.isspace() or c in "<>" for c in unsubscribe)):
+        errors.append(f"{where}: `list_unsubscribe` must be one https:// or mailto: URL, not {unsubscribe!r}")
     if "title" in values and any(c in values["title"] for c in "\r\n"):
         errors.append(f"{where}: `title` must be one line (it is the email subject and the page titles)")
     if errors:

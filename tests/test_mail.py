@@ -207,3 +207,52 @@ def test_the_wordwrap_filter_wraps_every_seed_excerpt_as_jinjas():
     for text in excerpts:
         for width in (20, 72):
             assert mail.wordwrap(env, text, width, wrapstring="\n") == jinja2.filters.do_wordwrap(env, text, width, wrapstring="\n")
+
+
+def test_several_recipients_each_get_a_message_with_its_own_id(tmp_path):
+    from aiosmtpd.controller import Controller
+
+    (tmp_path / "sitegen.toml").write_text(
+        (ROOT / "sitegen.toml").read_text().replace('sources = ["seeds"]', f'sources = ["{ROOT / "seeds"}"]')
+        + 'list_unsubscribe = "https://x.org/unsubscribe?list=digest"\n')
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        def send(*extra):
+            return subprocess.run([sys.executable, "-m", "sitegen", "email", "latest", "--base-url", BASE,
+                                   "--from", "digest@example.org", "--smtp", f"localhost:{controller.port}", *extra],
+                                  cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        proc = send("--to", "a@example.org,b@example.org", "--to", "c@example.org")
+        assert proc.returncode == 0, proc.stderr
+        assert [r for _, r, _ in inbox.messages] == [["a@example.org"], ["b@example.org"], ["c@example.org"]]
+        messages = [email.message_from_bytes(c, policy=email.policy.default) for _, _, c in inbox.messages]
+        assert [m["To"] for m in messages] == ["a@example.org", "b@example.org", "c@example.org"]
+        assert messages[0]["List-Unsubscribe"] == "<https://x.org/unsubscribe?list=digest>"
+        assert messages[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        send("--to", "a@example.org")  # the same digest again: a new Message-ID
+        ids = [email.message_from_bytes(c, policy=email.policy.default)["Message-ID"] for _, _, c in inbox.messages]
+        assert len(set(ids)) == 4 and all(i.endswith("@example.org>") for i in ids)
+        inbox.messages.clear()
+        assert send("--to", "a@example.org", "--to", "b@example.org", "--bcc").returncode == 0
+        (_, recipients, content), = inbox.messages
+        bcc = email.message_from_bytes(content, policy=email.policy.default)
+        assert recipients == ["a@example.org", "b@example.org"] and bcc["To"] == "digest@example.org"
+        assert b"a@example.org" not in content and b"b@example.org" not in content  # nobody sees the list
+        inbox.messages.clear()
+        bad = send("--to", "a@example.org", "--to", "not-an-address")
+        assert bad.returncode == 1 and "not-an-address" in bad.stderr and inbox.messages == []  # checked first
+    finally:
+        controller.stop()
+
+
+def test_the_largest_seed_day_fits_gmails_clip_as_encoded(tmp_path):
+    """Mar 11, 2025 (118 papers) was 105,047 bytes of HTML as sent (quoted-printable): over the
+    102 KB Gmail clips at. Measured as encoded, it now fits."""
+    out = tmp_path / "m.eml"
+    proc = subprocess.run([sys.executable, "-m", "sitegen", "email", "2025-03-11", "--base-url", BASE,
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    msg = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
+    html_part = msg.get_body(("html",))
+    assert len(html_part.get_payload()) <= mail.BUDGET < 102 * 1024
