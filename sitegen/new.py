@@ -18,6 +18,7 @@ LAYOUT = {  # what is written -> where it comes from in project_files/
     ".gitignore": "gitignore",
     "README.md": "README.md",
     ".github/workflows/pages.yml": "workflows/pages.yml",
+    ".github/workflows/daily.yml": "workflows/daily.yml",
 }
 
 
