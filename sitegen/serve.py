@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -106,7 +107,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def _not_found(self):
         page = self.out / "404.html"
-        body = page.read_bytes().replace(b"</body>", RELOAD_SCRIPT.encode() + b"</body>", 1) if page.is_file() else b"Not found"
+        if not page.is_file():
+            return self._send(404, b"Not found", "text/plain")
+        body = page.read_bytes().replace(b"</body>", RELOAD_SCRIPT.encode() + b"</body>", 1)
+        # The page's <base> names the published site: here it is the local preview.
+        body = re.sub(rb'<base href="[^"]*">', f'<base href="{self.prefix}">'.encode(), body, count=1)
         return self._send(404, body, "text/html; charset=utf-8")
 
     def _send(self, status: int, body: bytes, ctype: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class PaperSummary:
     meta: tuple[str, ...]
     rank: int = 0
     upvotes: int | None = None
+    repeat: str = ""  # on a date's page, when the paper was listed before: "also listed Mar 11"
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,9 @@ def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary
     for listing in catalog.listings:
         (by_date[listing.date] if listing.date else undated).append(listing)
 
-    def papers_of(listings: list[Listing]) -> tuple[PaperSummary, ...]:
+    dates_of = {p.id: p.dates for p in catalog.papers}
+
+    def papers_of(listings: list[Listing], day: dt.date | None = None) -> tuple[PaperSummary, ...]:
         seen, out = set(), []
         for listing in listings:
             for e in listing.entries:
@@ -188,12 +192,13 @@ def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary
                 seen.add(pid)
                 s = summaries[pid]
                 upvotes = e.upvotes
+                repeat = repeat_note([d for d in dates_of[pid] if d < day], day) if day else ""
                 out.append(PaperSummary(s.id, s.path, s.title_html, s.title_text, s.excerpt, s.meta,
-                                        rank=len(out) + 1, upvotes=upvotes))
+                                        rank=len(out) + 1, upvotes=upvotes, repeat=repeat))
         return tuple(out)
 
     dated = [
-        Digest(urls.date(d), long_date(d), short_date(d), d, tuple(l.source for l in ls), papers_of(ls))
+        Digest(urls.date(d), long_date(d), short_date(d), d, tuple(l.source for l in ls), papers_of(ls, d))
         for d, ls in sorted(by_date.items())
     ]
     slugs: set[str] = set()
@@ -204,9 +209,44 @@ def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary
         while slug in slugs:
             slug += "-x"
         slugs.add(slug)
-        label = listing.title or PurePosixPath(listing.source).name
+        label = listing_label(listing)
         loose.append(Digest(urls.listing(slug), label, label, None, (listing.source,), papers_of([listing])))
     return _chain(dated) + _chain(loose)
+
+
+def repeat_note(earlier: list[dt.date], day: dt.date) -> str:
+    """"also listed Mar 11" for a paper a date's page shows again (the latest two earlier days,
+    and how many more); "" for a paper new that day."""
+    if not earlier:
+        return ""
+
+    def label(d: dt.date) -> str:
+        return f"{MONTHS[d.month - 1][:3]} {d.day}" + ("" if d.year == day.year else f", {d.year}")
+
+    latest = [label(d) for d in earlier[-2:]]
+    more = len(earlier) - len(latest)
+    if more:
+        return f"also listed {latest[-1]} and {len(earlier) - 1} earlier day{'s' if len(earlier) > 2 else ''}"
+    return "also listed " + " and ".join(latest)
+
+
+def listing_label(listing: Listing) -> str:
+    """What an undated listing is called on every page and in search results: the config's
+    `title`, else the page's own first heading, else a readable form of its file name (never a
+    raw hashed name: `004_510b9bcdd8f4daed.txt` is "Listing 004")."""
+    if listing.title:
+        return listing.title
+    heading = " ".join((listing.heading or "").split())
+    if heading and not heading.lower().endswith("- hugging face"):  # a browser tab's title, not a name
+        return heading
+    return readable_name(listing.source)
+
+
+def readable_name(source: str) -> str:
+    stem = PurePosixPath(source).stem
+    words = [w for w in re.split(r"[_\-\s.]+", stem) if w and not re.fullmatch(r"[0-9a-fA-F]{8,}", w)]
+    text = " ".join(words) or stem
+    return f"Listing {text}" if text.replace(" ", "").isdigit() else text[:1].upper() + text[1:]
 
 
 def _chain(digests: list[Digest]) -> list[Digest]:
@@ -366,6 +406,7 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
     pages: list[Page] = []
     pages.append(Page(urls.INDEX, "index.html", config.title, config.description, "index",
                       extra={"recent": dated[::-1][:INDEX_DATES], "undated": [d for d in digests if not d.date],
+                             "latest": dated[-1] if dated else None,
                              "dated_count": len(dated), "paper_count": len(catalog.papers)}, lastmod=newest))
     if dated:
         pages.append(Page(urls.ARCHIVE, "archive.html", f"Archive \u2013 {config.title}",

@@ -6,6 +6,51 @@
  */
 (function () {
   "use strict";
+  var root = document.documentElement;
+  root.classList.add("js");  // shows what only works with JavaScript (the list-mode button)
+
+  function store(kind) {  // localStorage / sessionStorage, or null where the browser refuses them
+    try { return window[kind]; } catch (e) { return null; }
+  }
+
+  // The reader's list mode, remembered: "compact" (title and metadata, a line each) or the full list.
+  var MODE = "sitegen-list-mode";
+  function applyMode(mode) {
+    root.classList.toggle("compact", mode === "compact");
+    Array.prototype.forEach.call(document.querySelectorAll("button.list-mode"), function (button) {
+      button.setAttribute("aria-pressed", mode === "compact" ? "true" : "false");
+    });
+  }
+  var local = store("localStorage");
+  applyMode(local && local.getItem(MODE));
+
+  // Back from a paper puts focus (and the view) on the paper you opened, so j / k go on from there.
+  var OPENED = "sitegen-opened:" + location.pathname;
+  var session = store("sessionStorage");
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!target.closest) return;
+    if (target.closest("button.list-mode")) {
+      var mode = root.classList.contains("compact") ? "full" : "compact";
+      if (local) local.setItem(MODE, mode);
+      applyMode(mode);
+      return;
+    }
+    var link = target.closest(".paper-nav a");
+    if (link && session) session.setItem(OPENED, link.getAttribute("href"));
+  });
+  window.addEventListener("pageshow", function () {
+    var href = session && session.getItem(OPENED);
+    if (!href) return;
+    var links = document.querySelectorAll(".paper-nav a");
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].getAttribute("href") === href) {
+        links[i].focus({ preventScroll: true });
+        links[i].scrollIntoView({ block: "center" });
+        return;
+      }
+    }
+  });
   var HELP = [["/", "search"], ["j / k", "next / previous paper"], ["Enter", "open the focused paper"],
               ["[ / ]", "previous / next date, week or month"], ["?", "show or hide this help"]];
 

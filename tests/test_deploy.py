@@ -50,12 +50,13 @@ def test_every_link_resolves_from_disk_and_every_page_is_reachable(hosted):
     assert on_disk - reached <= {"404.html"} | {p for p in on_disk if p.startswith("email/")}
 
 
-def test_404_resolves_links_from_any_depth(subpath_server):
+def test_404_resolves_links_from_any_depth(subpath_server, hosted):
+    assert f'<base href="{BASE}">' in (hosted / "404.html").read_text()  # as published
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(subpath_server + "papers/deep/missing/page.html")
     assert e.value.code == 404
     page = e.value.read().decode()
-    assert f'<base href="{BASE}">' in page
+    assert '<base href="/digest/">' in page  # as previewed by serve
     assert 'href="index.html"' in page  # resolved against the base, it is the site's index
 
 
@@ -228,3 +229,12 @@ def test_serve_port_in_use_or_out_of_range_is_one_line(tmp_path, subpath_server)
         proc = run_cli("serve", "--out", str(tmp_path / "_site"), "--port", bad, "--no-cache")
         assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr
         assert "cannot listen" in proc.stderr or "--port: must be a number from 0 to 65535" in proc.stderr
+
+
+def test_serve_points_the_404_page_at_the_local_preview(subpath_server):
+    import urllib.error
+
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(subpath_server + "no/such/page.html")
+    body = e.value.read().decode()
+    assert e.value.code == 404 and '<base href="/digest/">' in body and BASE not in body.split("<body")[0]

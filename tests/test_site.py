@@ -179,3 +179,20 @@ def test_evolve_copies_a_record_as_dataclasses_replace_does():
         moved.rank = 8
     with pytest.raises(TypeError, match="no field"):
         evolve(summary, rnak=7)
+
+
+def test_undated_listings_have_display_names_never_hashed_file_names(tmp_path):
+    from conftest import run_cli, search_store
+    from sitegen.site import readable_name
+
+    assert readable_name("seeds/004_510b9bcdd8f4daed.txt") == "Listing 004"
+    assert readable_name("in/my_reading-list.md") == "My reading list"
+    (tmp_path / "in").mkdir()
+    abstract = "We study a problem that matters a great deal. Our method improves results on many benchmarks today."
+    (tmp_path / "in" / "004_510b9bcdd8f4daed.txt").write_text(f"A Paper Title\n{abstract}\n")
+    (tmp_path / "in" / "clip.md").write_text(f"# Papers on Agents\n\n### Another Paper Title\n\n{abstract}\n\n[x](https://a.b)\n")
+    run_cli("build", "in", "--out", "site", cwd=tmp_path, check=True)
+    index = visible_text((tmp_path / "site" / "index.html").read_text())
+    assert "Listing 004" in index and "Papers on Agents" in index and "510b9bcd" not in index
+    labels = {tuple(entry[2]) for entry in search_store(tmp_path / "site").values()}
+    assert labels == {("Listing 004",), ("Papers on Agents",)}
