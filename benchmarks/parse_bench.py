@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sitegen import listing  # noqa: E402
-from sitegen.build import fewer_collections  # noqa: E402
+from sitegen.workers import fewer_collections  # noqa: E402
 
 DAILY = ROOT.parent / "shared" / "captures" / "daily-clipper-2026-04-17.md"
 SEED = ROOT / "seeds" / "001_4c40c16418a54f55.txt"

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from . import __version__
 from .add import AddError
-from .build import BuildError, assemble_only, build, cache_dir, load_catalog, theme_dirs
+from .build import assemble_only, build, load_catalog, theme_dirs
+from .errors import BuildError
+from .sources import cache_dir
 from .config import ConfigError, load
 from .fetch import FetchError
 from .mail import MailError

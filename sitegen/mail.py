@@ -240,3 +240,16 @@ def send(messages: list[tuple[EmailMessage, list[str]]], host: str, port: int, s
                 smtp.send_message(msg, to_addrs=recipients)
     except (OSError, smtplib.SMTPException, ssl.SSLError) as e:
         raise MailError(f"sending through {host}:{port} failed: {' '.join(str(e).split())}") from None
+
+
+# -- the email pages of a built site ----------------------------------------------------------
+def email_files(digest: Digest) -> dict[str, str]:
+    """The output paths of a digest's email page and text, each with what it is."""
+    html_path = email_path(digest)
+    return {html_path: "email page", html_path.removesuffix(".html") + ".txt": "email text"}
+
+
+def email_pages(site, digest: Digest, templates) -> dict[str, bytes]:
+    """A digest's email page and text as the site carries them: output path -> bytes."""
+    message = compose(site, digest, templates)
+    return dict(zip(email_files(digest), (message.html.encode("utf-8"), message.text.encode("utf-8"))))

@@ -8,7 +8,9 @@ import time
 import pytest
 
 from sitegen import config as config_mod
-from sitegen.build import BuildError, ForkedJob, Then, load_catalog, received
+from sitegen.build import load_catalog
+from sitegen.errors import BuildError
+from sitegen.workers import ForkedJob, Then, received
 from sitegen.site import assemble_papers, related_papers
 
 from conftest import ROOT
@@ -184,7 +186,7 @@ def test_a_worker_sees_its_inbox_end_though_later_workers_were_forked(tmp_path):
 def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_finds(tmp_path):
     """The build's related-papers worker is forked before the catalogue exists and sent each
     paper's text a slice at a time, some plain from the memo and some as listed."""
-    from sitegen.build import RelatedJob
+    from sitegen.jobs import RelatedJob
 
     cfg = config_mod.load(None, cwd=ROOT)
     catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
@@ -222,7 +224,8 @@ def test_a_build_collects_garbage_less_often_and_restores_the_collector_after(tm
     inherit them); after it, done or failed, they are what they were."""
     import gc
 
-    from sitegen.build import COLLECT_AFTER, QUIET, build
+    from sitegen.build import QUIET, build
+    from sitegen.workers import COLLECT_AFTER
 
     seen = []
 

@@ -364,8 +364,11 @@ def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project
     from sitegen import build as build_mod
     from sitegen import config as config_mod
 
-    monkeypatch.setattr(build_mod.multiprocessing, "get_all_start_methods", lambda: ["spawn", "forkserver"])
-    assert not build_mod.ForkedJob(len).forked and build_mod.RenderHelper() is None
+    import multiprocessing
+
+    from sitegen import jobs, workers
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn", "forkserver"])
+    assert not workers.ForkedJob(len).forked and jobs.RenderHelper() is None
     for step in (None, add_listing, edit_listing):
         if step:
             step(project)

@@ -195,7 +195,7 @@ def test_the_index_job_hands_back_what_index_files_makes(seed_documents):
     """The build's index worker is sent the documents in slices, writes the files into a
     temporary file as it makes them, and the build reads them back one at a time: the same
     paths and bytes, in the same order."""
-    from sitegen.build import IndexJob
+    from sitegen.jobs import IndexJob
 
     expected = search.index_files(list(seed_documents))
     views = assemble_only(config.load(ROOT / "sitegen.toml")).papers

@@ -1,0 +1,173 @@
+"""What the build's workers do (`workers` says how they run): related papers, the search index,
+and a render helper, each forked at the start of the build while its process is small, and each
+with a fallback that does the same work in the build's own process where fork is unavailable.
+"""
+from __future__ import annotations
+
+import functools
+import gc
+import os
+import pickle
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import cache as build_cache
+from . import mail, search
+from .config import Config
+from .errors import BuildError
+from .model import Catalog
+from .output import Writer
+from .render import Renderer, RenderSettings
+from .site import related_inputs, related_texts
+from .workers import HELPER_COLLECT, ForkedJob, Then, received
+
+
+class RelatedJob:
+    """Related papers (every paper compared with every other), found in a worker forked at the
+    start of the build, while it is small. Once the catalogue exists it is sent each paper's
+    text (its plain text from the paper-text memo where known, else as listed), a slice at a
+    time, and makes it plain itself while this process turns the papers' text into HTML. A
+    worker forked after dedupe would inherit the catalogue, and come to hold a private copy of
+    every page of it that it reads. The worker keeps its own memo in the build cache: each
+    text's stems, so only new text is split and stemmed."""
+
+    CHUNK = 2000  # papers per message to the worker
+
+    def __init__(self, cache: Path | None = None):
+        self._job = ForkedJob(_related_papers)
+        self._cache = cache
+        self._local = None  # where processes cannot be forked: what to compute in `result`
+        # Sent at once: the worker imports numpy and scipy and loads its memo (0.4 s at 10k)
+        # while the build parses and dedupes, instead of after.
+        self._job.send(cache)
+
+    def send(self, catalog: Catalog, config: Config, known: dict) -> None:
+        if not self._job.forked:
+            self._local = related_inputs(catalog.papers, config, known)
+            return
+        self._job.feed(catalog.papers, lambda papers, _start: related_inputs(papers, config, known), self.CHUNK)
+
+    def result(self) -> list[list[tuple[int, float]]]:
+        if self._local is not None:
+            found = _similar(self._local, build_cache.Memo(self._cache, "related-stems"))
+            found.after()
+            return found.value
+        return self._job.result()
+
+    def join(self) -> None:
+        self._job.join()
+
+    def cancel(self) -> None:
+        self._job.cancel()
+
+
+def _related_papers(items, cache: Path | None) -> Then:
+    """The related-papers worker: ready itself while the build parses (imports, memo), receive
+    every paper's text, then compare them."""
+    from . import related  # noqa: F401  numpy and scipy: imported in the worker that needs them
+
+    stems = build_cache.Memo(cache, "related-stems")
+    inputs = [text for chunk in received(items) for text in chunk]  # all before any work: the build never waits
+    return _similar(inputs, stems)
+
+
+def _similar(inputs: list[tuple[str, str, bool]], stems: build_cache.Memo) -> Then:
+    """The related papers, then saving the stems memo (after the build has them)."""
+    from . import related
+
+    texts = related_texts(inputs)
+    inputs.clear()  # the worker's own: the texts as listed are done with once made plain
+    return Then(related.related(texts, memo=stems.known, used=stems.used, consume=True), stems.save)
+
+
+class IndexJob:
+    """The search index, built in a worker forked at the start of the build (it inherits none of
+    the build's data) and sent the search documents as soon as the papers' views exist
+    (`assemble_papers`), a slice of the catalogue at a time, so neither process ever holds the
+    whole archive pickled; it builds while this process finishes assembling and renders.
+
+    The worker writes each file into an anonymous temporary file as it makes it, and hands back
+    only where each one is: it never holds the whole index (140 MB at 100k papers), and `files`
+    gives this process one file at a time."""
+
+    CHUNK = 2000  # papers per message to the worker
+
+    def __init__(self, cache: Path | None = None):
+        self._file = tempfile.TemporaryFile(prefix="sitegen-index-")
+        self._job = ForkedJob(functools.partial(_search_index, self._file))
+        self._cache = cache
+        self._local = None  # where processes cannot be forked: the documents, indexed in `files`
+        self._job.send(cache)  # as `RelatedJob`: the worker's arguments at once, its items later
+
+    def send(self, views: tuple) -> None:
+        """The papers' views (`assemble_papers`), sent a slice at a time as what their search
+        documents are made of; the worker makes the documents."""
+        if not self._job.forked:
+            self._local = search.documents(views)
+            return
+        self._job.feed(views, search.document_inputs, self.CHUNK)
+
+    def files(self) -> Iterator[tuple[str, bytes]]:
+        """(output path, bytes) of each search file, once the worker is done."""
+        if self._local is not None:
+            yield from search.iter_index_files(self._local, self._cache)
+            return
+        try:
+            for path, offset, length in self._job.result():
+                data = os.pread(self._file.fileno(), length, offset)
+                if len(data) != length:
+                    raise BuildError(f"the search index worker's {path} came back cut short; the site was not written")
+                yield path, data
+        finally:
+            self._file.close()
+
+    def join(self) -> None:
+        self._job.join()
+
+    def cancel(self) -> None:
+        self._job.cancel()
+        self._file.close()
+
+
+def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:
+    """The index worker: receive the documents, then write each search file into `out` as it
+    is made; [(path, offset, length)]."""
+    docs = [doc for chunk in received(items) for doc in search.documents_from(chunk)]
+    places, offset = [], 0
+    for path, data in search.iter_index_files(docs, cache, consume=True):  # the worker's own copy
+        out.write(data)
+        places.append((path, offset, len(data)))
+        offset += len(data)
+    out.flush()
+    return places
+
+
+def write_email(site, digest, templates: tuple[Path, ...], paths: tuple[str, ...], writer: Writer) -> None:
+    """Write the email files of `digest` that `paths` names (the others are already published)."""
+    pages = mail.email_pages(site, digest, templates)
+    for path in paths:
+        writer.put(path, pages[path])
+
+
+def RenderHelper() -> ForkedJob | None:
+    """A second process for rendering, forked at the start of the build, while this process is
+    small. It is sent each page to render (`render_site`), so unlike a worker forked after
+    assembling, it never holds (and, by touching it, copies) the build's data: at 100k papers
+    that copy was a gigabyte. None where processes cannot be forked."""
+    job = ForkedJob(_render_stream)
+    return job if job.forked else None
+
+
+def _render_stream(items, writer: Writer, templates: tuple[Path, ...], settings: RenderSettings) -> tuple:
+    """The render helper: render and write each page or email it is sent, until None; returns
+    what it wrote, for the build to merge into its writer."""
+    gc.set_threshold(*HELPER_COLLECT)
+    renderer = Renderer(settings, templates)
+    for kind, paths, record in received(items):
+        inputs = pickle.loads(record)
+        if kind == "page":
+            writer.put(paths[0], renderer.render(inputs[0]))
+        else:
+            write_email(settings, inputs[0], templates, paths, writer)
+    return writer.manifest, writer.bytes_written, writer.unchanged
