@@ -16,7 +16,7 @@ from . import __version__
 from .add import AddError
 from .build import assemble_only, build, load_catalog, theme_dirs
 from .errors import BuildError
-from .sources import cache_dir
+from .sources import SaveError, cache_dir
 from .config import ConfigError, load
 from .fetch import FetchError
 from .mail import MailError
@@ -25,7 +25,7 @@ from .output import OutputError
 from .render import TemplateError
 from .theme import ThemeError
 
-FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, AddError, NewError, ThemeError, FetchError)
+FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, SaveError, NewError, ThemeError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,15 +127,11 @@ def _config(args):
 
 def _write_file(path: Path, data: bytes, option: str) -> None:
     """Write a file the user named, whole or not at all; a one-line error if it cannot be."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    from .output import write_file
+
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_file(path, data)
     except OSError as e:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         raise OutputError(f"{option} {path}: cannot write it ({e.strerror or e})") from None
 
 
@@ -294,7 +290,7 @@ def cmd_fetch(args) -> int:
     fetched = fetch(day, config, args.endpoint or ENDPOINT, args.force, args.timeout)
     if not args.quiet:
         verb = "Saved" if fetched.written else "Already there:"
-        print(f"{verb} {fetched.path}: {fetched.papers} papers for {day.isoformat()}. "
+        print(f"{verb} {fetched.path}: {len(fetched.listing.entries)} papers for {day.isoformat()}. "
               f"Run `sitegen build` to publish it.")
     return 0
 

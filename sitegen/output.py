@@ -365,6 +365,18 @@ def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = Non
             raise
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """Write one file whole or not at all (a temporary name beside it, then a rename); OSError
+    if it cannot be written, with nothing left behind."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def zip_site(out: Path, archive: Path) -> None:
     """Pack the built site into one zip, deterministically (sorted names, fixed timestamps)."""
     archive = archive.absolute()

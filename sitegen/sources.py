@@ -13,6 +13,7 @@ from . import listing
 from .config import Config
 from .errors import BuildError
 from .model import Listing, Problem, evolve
+from .output import write_file
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,45 @@ def read_listings(sources: list[Source], config: Config, known: dict | None = No
             used[key] = parsed
         listings.append(parsed)
     return listings
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A listing `sitegen add` or `sitegen fetch` put into the sources."""
+
+    path: Path
+    listing: Listing  # as the next build will read it
+    written: bool  # False when the same bytes were already there
+
+
+class SaveError(Exception):
+    """A listing file cannot be saved; the message says why and what to do."""
+
+
+def first_folder(config: Config) -> Path:
+    """Where `sitegen add` and `sitegen fetch` put a new listing: the first of `sources`."""
+    if not config.sources:
+        raise SaveError("the config names no sources folder to save the listing in")
+    folder = config.resolve(config.sources[0])
+    if folder.exists() and not folder.is_dir():
+        raise SaveError(f"{folder} is a file, not a folder: the first of `sources` must be a folder")
+    return folder
+
+
+def save_listing(target: Path, raw: bytes, force: bool = False) -> bool:
+    """Save a listing file whole; False if the same bytes are there already. A different file of
+    that name is kept (SaveError) unless `force`."""
+    if target.exists():
+        if target.read_bytes() == raw:
+            return False
+        if not force:
+            raise SaveError(f"{target} already holds a different listing: kept it (--force replaces it)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_file(target, raw)
+    except OSError as e:
+        raise SaveError(f"{target}: cannot write it ({e.strerror or e})") from None
+    return True
 
 
 def cache_dir(config: Config) -> Path:
