@@ -27,7 +27,9 @@ from .render import Renderer, RenderSettings
 from .sources import Discovery, Source, cache_dir, discover, read_listings
 from .workers import ForkedJob, fewer_collections
 from .theme import Theme, ThemeError, find_lunr, load_theme
-from .site import (Link, PaperText, Site, assemble, assemble_papers, catalog_json)
+from .feeds import catalog_json
+from .site import assemble, assemble_papers
+from .views import Link, PaperText, Site
 
 
 

@@ -5,6 +5,8 @@ same bytes. Entry ids are name-based UUIDs of the paper id, stable when the base
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import datetime as dt
 import json
 import uuid
@@ -13,7 +15,8 @@ from xml.sax.saxutils import escape
 from feedgen.feed import FeedGenerator
 
 from . import __version__, urls
-from .site import Site
+from .model import Catalog
+from .views import Site
 
 FEED_ITEMS = 50  # papers in the feed: the newest digest dates first
 
@@ -131,3 +134,36 @@ def files(site: Site) -> dict[str, bytes]:
         out[urls.SITEMAP] = smap
     out[urls.ROBOTS] = robots(site, smap is not None)
     return out
+
+
+def catalog_json(catalog: Catalog) -> Iterator[bytes]:
+    """`papers.json`: the machine-readable catalogue, one object per paper, in chunks (one per
+    paper) so the whole file is never held in memory."""
+    yield b"[\n"
+    for n, p in enumerate(catalog.papers):
+        row = {
+            "id": p.id,
+            "title": p.title,
+            "abstract": p.abstract,
+            "url": urls.paper(p.id),
+            "dates": [d.isoformat() for d in p.dates],
+            "appearances": [
+                {"source": a.source, "line": a.line, "rank": a.rank,
+                 "date": a.date.isoformat() if a.date else None, "upvotes": a.upvotes}
+                for a in p.appearances
+            ],
+            "authors_count": p.authors_count,
+            "organization": p.organization,
+            "published": p.published.isoformat() if p.published else None,
+            "upvotes": p.upvotes,
+            "arxiv_id": p.arxiv_id,
+            "comments": p.comments,
+            "submitter": p.submitter,
+            "authors": list(p.authors),
+            "code_url": p.code_url,
+            "code_stars": p.code_stars,
+            "ai_summary": p.ai_summary,
+        }
+        # One paper per line: readable, diff-friendly, and written by the C encoder (indent= is pure Python).
+        yield (",\n" if n else "").encode() + json.dumps(row, ensure_ascii=False).encode("utf-8")
+    yield b"\n]\n"

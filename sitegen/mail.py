@@ -21,7 +21,7 @@ import jinja2
 
 from . import urls
 from .config import Config
-from .site import Digest, Site, noon_utc
+from .views import Digest, Site, noon_utc
 
 GMAIL_CLIP = 102 * 1024
 BUDGET = 100 * 1024  # bytes of the HTML part as encoded for sending (quoted-printable or base64)

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from . import __version__, urls
 from .config import Config
-from .site import Page, Site
+from .views import Page, Site
 
 
 class TemplateError(Exception):

@@ -48,7 +48,7 @@ from lunr.vector import Vector
 
 from . import cache as build_cache
 from . import periods, urls
-from .site import PaperView
+from .views import PaperView
 
 FIELDS = [
     {"field_name": "title", "boost": 10},

@@ -1,6 +1,6 @@
 """Catalog + config -> the site as records: every page is (path, template, view).
 
-Views are read-only records built here, so templates only present ready values: labels,
+The views (`views.py`) are built here, so templates only present ready values: labels,
 HTML-safe titles, excerpts and root-relative paths (the `url` filter makes them relative to
 the page being rendered). Nothing here touches the disk.
 """
@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import quote_plus
@@ -22,137 +20,8 @@ from slugify import slugify
 from . import periods, text, urls
 from .config import Config
 from .model import Catalog, Listing, Paper, evolve
-
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
-INDEX_DATES = 30  # the index shows this many newest dates; the archive has them all
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def noon_utc(d: dt.date) -> dt.datetime:
-    """A digest date as a moment (noon UTC), for headers that need a time."""
-    return dt.datetime(d.year, d.month, d.day, 12, tzinfo=dt.timezone.utc)
-
-
-def short_date(d: dt.date) -> str:
-    return f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}"
-
-
-def long_date(d: dt.date) -> str:
-    return f"{WEEKDAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}"
-
-
-@dataclass(frozen=True)
-class Link:
-    path: str  # root-relative output path
-    label: str
-
-
-@dataclass(frozen=True)
-class PaperSummary:
-    """A paper as a list shows it."""
-
-    id: str
-    path: str
-    title_html: Markup
-    title_text: str
-    excerpt: str
-    meta: tuple[str, ...]
-    rank: int = 0
-    upvotes: int | None = None
-    repeat: str = ""  # on a date's page, when the paper was listed before: "also listed Mar 11"
-
-
-@dataclass(frozen=True)
-class Digest:
-    """A digest date (all listings of that date) or one undated listing."""
-
-    path: str
-    label: str  # "Wednesday, March 12, 2025" or the listing's name
-    short_label: str
-    date: dt.date | None
-    sources: tuple[str, ...]
-    papers: tuple[PaperSummary, ...]
-    previous: Link | None = None
-    next: Link | None = None
-    week: Link | None = None  # the ISO week and month this date rolls up into
-    month: Link | None = None
-    ordering: str = "listing"  # or "top"
-    alternate: Link | None = None  # the other ordering, when upvotes are known
-
-
-@dataclass(frozen=True)
-class AppearanceView:
-    digest: Link
-    source: str
-    line: int
-    rank: int
-    upvotes: int | None
-    date: dt.date | None = None  # the digest date, None for an undated listing
-
-
-@dataclass(frozen=True)
-class PaperView:
-    id: str
-    path: str
-    title_html: Markup
-    title_text: str
-    abstract_html: Markup
-    abstract_text: str
-    description: str
-    meta: tuple[str, ...]
-    authors_count: int | None
-    organization: str | None
-    published: str | None
-    upvotes: int | None
-    appearances: tuple[AppearanceView, ...]
-    links_out: tuple[Link, ...]
-    structured_data: dict = field(default_factory=dict)  # schema.org ScholarlyArticle, as JSON-LD
-    history: str = ""  # "listed on 3 days; upvotes 12 -> 48"
-    related: tuple[Link, ...] = ()  # the most similar papers, best first
-    arxiv_id: str | None = None
-    submitter: str | None = None
-    authors: tuple[str, ...] = ()
-    ai_summary: str | None = None
-
-
-@dataclass(frozen=True)
-class Page:
-    """One output page: where it goes, which template draws it, and what it is given."""
-
-    path: str
-    template: str
-    title: str
-    description: str
-    kind: str
-    view: object = None
-    extra: dict = field(default_factory=dict)
-    lastmod: dt.date | None = None  # for the sitemap: the newest digest date the page shows
-    og_type: str = "website"
-    base_href: str | None = None  # a <base> for pages served at any depth (404)
-    in_sitemap: bool = True  # False for 404 and for the "top" reorderings of a page already listed
-
-
-@dataclass(frozen=True)
-class Site:
-    config: Config
-    pages: tuple[Page, ...]
-    digests: tuple[Digest, ...]
-    papers: tuple[PaperView, ...]
-    catalog: Catalog  # for `catalog_json`, made as it is written
-    weeks: tuple = ()
-    months: tuple = ()
-
-    @property
-    def dated_digests(self) -> list[Digest]:
-        """The digests with a date, in order: each has an email, and feeds are timed by them."""
-        return [d for d in self.digests if d.date]
-
-    @property
-    def has_feed(self) -> bool:
-        """A feed needs dated digests: its entries are timed by their digest date."""
-        return any(d.date and d.papers for d in self.digests)
-
+from .views import (INDEX_DATES, MONTHS, AppearanceView, Digest, Link, Page, PaperSummary, PaperText, PaperView,
+                    Site, long_date, short_date)
 
 def paper_meta(p: Paper) -> tuple[str, ...]:
     meta = []
@@ -292,19 +161,6 @@ class Papers:
     views: tuple[PaperView, ...]
     digests: tuple[Digest, ...]
     texts: dict = field(default_factory=dict)  # (title, abstract, excerpt length) -> PaperText, as used
-
-
-@dataclass(frozen=True)
-class PaperText:
-    """What a paper's title and abstract become on its pages: a pure function of the two texts
-    and the excerpt length, so the build cache keeps it between builds."""
-
-    title_text: str
-    abstract_text: str
-    title_html: Markup  # safe HTML, made Markup once: the views share these strings, not copies
-    abstract_html: Markup
-    excerpt: str
-    description: str
 
 
 def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
@@ -474,36 +330,3 @@ def _scholarly_article(p: Paper, title: str, abstract: str, config: Config, date
     if dates:
         data["dateCreated"] = dates[0].isoformat()
     return data
-
-
-def catalog_json(catalog: Catalog) -> Iterator[bytes]:
-    """`papers.json`: the machine-readable catalogue, one object per paper, in chunks (one per
-    paper) so the whole file is never held in memory."""
-    yield b"[\n"
-    for n, p in enumerate(catalog.papers):
-        row = {
-            "id": p.id,
-            "title": p.title,
-            "abstract": p.abstract,
-            "url": urls.paper(p.id),
-            "dates": [d.isoformat() for d in p.dates],
-            "appearances": [
-                {"source": a.source, "line": a.line, "rank": a.rank,
-                 "date": a.date.isoformat() if a.date else None, "upvotes": a.upvotes}
-                for a in p.appearances
-            ],
-            "authors_count": p.authors_count,
-            "organization": p.organization,
-            "published": p.published.isoformat() if p.published else None,
-            "upvotes": p.upvotes,
-            "arxiv_id": p.arxiv_id,
-            "comments": p.comments,
-            "submitter": p.submitter,
-            "authors": list(p.authors),
-            "code_url": p.code_url,
-            "code_stars": p.code_stars,
-            "ai_summary": p.ai_summary,
-        }
-        # One paper per line: readable, diff-friendly, and written by the C encoder (indent= is pure Python).
-        yield (",\n" if n else "").encode() + json.dumps(row, ensure_ascii=False).encode("utf-8")
-    yield b"\n]\n"

@@ -23,20 +23,19 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "dedupe": set(),
     "related": set(),
     "periods": set(),
-    "site": {"periods", "related"},
-    # The view records templates see live in site.py for now: rendering and the machine outputs
-    # read them from there (a views module is the architecture issue's next step).
-    "render": {"site"},
-    "feeds": {"site"},
-    "mail": {"site", "render"},
-    "search": {"site", "periods", "cache"},
+    "views": set(),
+    "site": {"periods", "related", "views"},
+    "render": {"views"},
+    "feeds": {"views"},
+    "mail": {"views", "render"},  # the template lookup (`render.loader`) is the theme's, shared
+    "search": {"views", "periods", "cache"},
     "theme": set(),
     "cache": set(),
     "output": set(),
     "workers": {"output"},
     "jobs": {"workers", "cache", "mail", "output", "related", "render", "search", "site"},
     "build": {"cache", "dedupe", "feeds", "jobs", "mail", "output", "render", "search", "site", "sources",
-              "theme", "workers"},
+              "theme", "views", "workers"},
     # commands
     "add": {"listing", "sources"},
     "fetch": {"listing", "sources"},

@@ -119,7 +119,7 @@ def test_json_feed_is_valid_1_1(seed_site):
 import pytest
 
 from sitegen import periods
-from sitegen.site import Digest, Link, PaperSummary
+from sitegen.views import Digest, Link, PaperSummary
 
 
 @pytest.mark.parametrize("day,week,month", [

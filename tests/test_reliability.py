@@ -264,7 +264,7 @@ def test_a_cache_changed_by_another_hand_is_treated_as_absent(tmp_path):
     """A memo rewritten to put markup into pages (it decodes, but is not signed by this user's
     key) is ignored: the page shows the listing's text."""
     from sitegen import cache as cache_module
-    from sitegen.site import Link, PaperText
+    from sitegen.views import Link, PaperText
 
     project = _seed_project(tmp_path)
     run_cli("build", "--out", "site", cwd=project, check=True)

@@ -169,7 +169,7 @@ def test_evolve_copies_a_record_as_dataclasses_replace_does():
     import dataclasses
 
     from sitegen.model import evolve
-    from sitegen.site import PaperSummary
+    from sitegen.views import PaperSummary
 
     summary = PaperSummary("x", "papers/x.html", "X", "X", "about x", ("2 authors",), rank=1, upvotes=4)
     moved = evolve(summary, rank=7)
