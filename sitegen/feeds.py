@@ -25,10 +25,6 @@ def _instant(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
 
 
-def _href(base_url: str, path: str) -> str:
-    return urls.absolute(base_url, path) or path
-
-
 def feed_items(site: Site, limit: int = FEED_ITEMS):
     """(digest, paper summary) pairs, newest digest first, each paper once, at most `limit`."""
     seen, items = set(), []
@@ -53,8 +49,8 @@ def atom(site: Site) -> bytes | None:
     fg.id(f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sitegen:feed:' + site.config.title)}")
     fg.title(site.config.title)
     fg.subtitle(site.config.description)
-    fg.link(href=_href(base, urls.INDEX), rel="alternate", type="text/html")
-    fg.link(href=_href(base, urls.FEED), rel="self", type="application/atom+xml")
+    fg.link(href=urls.href(base, urls.FEED, urls.INDEX), rel="alternate", type="text/html")
+    fg.link(href=urls.href(base, urls.FEED, urls.FEED), rel="self", type="application/atom+xml")
     fg.language(site.config.language)
     fg.generator("sitegen", __version__)
     fg.updated(_instant(items[0][0].date))
@@ -62,7 +58,7 @@ def atom(site: Site) -> bytes | None:
         entry = fg.add_entry(order="append")
         entry.id(f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sitegen:paper:' + paper.id)}")
         entry.title(paper.title_text)
-        entry.link(href=_href(base, paper.path), rel="alternate", type="text/html")
+        entry.link(href=urls.href(base, urls.FEED, paper.path), rel="alternate", type="text/html")
         entry.updated(_instant(digest.date))
         entry.published(_instant(digest.date))
         entry.summary(paper.excerpt or paper.title_text)
@@ -80,13 +76,13 @@ def json_feed(site: Site) -> bytes | None:
         "version": "https://jsonfeed.org/version/1.1",
         "title": site.config.title,
         "description": site.config.description,
-        "home_page_url": _href(base, urls.INDEX),
-        "feed_url": _href(base, urls.JSON_FEED),
+        "home_page_url": urls.href(base, urls.FEED, urls.INDEX),
+        "feed_url": urls.href(base, urls.FEED, urls.JSON_FEED),
         "language": site.config.language,
         "items": [
             {
                 "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'sitegen:paper:' + paper.id)}",
-                "url": _href(base, paper.path),
+                "url": urls.href(base, urls.FEED, paper.path),
                 "title": paper.title_text,
                 "summary": paper.excerpt or paper.title_text,
                 "content_text": paper.excerpt or paper.title_text,

@@ -13,7 +13,7 @@ from pathlib import PurePath
 
 from . import formats
 from .config import ListingSettings
-from .formats.common import FILE_DATE, MONTH_NAMES, Reading, is_prose  # noqa: F401  (is_prose: the tests' too)
+from .formats.common import FILE_DATE, SHORT_MONTHS, Reading, is_prose  # noqa: F401  (is_prose: the tests' too)
 from .formats.seed import classify, normalize_line  # noqa: F401
 from .model import Entry, Listing, Problem
 
@@ -58,10 +58,10 @@ def _fields(fields: dict, date: dt.date | None, source: str, problems: list[Prob
         try:
             out["published"] = dt.date(year, month, day) if year is not None else None
         except ValueError:
-            problems.append(Problem(source, line, f"not a real date: {MONTH_NAMES[month - 1]} {day}"))
+            problems.append(Problem(source, line, f"not a real date: {SHORT_MONTHS[month - 1]} {day}"))
             out["published"] = None
         if out["published"] is None:
-            out["published_text"] = f"{MONTH_NAMES[month - 1]} {day}"
+            out["published_text"] = f"{SHORT_MONTHS[month - 1]} {day}"
     return out
 
 
@@ -80,7 +80,7 @@ def digest_date(reading: Reading, source: str, settings: ListingSettings, defaul
     named = _file_date(source)
     if settings.date is not None:
         if header and (header[0], header[1]) != (settings.date.month, settings.date.day):
-            _warn(reading, source, header[3], f"header date {MONTH_NAMES[header[0] - 1] + ' ' + str(header[1])!r} differs from "
+            _warn(reading, source, header[3], f"header date {SHORT_MONTHS[header[0] - 1] + ' ' + str(header[1])!r} differs from "
                                               f"the configured date {settings.date.isoformat()}: using the configured date")
         return settings.date
     if header is None:
@@ -92,7 +92,7 @@ def digest_date(reading: Reading, source: str, settings: ListingSettings, defaul
                                       "2026-04-17.txt (or set a `title` for it in the config to keep it undated)")
         return None
     month, day, year, line = header
-    label = f"{MONTH_NAMES[month - 1]} {day}"
+    label = f"{SHORT_MONTHS[month - 1]} {day}"
     if year is None:
         year = _year_from(reading.created, month, day) or (reading.dated.year if reading.dated else None) \
             or (named.year if named else None) or settings.year or default_year

@@ -20,7 +20,7 @@ import css_inline
 import jinja2
 
 from . import urls
-from .config import Config
+from .text import excerpt
 from .views import Digest, Site, noon_utc
 
 GMAIL_CLIP = 102 * 1024
@@ -50,10 +50,6 @@ class Mail:
     text: str
     omitted: int  # papers left out to stay under the clipping limit
     excerpt_length: int
-
-
-def _href(config: Config, from_page: str, path: str) -> str:
-    return urls.absolute(config.base_url, path) or urls.relative(from_page, path)
 
 
 @functools.lru_cache(maxsize=8)
@@ -104,8 +100,8 @@ def compose(site: Site, digest: Digest, templates, page_path: str | None = None)
     env = _environment(templates)
     inliner = _INLINER
     subject = f"{config.title}: {digest.short_label} ({len(digest.papers)} paper{'s' if len(digest.papers) != 1 else ''})"
-    context = {"site": config, "digest": digest, "digest_href": _href(config, page_path, digest.path),
-               "index_href": _href(config, page_path, urls.INDEX)}
+    context = {"site": config, "digest": digest, "digest_href": urls.href(config.base_url, page_path, digest.path),
+               "index_href": urls.href(config.base_url, page_path, urls.INDEX)}
     count = len(digest.papers)
     for limit in EXCERPT_STEPS:
         html, text = _render(env, inliner, context, digest, page_path, limit, count)
@@ -139,8 +135,8 @@ def fits(html: str) -> bool:
 def _render(env, inliner, context, digest: Digest, page_path: str, limit: int, count: int):
     config = context["site"]
     papers = [
-        MailPaper(p.title_text, _href(config, page_path, p.path), " \u00b7 ".join(p.meta),
-                  _shorten(p.excerpt, limit))
+        MailPaper(p.title_text, urls.href(config.base_url, page_path, p.path), " \u00b7 ".join(p.meta),
+                  (excerpt(p.excerpt, limit) if limit else ""))
         for p in digest.papers[:count]
     ]
     values = {**context, "papers": papers, "omitted": len(digest.papers) - count}
@@ -149,12 +145,6 @@ def _render(env, inliner, context, digest: Digest, page_path: str, limit: int, c
     return html, text
 
 
-def _shorten(excerpt: str, limit: int) -> str:
-    if limit == 0:
-        return ""
-    if len(excerpt) <= limit:
-        return excerpt
-    return excerpt[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "\u2026"
 
 
 def email_path(digest: Digest) -> str:

@@ -8,6 +8,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")  # the one table: readers, labels and pages use it
+
+
 def evolve(record, **changes):
     """`dataclasses.replace` for the pipeline's records (frozen dataclasses with no
     `__post_init__` and no init-only fields): a copy with `changes`, made without running

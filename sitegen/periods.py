@@ -12,10 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from . import urls
-from .model import evolve
+from .model import MONTH_NAMES, evolve
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
 
 
 def week_key(day: dt.date) -> str:
@@ -36,14 +34,14 @@ def week_range(key: str) -> str:
     year, week = key.split("-W")
     monday = dt.date.fromisocalendar(int(year), int(week), 1)
     sunday = monday + dt.timedelta(days=6)
-    left = f"{MONTHS[monday.month - 1][:3]} {monday.day}"
-    right = f"{MONTHS[sunday.month - 1][:3]} {sunday.day}, {sunday.year}"
+    left = f"{MONTH_NAMES[monday.month - 1][:3]} {monday.day}"
+    right = f"{MONTH_NAMES[sunday.month - 1][:3]} {sunday.day}, {sunday.year}"
     return f"{left}{', ' + str(monday.year) if monday.year != sunday.year else ''} \u2013 {right}"
 
 
 def month_label(key: str) -> str:
     year, month = key.split("-")
-    return f"{MONTHS[int(month) - 1]} {year}"
+    return f"{MONTH_NAMES[int(month) - 1]} {year}"
 
 
 def neighbours(items):

@@ -77,6 +77,12 @@ def _relative_from(folder: str, to_file: str) -> str:
     return quote(posixpath.relpath(to_file, folder or "."))
 
 
+def href(base_url: str, from_page: str, path: str) -> str:
+    """A link to `path` from the output file `from_page`: absolute with a base URL (feeds and
+    mail are read away from the site), else relative."""
+    return absolute(base_url, path) or relative(from_page, path)
+
+
 def absolute(base_url: str, path: str) -> str | None:
     """The absolute URL of an output file, or None when no base URL is configured."""
     if not base_url:

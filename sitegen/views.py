@@ -10,10 +10,8 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from .config import Config
-from .model import Catalog
+from .model import MONTH_NAMES, Catalog
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
 INDEX_DATES = 30  # the index shows this many newest dates; the archive has them all
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -24,11 +22,11 @@ def noon_utc(d: dt.date) -> dt.datetime:
 
 
 def short_date(d: dt.date) -> str:
-    return f"{MONTHS[d.month - 1][:3]} {d.day}, {d.year}"
+    return f"{MONTH_NAMES[d.month - 1][:3]} {d.day}, {d.year}"
 
 
 def long_date(d: dt.date) -> str:
-    return f"{WEEKDAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}"
+    return f"{WEEKDAYS[d.weekday()]}, {MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from ..model import Problem
+from ..model import MONTH_NAMES, Problem
 
-MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTHS = {name[:3].lower(): n for n, name in enumerate(MONTH_NAMES, start=1)}  # "mar" -> 3
+SHORT_MONTHS = tuple(name[:3] for name in MONTH_NAMES)  # "Mar"
 DATE_LINE = re.compile(
     r"^(?:published on\s+)?(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+(?P<day>\d{1,2})"
     r"(?:,\s*(?P<year>\d{4}))?(?:\s+(?P<tail>\d[\d,]*))?$",
