@@ -179,38 +179,13 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     the page it is working on. Every path is claimed here first, in order, so two outputs that
     claim one path are refused as before."""
     t0 = time.perf_counter()
-    emails = site.dated_digests
-    for page in site.pages:
-        writer.claim(page.path, f"page {page.kind}")
-    for digest in emails:
-        for path, origin in email_files(digest).items():
-            writer.claim(path, origin)
-    writer.claim(urls.CATALOG, "catalogue")
+    _claim_rendered(site, writer)
     try:
         if helper is not None:
             helper.send(writer.part(), templates, RenderSettings(site.config, site.has_feed))
-        bar = progress("render", len(site.pages) + len(emails))
-        renderer = Renderer(site, templates)
-        for n, page in enumerate(site.pages, 1):
-            record = None
-            if renders:
-                record = build_cache.pickled(page, site.has_feed)
-                if renders.unchanged(page.path, record) and writer.reuse(page.path):
-                    continue
-            if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
-                writer.put(page.path, renderer.render(page))
-            if n % 100 == 0:
-                bar.update(100)
-        bar.update(len(site.pages) % 100)
-        for digest in emails:
-            bar.update()
-            record = build_cache.pickled(digest) if renders or helper is not None else None
-            fresh = tuple(path for path in email_files(digest)
-                          if not (renders and renders.unchanged(path, record) and writer.reuse(path)))
-            if not fresh:
-                continue
-            if not (helper and helper.offer(("email", fresh, record))):
-                write_email(site, digest, templates, fresh, writer)
+        bar = progress("render", len(site.pages) + len(site.dated_digests))
+        _render_pages(site, writer, templates, bar, renders, helper)
+        _render_emails(site, writer, templates, bar, renders, helper)
         writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
         if helper is not None:
             helper.finish()
@@ -221,13 +196,67 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
             helper.cancel()  # before the staging folder it writes into is removed
         raise
     t1 = time.perf_counter()
+    _add_files(site, writer, static)
+    t2 = time.perf_counter()
+    _add_index(writer, index, progress)
+    # The index is built beside the other stages: its figure is how long the build waited for it.
+    timings["index"] = time.perf_counter() - t2
+    timings["render"] = t1 - t0
+    timings["feeds"] = t2 - t1
+
+
+def _claim_rendered(site: Site, writer: Writer) -> None:
+    """Claim, in order, every path that rendering fills (pages, emails, the catalogue)."""
+    for page in site.pages:
+        writer.claim(page.path, f"page {page.kind}")
+    for digest in site.dated_digests:
+        for path, origin in email_files(digest).items():
+            writer.claim(path, origin)
+    writer.claim(urls.CATALOG, "catalogue")
+
+
+def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -> None:
+    """Each page: linked if its render key is unchanged, else sent to the helper if its pipe
+    has room, else rendered here."""
+    renderer = Renderer(site, templates)
+    for n, page in enumerate(site.pages, 1):
+        record = None
+        if renders:
+            record = build_cache.pickled(page, site.has_feed)
+            if renders.unchanged(page.path, record) and writer.reuse(page.path):
+                continue
+        if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
+            writer.put(page.path, renderer.render(page))
+        if n % 100 == 0:
+            bar.update(100)
+    bar.update(len(site.pages) % 100)
+
+
+def _render_emails(site: Site, writer: Writer, templates, bar, renders, helper) -> None:
+    """Each dated digest's email page and text, as pages are (`_render_pages`)."""
+    for digest in site.dated_digests:
+        bar.update()
+        record = build_cache.pickled(digest) if renders or helper is not None else None
+        fresh = tuple(path for path in email_files(digest)
+                      if not (renders and renders.unchanged(path, record) and writer.reuse(path)))
+        if not fresh:
+            continue
+        if not (helper and helper.offer(("email", fresh, record))):
+            write_email(site, digest, templates, fresh, writer)
+
+
+def _add_files(site: Site, writer: Writer, static: tuple[Path, ...]) -> None:
+    """Feeds and crawler files, static files, the project's extra files, lunr.js."""
     for path, data in feeds.files(site).items():
         writer.add(path, data, "feeds and crawler files")
     for rel, path in Theme((), static).static_files():
         writer.add(f"static/{rel}", path.read_bytes(), "static file")
     writer.copy_extra(site.config.resolve(site.config.extra))
     writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
-    t2 = time.perf_counter()
+
+
+def _add_index(writer: Writer, index: IndexJob, progress: Progress) -> None:
+    """The search index files, as the index worker hands them back, and their sizes."""
     bar = progress("search index", 1)  # shown while the build waits for the index
     sizes = {}
     for path, data in index.files():
@@ -237,10 +266,6 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     bar.close()
     writer.index_bytes = search.index_size(sizes)
     writer.notes.extend(search.size_notes(writer.index_bytes))
-    # The index is built beside the other stages: its figure is how long the build waited for it.
-    timings["index"] = time.perf_counter() - t2
-    timings["render"] = t1 - t0
-    timings["feeds"] = t2 - t1
 
 
 def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
@@ -287,78 +312,88 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     timings: dict[str, float] = {}
     started = time.perf_counter()
     found = discover(inputs, config, tuple(p for p in (out, cache) if p is not None))
-    sources = found.sources
     templates, static = theme_dirs(config)
-    key = record = renders = None
+    key = record = theme = None
     if out is not None and cache is not None:
         theme = build_cache.theme_identity(repr(config), templates)
-        key = fingerprint(sources, config, theme, static)
+        key = fingerprint(found.sources, config, theme, static)
         record = build_cache.load_record(cache, out)
         if key and record and record.fingerprint == key and build_cache.intact(out, record.manifest):
-            _strict_check(strict, record.problem_list())
-            clear_leftovers(out)  # what a killed build left, as a full build would
-            timings["total"] = time.perf_counter() - started
-            return BuildResult(None, out=out, files=len(record.manifest), timings=timings,
-                               bytes_written=record.report.get("bytes", 0), notes=list(record.notes),
-                               index_bytes=record.report.get("search_index", {}), record=record)
+            return _unchanged(out, record, strict, timings, started)
     index = IndexJob(cache)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text
+    memos = [build_cache.Memo(cache, name) for name in ("listings", "slugs")]
+    memos.append(build_cache.Memo(cache, "paper-text", (PaperText, Link)))
     try:
-        parsed, slugs = build_cache.Memo(cache, "listings"), build_cache.Memo(cache, "slugs")
-        catalog = load_catalog(config, inputs, timings, found, parsed.known, parsed.used, slugs.known, slugs.used)
-        parsed.release()
-        slugs.release()
-        # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
-        # frozen, it is left out of the garbage collector's full sweeps, which would otherwise scan
-        # the whole growing heap again and again (at 10k, 0.9 s of such sweeps). Frozen objects are
-        # still freed when nothing refers to them; only reference cycles among them would stay,
-        # and the build's data is frozen dataclasses and tuples.
-        gc.freeze()
-        result = BuildResult(catalog, timings=timings)
-        _strict_check(strict, catalog.problems)
-        if not catalog.papers and not catalog.listings:
-            raise BuildError("no listings to build")
-        t0 = time.perf_counter()
-        texts = build_cache.Memo(cache, "paper-text", (PaperText, Link))
-        similar.send(catalog, config, texts.known)
-        papers = assemble_papers(catalog, config, texts.known)
-        texts.used = papers.texts
-        texts.release()
-        index.send(papers.views)
-        site = assemble(catalog, config, papers, similar.result())
-        papers = None  # the views without related papers are done with
-        timings["assemble"] = time.perf_counter() - t0
-        result.site = site
+        result = _assemble(config, inputs, found, strict, memos, index, similar, timings)
+        site = result.site
         if out is None:
             writer = MemoryWriter()
             render_site(site, writer, templates, static, timings, index, progress)
             result.memory = writer.files
         else:
-            previous = record.manifest if record else None
-            if key:
-                renders = build_cache.RenderCache(theme, record.renders if record else None)
-            with publish(out, lock=False, previous=previous) as writer:
+            renders = build_cache.RenderCache(theme, record.renders if record else None) if key else None
+            with publish(out, lock=False, previous=record.manifest if record else None) as writer:
                 render_site(site, writer, templates, static, timings, index, progress, renders, helper)
                 if cache is not None:
                     build_cache.forget(cache, out)  # the output is about to change under the record
             result.out = out
     except BaseException:
-        index.cancel()
-        if helper is not None:
-            helper.cancel()
-        similar.cancel()
+        for job in (index, helper, similar):
+            if job is not None:
+                job.cancel()
         raise
     result.files, result.bytes_written = len(writer.origins), writer.bytes_written
     result.notes, result.index_bytes, result.unchanged = found.skipped + writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
-    for memo in (texts, parsed, slugs):
+    for memo in memos:
         memo.save()
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
-            key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in catalog.problems], result.notes,
-            renders.keys))
+            key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in result.catalog.problems],
+            result.notes, renders.keys))
     for job in (similar, index, helper):  # what a worker does after its result (`Then`) ends with the build
         if job is not None:
             job.join()
+    return result
+
+
+def _unchanged(out: Path, record: build_cache.Record, strict: bool, timings: dict[str, float],
+               started: float) -> BuildResult:
+    """The output is as the last build left it, from the same inputs: nothing to do."""
+    _strict_check(strict, record.problem_list())
+    clear_leftovers(out)  # what a killed build left, as a full build would
+    timings["total"] = time.perf_counter() - started
+    return BuildResult(None, out=out, files=len(record.manifest), timings=timings,
+                       bytes_written=record.report.get("bytes", 0), notes=list(record.notes),
+                       index_bytes=record.report.get("search_index", {}), record=record)
+
+
+def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict: bool, memos: list,
+              index: IndexJob, similar: RelatedJob, timings: dict[str, float]) -> BuildResult:
+    """Read, dedupe and assemble (sending the workers their inputs on the way); a result with
+    the catalogue and the site."""
+    parsed, slugs, texts = memos
+    catalog = load_catalog(config, inputs, timings, found, parsed.known, parsed.used, slugs.known, slugs.used)
+    parsed.release()
+    slugs.release()
+    # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
+    # frozen, it is left out of the garbage collector's full sweeps, which would otherwise scan
+    # the whole growing heap again and again (at 10k, 0.9 s of such sweeps). Frozen objects are
+    # still freed when nothing refers to them; only reference cycles among them would stay,
+    # and the build's data is frozen dataclasses and tuples.
+    gc.freeze()
+    result = BuildResult(catalog, timings=timings)
+    _strict_check(strict, catalog.problems)
+    if not catalog.papers and not catalog.listings:
+        raise BuildError("no listings to build")
+    t0 = time.perf_counter()
+    similar.send(catalog, config, texts.known)
+    papers = assemble_papers(catalog, config, texts.known)
+    texts.used = papers.texts
+    texts.release()
+    index.send(papers.views)
+    result.site = assemble(catalog, config, papers, similar.result())
+    timings["assemble"] = time.perf_counter() - t0
     return result
