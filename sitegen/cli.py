@@ -32,37 +32,48 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sitegen", description="Build a browsable, searchable digest from pasted paper listings.")
     parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add_command in (_build_commands, _listing_commands, _project_commands, _email_command):
+        add_command(sub)
+    return parser
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("inputs", nargs="*", metavar="INPUT", help="listing files or folders (default: the config's sources, else seeds/)")
-        p.add_argument("--config", metavar="FILE", help="settings file (default: ./sitegen.toml, else [tool.sitegen] in ./pyproject.toml)")
-        p.add_argument("--strict", action="store_true", help="treat warnings as a failure")
-        p.add_argument("-q", "--quiet", action="store_true", help="print problems and errors only")
 
-    def caching(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--cache-dir", metavar="DIR", help="build cache folder (default: .sitegen-cache beside the config)")
-        p.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache: a cold build")
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="listing files or folders (default: the config's sources, else seeds/)")
+    p.add_argument("--config", metavar="FILE", help="settings file (default: ./sitegen.toml, else [tool.sitegen] in ./pyproject.toml)")
+    p.add_argument("--strict", action="store_true", help="treat warnings as a failure")
+    p.add_argument("-q", "--quiet", action="store_true", help="print problems and errors only")
 
+
+def _caching(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", metavar="DIR", help="build cache folder (default: .sitegen-cache beside the config)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the build cache: a cold build")
+
+
+def _build_commands(sub) -> None:
+    """build, check, serve."""
     b = sub.add_parser("build", help="build the site")
-    common(b)
+    _common(b)
     b.add_argument("--out", metavar="DIR", help="output folder (default: the config's `out`, else _site)")
     b.add_argument("--report", metavar="FILE", help="write a JSON build report")
     b.add_argument("--base-url", metavar="URL", help="absolute URL the site will be served from")
     b.add_argument("--zip", metavar="FILE", help="also pack the built site into this zip archive")
-    caching(b)
+    _caching(b)
 
     c = sub.add_parser("check", help="parse and dedupe without writing; list problems and merges")
-    common(c)
+    _common(c)
     c.add_argument("--merges", action="store_true", help="list every merge, not only the near-duplicates")
 
     s = sub.add_parser("serve", help="build, serve on localhost, rebuild and reload on changes")
-    common(s)
+    _common(s)
     s.add_argument("--out", metavar="DIR", help="output folder (default: the config's `out`)")
     s.add_argument("--base-url", metavar="URL", help="serve under this URL's path (default: the config's)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=_port, default=8000, help="port to listen on (0: any free port)")
-    caching(s)
+    _caching(s)
 
+
+def _listing_commands(sub) -> None:
+    """add, fetch."""
     a = sub.add_parser("add", help="add a pasted page (a file, or - for standard input) to the listings, "
                                    "named for its digest date")
     a.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="the paste (default: standard input)")
@@ -79,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--force", action="store_true", help="replace a saved answer for that day that differs")
     f.add_argument("-q", "--quiet", action="store_true")
 
+
+def _project_commands(sub) -> None:
+    """new, theme export."""
     n = sub.add_parser("new", help="make a new digest project in DIR")
     n.add_argument("folder", metavar="DIR")
     n.add_argument("--title", help="the digest's title (default: from the folder's name)")
@@ -89,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("folder", metavar="DIR")
     t.add_argument("--force", action="store_true", help="overwrite templates/ and static/ that hold files")
 
+
+def _email_command(sub) -> None:
     e = sub.add_parser("email", help="a digest date as an email: write a .eml file or send it over SMTP")
     e.add_argument("date", metavar="DATE", help="the digest date (YYYY-MM-DD) or `latest`")
     e.add_argument("inputs", nargs="*", metavar="INPUT", help="listing files or folders (default: as for build)")
@@ -103,7 +119,6 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--starttls", action="store_true", help="upgrade the SMTP connection with STARTTLS")
     e.add_argument("--user", metavar="NAME", help="SMTP login; the password comes from $SITEGEN_SMTP_PASSWORD")
     e.add_argument("-q", "--quiet", action="store_true")
-    return parser
 
 
 def _port(text: str) -> int:

@@ -173,8 +173,6 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
     earlier build, so only new titles are slugged; `slugs_used` gets every title's slug."""
     entries = [e for listing in listings for e in listing.entries]
     problems = [p for listing in listings for p in listing.problems]
-
-    # 1. identical entries -> variants
     akeys: dict[str, str] = {}  # abstract -> its key: a paper turns up in many listings
 
     def akey_of(abstract: str) -> str:
@@ -183,6 +181,21 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
             akey = akeys[abstract] = abstract_key(abstract)
         return akey
 
+    variants = _variants(entries, akey_of)
+    comps, scores = _join(variants)
+    papers, pending = _papers(variants, comps, scores)
+    papers = _assign_ids(papers, akey_of, slugs, slugs_used)
+    merges = sorted(
+        (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
+         for e, n, ts, abs_sim, exact in pending),
+        key=lambda m: (m.source, m.line),
+    )
+    papers.sort(key=lambda p: (_first_listed(p), p.id))
+    return Catalog(tuple(sorted(listings, key=lambda l: _oldest_first(l.date, l.source))), tuple(papers), tuple(merges), tuple(problems), len(entries))
+
+
+def _variants(entries: list[Entry], akey_of) -> list[_Variant]:
+    """1. Identical entries (same id, folded title and abstract) as one variant, in a fixed order."""
     by_identity: dict[tuple[str, str, str], _Variant] = {}
     for e in entries:
         tkey = title_key(e.title)
@@ -193,9 +206,12 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
         if variant is None:
             variant = by_identity[identity] = _Variant(tkey, compact, akey, [], e.arxiv_id)
         variant.entries.append(e)
-    variants = [by_identity[k] for k in sorted(by_identity)]
+    return [by_identity[k] for k in sorted(by_identity)]
 
-    # 2-4. blocking, comparison, union-find
+
+def _join(variants: list[_Variant]) -> tuple[_Components, dict[tuple[int, int], tuple[float, float | None]]]:
+    """0, 2-4. One id, one paper; then blocking, comparison and union-find. The groups, and the
+    scores of the pairs that were joined."""
     blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, v in enumerate(variants):
         for key in _blocks(v):
@@ -221,13 +237,17 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
         same, ts, abs_sim = compare(variants[i], variants[j])
         if same and comps.union(i, j):
             scores[(i, j)] = (ts, abs_sim)
+    return comps, scores
 
+
+def _papers(variants: list[_Variant], comps: _Components, scores: dict) -> tuple[list[Paper], list[tuple]]:
+    """Each group as one paper (its entries oldest first), and each entry folded into a paper
+    with the scores that put it there: (entry, paper index, title, abstract similarity, exact)."""
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(variants)):
         groups[comps.find(i)].append(i)
-
     papers: list[Paper] = []
-    pending: list[tuple[Entry, int, float, float | None, bool]] = []  # (entry, paper index, scores, exact)
+    pending: list[tuple[Entry, int, float, float | None, bool]] = []
     for members in groups.values():
         group_entries = sorted((e for i in members for e in variants[i].entries), key=lambda e: _oldest_first(e.listing_date, e.source, e.line))
         first = group_entries[0]
@@ -244,15 +264,7 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
                     exact = False
                 pending.append((e, len(papers), ts, abs_sim, exact))
         papers.append(_merge(group_entries))
-
-    papers = _assign_ids(papers, akey_of, slugs, slugs_used)
-    merges = sorted(
-        (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
-         for e, n, ts, abs_sim, exact in pending),
-        key=lambda m: (m.source, m.line),
-    )
-    papers.sort(key=lambda p: (_first_listed(p), p.id))
-    return Catalog(tuple(sorted(listings, key=lambda l: _oldest_first(l.date, l.source))), tuple(papers), tuple(merges), tuple(problems), len(entries))
+    return papers, pending
 
 
 def _score(a: _Variant, b: _Variant) -> tuple[float, float | None]:
