@@ -104,9 +104,9 @@ class BuildResult:
             "search_index": dict(self.index_bytes),
             "seconds": {k: round(v, 4) for k, v in self.timings.items()},
             "sources": per_source,
-            "warnings": [{"source": p.source, "line": p.line, "message": p.message}
+            "warnings": [{"source": p.source, "line": p.line, "message": p.message, "code": p.code}
                          for p in c.problems if p.severity == "warning"],
-            "errors": [{"source": p.source, "line": p.line, "message": p.message}
+            "errors": [{"source": p.source, "line": p.line, "message": p.message, "code": p.code}
                        for p in c.problems if p.severity == "error"],
         }
 

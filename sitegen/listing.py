@@ -28,7 +28,8 @@ def parse(raw: bytes, source: str, settings: ListingSettings | None = None,
     text, problems = decode(raw, source)
     fmt = formats.pick(text)
     if source.lower().endswith(".json") and fmt.NAME != "api json":
-        problems.append(Problem(source, 0, "not a daily-papers API answer (a JSON array of papers): skipped"))
+        problems.append(Problem(source, 0, "not a daily-papers API answer (a JSON array of papers): skipped",
+                                code="not-api-json"))
         return Listing(source, None, (), tuple(problems), settings.title, "json")
     reading = fmt.read(text, source)
     reading.problems[:0] = problems
@@ -58,7 +59,8 @@ def _fields(fields: dict, date: dt.date | None, source: str, problems: list[Prob
         try:
             out["published"] = dt.date(year, month, day) if year is not None else None
         except ValueError:
-            problems.append(Problem(source, line, f"not a real date: {SHORT_MONTHS[month - 1]} {day}"))
+            problems.append(Problem(source, line, f"not a real date: {SHORT_MONTHS[month - 1]} {day}",
+                                    code="date-impossible"))
             out["published"] = None
         if out["published"] is None:
             out["published_text"] = f"{SHORT_MONTHS[month - 1]} {day}"
@@ -81,7 +83,7 @@ def digest_date(reading: Reading, source: str, settings: ListingSettings, defaul
     if settings.date is not None:
         if header and (header[0], header[1]) != (settings.date.month, settings.date.day):
             _warn(reading, source, header[3], f"header date {SHORT_MONTHS[header[0] - 1] + ' ' + str(header[1])!r} differs from "
-                                              f"the configured date {settings.date.isoformat()}: using the configured date")
+                                              f"the configured date {settings.date.isoformat()}: using the configured date", "date-config-mismatch")
         return settings.date
     if header is None:
         if reading.dated or named:
@@ -89,7 +91,7 @@ def digest_date(reading: Reading, source: str, settings: ListingSettings, defaul
         if not settings.title and reading.entries:
             _warn(reading, source, 0, "no digest date in this listing: published as an undated listing; to date it, "
                                       "add a line such as `Apr 17, 2026` before the first paper or name the file "
-                                      "2026-04-17.txt (or set a `title` for it in the config to keep it undated)")
+                                      "2026-04-17.txt (or set a `title` for it in the config to keep it undated)", "undated")
         return None
     month, day, year, line = header
     label = f"{SHORT_MONTHS[month - 1]} {day}"
@@ -99,12 +101,13 @@ def digest_date(reading: Reading, source: str, settings: ListingSettings, defaul
     if year is None:
         _warn(reading, source, line, f"header date {label!r} has no year: published as an undated listing; add "
                                      f"`year = {dt.date.today().year}` to the config, or name the file "
-                                     f"YYYY-MM-DD.{PurePath(source).suffix.lstrip('.') or 'txt'}")
+                                     f"YYYY-MM-DD.{PurePath(source).suffix.lstrip('.') or 'txt'}", "date-no-year")
         return None
     try:
         return dt.date(year, month, day)
     except ValueError:
-        _warn(reading, source, line, f"header date {label!r} is not a real date in {year}: listing undated")
+        _warn(reading, source, line, f"header date {label!r} is not a real date in {year}: listing undated",
+              "date-impossible")
         return None
 
 
@@ -127,8 +130,8 @@ def _file_date(source: str) -> dt.date | None:
         return None
 
 
-def _warn(reading: Reading, source: str, line: int, message: str) -> None:
-    reading.problems.append(Problem(source, line, message))
+def _warn(reading: Reading, source: str, line: int, message: str, code: str) -> None:
+    reading.problems.append(Problem(source, line, message, code=code))
 
 
 def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
@@ -140,14 +143,14 @@ def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
             return drop_xml_unsafe(raw.decode(wide), source, problems), problems
         except UnicodeDecodeError as e:
             problems.append(Problem(source, 0, f"looks like {wide.upper()} text but is not (byte {e.start}): "
-                                               f"read as UTF-8"))
+                                               f"read as UTF-8", code="wide-encoding-mismatch"))
     if not raw.strip():
-        problems.append(Problem(source, 0, "empty listing: no papers"))
+        problems.append(Problem(source, 0, "empty listing: no papers", code="empty-listing"))
         return "", problems
     head = raw[:65536]
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if controls > max(8, len(head) // 20):
-        problems.append(Problem(source, 0, "binary file, not a text listing: skipped", "error"))
+        problems.append(Problem(source, 0, "binary file, not a text listing: skipped", "error", "binary-file"))
         return "", problems
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
@@ -155,11 +158,12 @@ def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        problems.append(Problem(source, line, "not UTF-8 text (first bad byte here); read as Windows-1252"))
+        problems.append(Problem(source, line, "not UTF-8 text (first bad byte here); read as Windows-1252",
+                                code="not-utf8"))
         text = raw.decode("cp1252", errors="replace")
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        problems.append(Problem(source, line, "NUL bytes removed"))
+        problems.append(Problem(source, line, "NUL bytes removed", code="nul-bytes"))
         text = text.replace("\x00", "")
     return drop_xml_unsafe(text, source, problems), problems
 
@@ -179,10 +183,11 @@ def drop_xml_unsafe(text: str, source: str, problems: list[Problem]) -> str:
     bad = [n for n, line in enumerate(lines, 1) if XML_UNSAFE.search(line)]
     for n in bad[:MAX_LINE_WARNINGS]:
         found = sorted({f"U+{ord(c):04X}" for c in XML_UNSAFE.findall(lines[n - 1])})
-        problems.append(Problem(source, n, f"removed {', '.join(found[:4])}: characters no feed or page can hold"))
+        problems.append(Problem(source, n, f"removed {', '.join(found[:4])}: characters no feed or page can hold",
+                                code="xml-unsafe-characters"))
     if len(bad) > MAX_LINE_WARNINGS:
         problems.append(Problem(source, bad[MAX_LINE_WARNINGS],
-                                f"...and such characters on {len(bad) - MAX_LINE_WARNINGS} more lines, removed"))
+                                f"...and such characters on {len(bad) - MAX_LINE_WARNINGS} more lines, removed", code="xml-unsafe-characters"))
     return XML_UNSAFE.sub(lambda m: " " if m[0] < "\x20" else "", text)  # a control was a space
 
 

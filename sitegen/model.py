@@ -31,10 +31,11 @@ class Problem:
     line: int
     message: str
     severity: str = "warning"  # "warning" or "error"
+    code: str = ""  # what kind of problem, stable across versions (docs/reference.md, "Problems")
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: {self.severity}: {self.message}"
+        return f"{where}: {self.severity}: {self.message}" + (f" [{self.code}]" if self.code else "")
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,10 @@ def _walk(folder: Path, excluded: set[Path], skipped: list[tuple[Path, str]], pr
             if path.is_file():
                 found.append(path)
             elif path.is_symlink() and not path.exists():
-                problems.append(Problem(where, 0, "a link to nothing (broken symlink): skipped"))
+                problems.append(Problem(where, 0, "a link to nothing (broken symlink): skipped", code="broken-link"))
             else:
-                problems.append(Problem(where, 0, "not a regular file (a FIFO, socket or device): skipped"))
+                problems.append(Problem(where, 0, "not a regular file (a FIFO, socket or device): skipped",
+                                        code="not-a-file"))
     return sorted(found)
 
 

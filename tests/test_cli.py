@@ -34,9 +34,9 @@ def test_warnings_print_with_file_and_line_and_still_build(tmp_path):
     report = tmp_path / "r.json"
     proc = run_cli("build", str(listing), "--out", str(tmp_path / "out"), "--report", str(report), cwd=tmp_path)
     assert proc.returncode == 0
-    assert "bad.txt:7: warning: title with no abstract: 'Orphan Title'" in proc.stderr
+    assert "bad.txt:7: warning: title with no abstract: 'Orphan Title' [title-no-abstract]" in proc.stderr
     assert json.loads(report.read_text())["warnings"] == [
-        {"source": "bad.txt", "line": 7, "message": "title with no abstract: 'Orphan Title'"}]
+        {"source": "bad.txt", "line": 7, "message": "title with no abstract: 'Orphan Title'", "code": "title-no-abstract"}]
     assert (tmp_path / "out" / "papers" / "orphan-title.html").is_file()
 
 

@@ -211,3 +211,21 @@ def test_add_writes_a_paste_under_its_date_and_the_build_publishes_it(tmp_path):
         "listings/2026-04-16.md": "2026-04-16", "listings/2026-04-17.md": "2026-04-17",
         "listings/2026-04-17.txt": "2026-04-17"}
     assert report["warnings"] == [], build.stderr
+
+
+def test_every_problem_a_reader_reports_has_a_documented_code():
+    import re as regex
+
+    documented = set(regex.findall(r"`([a-z0-9-]+)`", (ROOT / "docs" / "reference.md").read_text()
+                                   .split("## Problems", 1)[1]))
+    sources = list(CAPTURES.glob("*")) + list((Path(__file__).parent / "fixtures" / "listings").glob("*")) + \
+        list((Path(__file__).parent / "fixtures" / "api").glob("*")) + [TRENDING]
+    samples = [(p.read_bytes(), p.name) for p in sources] + [
+        (b"\xff\xfe\x00", "x.txt"), (b"", "e.txt"), (b"Mar 40\n\nA Title\nshort\n\xe9\n", "w.txt"),
+        (b"{not json", "bad.json"), (b"\x00\x01\x02" * 100, "bin.txt"), ("A\ufffe\n".encode(), "x.txt")]
+    seen = set()
+    for raw, name in samples:
+        for problem in listing.parse(raw, name).problems:
+            assert problem.code in documented, f"{name}: {problem} has no documented code"
+            seen.add(problem.code)
+    assert len(seen) >= 8

@@ -35,15 +35,18 @@ def read(text: str, source: str) -> Reading:
         data = json.loads(text)
     except ValueError as e:
         line = getattr(e, "lineno", 0)
-        reading.problems.append(Problem(source, line, f"not valid JSON ({getattr(e, 'msg', e)}): no papers read"))
+        reading.problems.append(Problem(source, line, f"not valid JSON ({getattr(e, 'msg', e)}): no papers read",
+                                        code="json-invalid"))
         return reading
     if not isinstance(data, list):
-        reading.problems.append(Problem(source, 1, "not a daily-papers answer (a JSON array of papers): no papers read"))
+        reading.problems.append(Problem(source, 1, "not a daily-papers answer (a JSON array of papers): no papers read",
+                                        code="not-api-json"))
         return reading
     for index, item in enumerate(data):
         entry = _entry(item)
         if entry is None:
-            reading.problems.append(Problem(source, 0, f"entry {index}: not a paper (no title): skipped"))
+            reading.problems.append(Problem(source, 0, f"entry {index}: not a paper (no title): skipped",
+                                            code="api-entry-not-a-paper"))
             continue
         entry["line"] = index + 1  # the entry's place in the array stands in for a line
         reading.entries.append(entry)

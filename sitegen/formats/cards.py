@@ -72,8 +72,8 @@ class Assembler:
         self.after_title = False  # whether the last block was the current card's title
         self.ended = False  # past the page's Previous/Next links: the footer
 
-    def warn(self, line: int, message: str) -> None:
-        self.reading.problems.append(Problem(self.source, line, message))
+    def warn(self, line: int, message: str, code: str) -> None:
+        self.reading.problems.append(Problem(self.source, line, message, code=code))
 
     @property
     def card(self) -> _Card | None:
@@ -237,7 +237,7 @@ class Assembler:
                 card.fields["published_parts"] = (month, day, year, block.line)
                 card.open = False
                 return
-            self.warn(block.line, f"second date for the paper at line {card.line}: ignored: {text!r}")
+            self.warn(block.line, f"second date for the paper at line {card.line}: ignored: {text!r}", "second-date")
             return
         m = AUTHORS.match(text)
         if m:
@@ -247,9 +247,9 @@ class Assembler:
             return
         if card is None:
             if is_prose(text):
-                self.warn(block.line, f"text before the first paper: skipped: {short(text)!r}")
+                self.warn(block.line, f"text before the first paper: skipped: {short(text)!r}", "text-before-first-paper")
             elif len(text.split()) > 3 and block.kind != "heading":
-                self.warn(block.line, f"not a paper or page chrome: skipped: {short(text)!r}")
+                self.warn(block.line, f"not a paper or page chrome: skipped: {short(text)!r}", "not-understood")
             return
         if (card.open and not card.texts and block.line == card.title_line + 1 and not is_prose(text)
                 and block.kind == "para"):
@@ -260,7 +260,8 @@ class Assembler:
         if is_prose(text) or len(text.split()) >= 6:
             card.texts.append(text)
             return
-        self.warn(block.line, f"not understood in the paper at line {card.line}: ignored: {short(text)!r}")
+        self.warn(block.line, f"not understood in the paper at line {card.line}: ignored: {short(text)!r}",
+                  "not-understood")
 
     # -- the result -----------------------------------------------------------------------
     def finish(self) -> None:

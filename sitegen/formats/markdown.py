@@ -77,7 +77,8 @@ def read(text: str, source: str) -> Reading:
         if last is not None and last.line < cut and not last.fields.get("upvotes") and not last.texts:
             assembler.cards.pop()  # the card the capture was cut in
         reading.problems.append(Problem(source, cut + 1, "the capture is cut off here ([Content truncated]): "
-                                                         "the cards before it are kept, the rest is missing"))
+                                                         "the cards before it are kept, the rest is missing",
+                                        code="capture-cut-off"))
     assembler.finish()
     if reading.dated is None:
         reading.dated = page_date_url(lines)

@@ -140,8 +140,8 @@ class _Walk:
         self.title: _Line | None = None  # a title waiting for its abstract
         self.after_sep = False
 
-    def warn(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.source, line, message))
+    def warn(self, line: int, message: str, code: str) -> None:
+        self.problems.append(Problem(self.source, line, message, code=code))
 
     # -- entries -------------------------------------------------------------------------
     def _open(self, title: _Line) -> None:
@@ -152,7 +152,7 @@ class _Walk:
         t = self.title
         self.title = None
         if not abstract:
-            self.warn(t.number, f"title with no abstract: {short(t.text)!r}")
+            self.warn(t.number, f"title with no abstract: {short(t.text)!r}", "title-no-abstract")
         self.entries.append({"line": t.number, "title": t.text, "abstract": abstract})
 
     @property
@@ -176,13 +176,14 @@ class _Walk:
         pass
 
     def _huge(self, line: _Line) -> None:
-        self.warn(line.number, f"line of {len(line.text):,} characters is too long for a title or abstract: skipped")
+        self.warn(line.number, f"line of {len(line.text):,} characters is too long for a title or abstract: skipped",
+                  "line-too-long")
 
     def _sep(self, line: _Line) -> None:
         if self.title is not None:
             self._close_title()
         if self.current is None:
-            self.warn(line.number, "metadata separator before any paper: ignored")
+            self.warn(line.number, "metadata separator before any paper: ignored", "metadata-before-paper")
         self.after_sep = True
 
     def _metadata(self, line: _Line, key: str, value, what: str) -> None:
@@ -191,10 +192,10 @@ class _Walk:
             self._close_title()
         entry = self.current
         if entry is None:
-            self.warn(line.number, f"{what} before any paper: ignored: {line.text!r}")
+            self.warn(line.number, f"{what} before any paper: ignored: {line.text!r}", "metadata-before-paper")
         elif key in entry:
             self.warn(line.number, f"second {key.replace('_', ' ')} for the paper at line {entry['line']}: "
-                                   f"ignored: {line.text!r}")
+                                   f"ignored: {line.text!r}", "second-metadata")
         else:
             entry[key] = value
 
@@ -213,10 +214,10 @@ class _Walk:
             self._close_title()
         entry = self.current
         if entry is None:
-            self.warn(line.number, f"date line before any paper: ignored: {line.text!r}")
+            self.warn(line.number, f"date line before any paper: ignored: {line.text!r}", "metadata-before-paper")
             return
         if not self.after_sep and "published_parts" in entry:
-            self.warn(line.number, f"date line outside a metadata block: ignored: {line.text!r}")
+            self.warn(line.number, f"date line outside a metadata block: ignored: {line.text!r}", "second-date")
             return
         entry["published_parts"] = (month, day, year, line.number)
         if upvotes is not None:
@@ -224,10 +225,11 @@ class _Walk:
 
     def _header_date(self, line: _Line, month: int, day: int, year: int | None, upvotes: int | None) -> None:
         if self.reading.header is not None:
-            self.warn(line.number, f"second header date {line.text!r}: ignored")
+            self.warn(line.number, f"second header date {line.text!r}: ignored", "second-date")
             return
         if upvotes is not None:
-            self.warn(line.number, f"header date {line.text!r} has a trailing number: read as {upvotes} upvotes, ignored")
+            self.warn(line.number, f"header date {line.text!r} has a trailing number: read as {upvotes} upvotes, ignored",
+                      "header-date-number")
         self.reading.header = (month, day, year, line.number)
 
     def _text(self, line: _Line) -> None:
@@ -245,8 +247,9 @@ class _Walk:
         entry = self.current
         if entry is not None and entry["abstract"] and len(entry) == 3:
             entry["abstract"] += "\n\n" + line.text
-            self.warn(line.number, f"text with no title: joined to the abstract of the paper at line {entry['line']}")
+            self.warn(line.number, f"text with no title: joined to the abstract of the paper at line {entry['line']}",
+                      "text-joined")
         else:
-            self.warn(line.number, f"text with no title: skipped: {short(line.text)!r}")
+            self.warn(line.number, f"text with no title: skipped: {short(line.text)!r}", "text-no-title")
 
 
