@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as build_cache
-from . import dedupe, feeds, search, urls
+from . import dedupe, feeds, listing, search, urls
 from .config import Config
 from .model import Catalog, Problem, evolve
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish,
@@ -24,11 +24,11 @@ from .errors import BuildError
 from .jobs import IndexJob, RelatedJob, RenderHelper, write_email
 from .mail import email_files
 from .render import Renderer, RenderSettings
-from .sources import Discovery, Source, cache_dir, discover, read_listings
+from .sources import Discovery, Source, cache_dir, discover, listing_key, read_listings
 from .workers import ForkedJob, fewer_collections
 from .theme import Theme, ThemeError, find_lunr, load_theme
 from .feeds import catalog_json
-from .site import assemble, assemble_papers
+from .site import assemble, assemble_papers, paper_text
 from .views import Link, PaperText, Site
 
 
@@ -129,19 +129,17 @@ def lunr_js(config: Config) -> Path:
 
 
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
-                 found: Discovery | None = None, known: dict | None = None, used: dict | None = None,
-                 slugs: dict | None = None, slugs_used: dict | None = None) -> Catalog:
-    """Read and dedupe. `known`/`used`: the parsed-listings memo (`read_listings`); `slugs`/
-    `slugs_used`: the slugs memo (`dedupe.dedupe`)."""
+                 found: Discovery | None = None, parse=None, slug_of=None) -> Catalog:
+    """Read and dedupe (`parse` and `slug_of`: the stages' functions, or the cache's memos of them)."""
     t0 = time.perf_counter()
     found = found or discover(inputs, config)
-    listings = read_listings(found.sources, config, known, used)
+    listings = read_listings(found.sources, config, parse or listing.parse)
     t1 = time.perf_counter()
     gc.freeze()  # the parsed listings live to the end of the build (see `_build`)
-    catalog = dedupe.dedupe(listings, slugs, slugs_used)
+    catalog = dedupe.dedupe(listings, slug_of)
+    t2 = time.perf_counter()
     if found.problems:
         catalog = evolve(catalog, problems=tuple(found.problems) + catalog.problems)
-    t2 = time.perf_counter()
     timings["parse"], timings["dedupe"] = t1 - t0, t2 - t1
     return catalog
 
@@ -375,7 +373,8 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     """Read, dedupe and assemble (sending the workers their inputs on the way); a result with
     the catalogue and the site."""
     parsed, slugs, texts = memos
-    catalog = load_catalog(config, inputs, timings, found, parsed.known, parsed.used, slugs.known, slugs.used)
+    catalog = load_catalog(config, inputs, timings, found, parsed.remembered(listing.parse, listing_key),
+                           slugs.remembered(dedupe.slug_for, lambda title: title))
     parsed.release()
     slugs.release()
     # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:
@@ -390,8 +389,7 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
         raise BuildError("no listings to build")
     t0 = time.perf_counter()
     similar.send(catalog, config, texts.known)
-    papers = assemble_papers(catalog, config, texts.known)
-    texts.used = papers.texts
+    papers = assemble_papers(catalog, config, texts.remembered(paper_text))
     texts.release()
     index.send(papers.views)
     result.site = assemble(catalog, config, papers, similar.result())

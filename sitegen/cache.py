@@ -445,6 +445,21 @@ class Memo:
         self.used: dict = {}
         self._released: tuple[bool, frozenset[int]] | None = None  # (changed, memo_keys(known))
 
+    def remembered(self, fn, key=lambda *args: args):
+        """`fn` (a pure stage function) remembered through this memo: the answer an earlier
+        build saved for the same `key(*args)`, or one this build made, is reused; every answer
+        this build uses goes into `used`. The stage itself never sees the memo."""
+        def call(*args):
+            k = key(*args)
+            value = self.used.get(k)
+            if value is None:
+                value = self.known.get(k)
+                if value is None:
+                    value = fn(*args)
+                self.used[k] = value
+            return value
+        return call
+
     def release(self) -> None:
         if self._released is None:
             self._released = (self.used.keys() != self.known.keys(), memo_keys(self.known))

@@ -167,10 +167,9 @@ def _oldest_first(date, source: str, line: int = 0):
     return (date is None, date or 0, source, line)
 
 
-def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] | None = None,
-           slugs_used: dict[str, str] | None = None) -> Catalog:
-    """The catalogue of `listings`. `slugs` maps titles to their slugs (`slug_for`) from an
-    earlier build, so only new titles are slugged; `slugs_used` gets every title's slug."""
+def dedupe(listings: list[Listing] | tuple[Listing, ...], slug_of=None) -> Catalog:
+    """The catalogue of `listings`. `slug_of` makes a title's slug (`slug_for`, or the build
+    cache's memo of it)."""
     entries = [e for listing in listings for e in listing.entries]
     problems = [p for listing in listings for p in listing.problems]
     akeys: dict[str, str] = {}  # abstract -> its key: a paper turns up in many listings
@@ -184,7 +183,7 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slugs: dict[str, str] 
     variants = _variants(entries, akey_of)
     comps, scores = _join(variants)
     papers, pending = _papers(variants, comps, scores)
-    papers = _assign_ids(papers, akey_of, slugs, slugs_used)
+    papers = _assign_ids(papers, akey_of, slug_of or slug_for)
     merges = sorted(
         (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
          for e, n, ts, abs_sim, exact in pending),
@@ -320,18 +319,13 @@ def slug_for(title: str) -> str:
     return slug
 
 
-def _assign_ids(papers: list[Paper], akey_of=abstract_key, known: dict[str, str] | None = None,
-                used: dict[str, str] | None = None) -> list[Paper]:
+def _assign_ids(papers: list[Paper], akey_of=abstract_key, slug_of=None) -> list[Paper]:
     """Permalink slugs. On a clash the paper listed first keeps the plain slug; the others get
-    a suffix hashed from their own title and abstract, so adding newer listings never moves a URL.
-    `known`: slugs by title from an earlier build; `used` gets this build's."""
-    known = known or {}
-    used = {} if used is None else used
+    a suffix hashed from their own title and abstract, so adding newer listings never moves a URL."""
+    slug_of = slug_of or slug_for
     by_slug: dict[str, list[int]] = defaultdict(list)
     for n, p in enumerate(papers):
-        slug = used.get(p.title) or known.get(p.title) or slug_for(p.title)
-        used[p.title] = slug
-        by_slug[slug].append(n)
+        by_slug[slug_of(p.title)].append(n)
     ids: dict[int, str] = {}
     taken = set(by_slug)
     for slug, members in sorted(by_slug.items()):

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import quote_plus
 
@@ -160,7 +160,6 @@ class Papers:
 
     views: tuple[PaperView, ...]
     digests: tuple[Digest, ...]
-    texts: dict = field(default_factory=dict)  # (title, abstract, excerpt length) -> PaperText, as used
 
 
 def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
@@ -169,20 +168,15 @@ def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
                      text.excerpt(plain_abstract, excerpt_length), text.excerpt(plain_abstract, 200))
 
 
-def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None) -> Papers:
-    """`known` maps (title, abstract, excerpt length) to its `PaperText` from an earlier build;
-    the result's `texts` holds every one this build used."""
-    known = known or {}
-    used: dict[tuple[str, str, int], PaperText] = {}
+def assemble_papers(catalog: Catalog, config: Config, text_of=None) -> Papers:
+    """Every paper's view and the digests, without related papers. `text_of` makes what a
+    title and abstract become (`paper_text`, or the build cache's memo of it)."""
+    text_of = text_of or paper_text
     texts: dict[str, PaperText] = {}
     summaries: dict[str, PaperSummary] = {}
     paper_of: dict[tuple[str, int], str] = {}
     for p in catalog.papers:
-        key = (p.title, p.abstract, config.excerpt_length)
-        t = used.get(key) or known.get(key)
-        if t is None:
-            t = paper_text(p.title, p.abstract, config.excerpt_length)
-        texts[p.id] = used[key] = t
+        t = texts[p.id] = text_of(p.title, p.abstract, config.excerpt_length)
         excerpt = t.excerpt or text.excerpt(p.ai_summary or "", config.excerpt_length)
         summaries[p.id] = PaperSummary(p.id, urls.paper(p.id), t.title_html, t.title_text, excerpt,
                                        paper_meta(p))
@@ -211,7 +205,7 @@ def assemble_papers(catalog: Catalog, config: Config, known: dict | None = None)
             history=history_line(p, dates), arxiv_id=p.arxiv_id, submitter=p.submitter, authors=p.authors,
             ai_summary=p.ai_summary,
         ))
-    return Papers(tuple(paper_views), tuple(digests), used)
+    return Papers(tuple(paper_views), tuple(digests))
 
 
 def related_inputs(papers, config: Config, known: dict) -> list[tuple[str, str, bool]]:
@@ -249,7 +243,7 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
     papers = papers or assemble_papers(catalog, config)
     digests = list(papers.digests)
     if similar is None:
-        similar = related_papers(catalog, config, papers.texts)
+        similar = related_papers(catalog, config)
     links = [Link(v.path, v.title_text) for v in papers.views]  # one per paper, shared by every list
     paper_views = [
         evolve(v, related=tuple([links[j] for j, _score in similar[n]]))

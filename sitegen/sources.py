@@ -120,11 +120,9 @@ def _walk(folder: Path, excluded: set[Path], skipped: list[tuple[Path, str]], pr
     return sorted(found)
 
 
-def read_listings(sources: list[Source], config: Config, known: dict | None = None,
-                  used: dict | None = None) -> list[Listing]:
-    """Parse every listing. `known` maps (name, digest of the bytes, settings, default year) to
-    the listing an earlier build parsed from exactly that (the build cache's memo), which is
-    used instead of parsing again; `used` gets every key this build used."""
+def read_listings(sources: list[Source], config: Config, parse=listing.parse) -> list[Listing]:
+    """Read and parse every listing (`parse`: `listing.parse`, or the build cache's memo of it,
+    keyed by `listing_key`)."""
     listings = []
     for s in sources:
         try:
@@ -132,12 +130,14 @@ def read_listings(sources: list[Source], config: Config, known: dict | None = No
         except OSError as e:
             raise BuildError(f"{s.name}: cannot read ({e.strerror})") from None
         settings = config.listings.get(s.path.name) or config.listing(s.name)
-        key = (s.name, hashlib.blake2b(raw, digest_size=16).hexdigest(), repr(settings), config.year)
-        parsed = (known or {}).get(key) or listing.parse(raw, s.name, settings, config.year)
-        if used is not None:
-            used[key] = parsed
-        listings.append(parsed)
+        listings.append(parse(raw, s.name, settings, config.year))
     return listings
+
+
+def listing_key(raw: bytes, name: str, settings, default_year) -> tuple:
+    """What a parsed listing depends on: its name, its bytes (a digest), its settings and the
+    config's year."""
+    return (name, hashlib.blake2b(raw, digest_size=16).hexdigest(), repr(settings), default_year)
 
 
 @dataclass(frozen=True)

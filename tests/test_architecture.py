@@ -34,8 +34,8 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "output": set(),
     "workers": {"output"},
     "jobs": {"workers", "cache", "mail", "output", "related", "render", "search", "site"},
-    "build": {"cache", "dedupe", "feeds", "jobs", "mail", "output", "render", "search", "site", "sources",
-              "theme", "views", "workers"},
+    "build": {"cache", "dedupe", "feeds", "jobs", "listing", "mail", "output", "render", "search", "site",
+              "sources", "theme", "views", "workers"},
     # commands
     "add": {"listing", "sources"},
     "fetch": {"listing", "sources"},

@@ -183,6 +183,16 @@ def test_a_worker_sees_its_inbox_end_though_later_workers_were_forked(tmp_path):
         later.cancel()
 
 
+def _text_memo(catalog, cfg) -> dict:
+    """The paper-text memo a build leaves: (title, abstract, excerpt length) -> PaperText."""
+    from sitegen import cache
+    from sitegen.site import paper_text
+
+    memo = cache.Memo(None, "paper-text")
+    assemble_papers(catalog, cfg, memo.remembered(paper_text))
+    return memo.used
+
+
 def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_finds(tmp_path):
     """The build's related-papers worker is forked before the catalogue exists and sent each
     paper's text a slice at a time, some plain from the memo and some as listed."""
@@ -191,7 +201,7 @@ def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_f
     cfg = config_mod.load(None, cwd=ROOT)
     catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
     fresh = related_papers(catalog, cfg)
-    texts = assemble_papers(catalog, cfg).texts
+    texts = _text_memo(catalog, cfg)
     half = dict(list(texts.items())[: len(texts) // 2])  # a memo that knows half the papers
     job = RelatedJob(tmp_path / "cache")
     job.CHUNK = 100
@@ -207,7 +217,7 @@ def test_related_papers_from_the_memos_equal_those_computed_afresh():
     cfg = config_mod.load(None, cwd=ROOT)
     catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
     fresh = related_papers(catalog, cfg)
-    memo = assemble_papers(catalog, cfg).texts
+    memo = _text_memo(catalog, cfg)
     assert related_papers(catalog, cfg, memo) == fresh
     stems: dict = {}
     assert related_papers(catalog, cfg, memo, {}, stems) == fresh

@@ -196,20 +196,23 @@ def test_blocking_scales_without_all_pairs(monkeypatch):
     assert calls < 2000 * 5  # all pairs would be ~2,000,000
 
 
-def test_slugs_known_from_an_earlier_build_are_reused_and_every_title_is_reported(monkeypatch):
-    """The build cache's slugs memo: a title it knows is not slugged again; `slugs_used` gets
-    every title's slug for the next build, and the catalogue is the one made without a memo."""
+def test_slugs_known_from_an_earlier_build_are_reused_and_every_title_is_reported(monkeypatch, tmp_path):
+    """The build cache's slugs memo, as a layer around `slug_for`: a title it knows is not
+    slugged again; `used` gets every title's slug for the next build, and the catalogue is the
+    one made without a memo."""
+    from sitegen import cache
+
     es = [entry("Consistency Models", A_CM, "a.txt", 1), entry("Music Consistency Models", A_MUSIC, "a.txt", 5)]
     listing = Listing("a.txt", dt.date(2025, 3, 12), tuple(es))
     plain = dedupe.dedupe([listing])
     slugged = []
-    real = dedupe.slug_for
-    monkeypatch.setattr(dedupe, "slug_for", lambda title: slugged.append(title) or real(title))
-    used: dict = {}
-    again = dedupe.dedupe([listing], {"Consistency Models": "consistency-models"}, used)
+    memo = cache.Memo(None, "slugs")
+    memo.known = {"Consistency Models": "consistency-models"}
+    again = dedupe.dedupe([listing], memo.remembered(lambda title: slugged.append(title) or dedupe.slug_for(title),
+                                                    lambda title: title))
     assert again == plain
     assert slugged == ["Music Consistency Models"]
-    assert used == {"Consistency Models": "consistency-models", "Music Consistency Models": "music-consistency-models"}
+    assert memo.used == {"Consistency Models": "consistency-models", "Music Consistency Models": "music-consistency-models"}
 
 
 # -- arXiv ids as identity ----------------------------------------------------------------------
