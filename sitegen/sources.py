@@ -61,17 +61,23 @@ def discover(inputs: list[str] | None, config: Config, exclude: tuple[Path, ...]
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
     problems: list[Problem] = []
+    missing: list[Problem] = []  # every source that cannot be read, reported together
     for c in candidates:
         if c.is_dir():
             found = _walk(c, excluded, skipped, problems)
             if not found:
-                raise BuildError(f"{printable(str(c))}: no listing files ({', '.join('*' + x for x in LISTING_SUFFIXES)}) "
-                                 f"in this folder yet: add a pasted page with `sitegen add PAGE`")
+                missing.append(Problem(printable(str(c)), 0, f"no listing files ({', '.join('*' + x for x in LISTING_SUFFIXES)}) "
+                                       f"in this folder yet: add a pasted page with `sitegen add PAGE`", "error",
+                                       "no-listings"))
             files += found
         elif c.is_file():
             files.append(c)
         else:
-            raise BuildError(f"{printable(str(c))}: no such file or folder")
+            missing.append(Problem(printable(str(c)), 0, "no such file or folder", "error", "no-such-source"))
+    if len(missing) == 1:
+        raise BuildError(f"{missing[0].source}: {missing[0].message}")
+    if missing:
+        raise BuildError(f"{len(missing)} sources cannot be read (above); nothing was built", tuple(missing))
     seen, sources = set(), []
     for f in files:
         key = f.resolve()

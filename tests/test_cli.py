@@ -200,3 +200,11 @@ def test_theme_export_copies_the_packaged_theme_and_the_build_uses_it(tmp_path):
     (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\n')
     run_cli("build", "--out", "site", cwd=tmp_path, check=True)
     assert "rebeccapurple" in (tmp_path / "site" / "static" / "style.css").read_text()
+
+
+def test_every_missing_source_is_reported_at_once(tmp_path):
+    proc = run_cli("build", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{tmp_path / 'a'}: error: no such file or folder [no-such-source]" in proc.stderr
+    assert f"{tmp_path / 'b'}: error: no such file or folder [no-such-source]" in proc.stderr
+    assert "2 sources cannot be read" in proc.stderr
