@@ -127,3 +127,11 @@ def test_a_json_file_that_is_not_an_api_answer_is_skipped_with_a_warning(tmp_pat
     (tmp_path / "in" / "2026-04-17.json").write_bytes(DAY)
     proc = run_cli("build", "in", "--out", "site", cwd=tmp_path, check=True)
     assert "in/package.json: warning: not a daily-papers API answer" in proc.stderr
+
+
+def test_a_paste_that_starts_with_a_bracket_is_not_taken_for_json():
+    abstract = "We study a problem that matters a great deal. Our method improves results on many benchmarks today."
+    result = listing.parse(f"[Re] A Reproduction of a Paper\n{abstract}\n".encode(), "x.txt")
+    assert result.format == "text" and [e.title for e in result.entries] == ["[Re] A Reproduction of a Paper"]
+    broken = listing.parse(b'[{"paper": {"title": "x"}', "2026-04-17.json")
+    assert broken.format == "api json" and broken.problems[0].code == "json-invalid"

@@ -16,13 +16,13 @@ NAME = "api json"
 
 
 def detect(text: str) -> float:
-    head = text.lstrip()[:1]
-    if head != "[":
-        return 0.0
+    head = text.lstrip()
+    if not head.startswith("[") or head[1:].lstrip()[:1] not in ("{", "]"):
+        return 0.0  # not an array of objects (a paste may start with a title like `[Re] ...`)
     try:
         data = json.loads(text)
     except ValueError:
-        return 0.5  # JSON-ish: `read` says what is wrong with it
+        return 0.5  # an array of objects gone wrong: `read` says what is wrong with it
     if not isinstance(data, list):
         return 0.0
     papers = [d for d in data if isinstance(d, dict) and ("paper" in d or "title" in d)]
