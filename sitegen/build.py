@@ -51,7 +51,7 @@ class Progress:
 QUIET = Progress()
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildResult:
     catalog: Catalog | None  # None when the output was up to date and nothing was read
     site: Site | None = None
@@ -324,27 +324,25 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     memos = [build_cache.Memo(cache, name) for name in ("listings", "slugs")]
     memos.append(build_cache.Memo(cache, "paper-text", (PaperText, Link)))
     try:
-        result = _assemble(config, inputs, found, strict, memos, index, similar, timings)
-        site = result.site
+        catalog, site = _assemble(config, inputs, found, strict, memos, index, similar, timings)
         if out is None:
             writer = MemoryWriter()
             render_site(site, writer, templates, static, timings, index, progress)
-            result.memory = writer.files
         else:
             renders = build_cache.RenderCache(theme, record.renders if record else None) if key else None
             with publish(out, lock=False, previous=record.manifest if record else None) as writer:
                 render_site(site, writer, templates, static, timings, index, progress, renders, helper)
                 if cache is not None:
                     build_cache.forget(cache, out)  # the output is about to change under the record
-            result.out = out
     except BaseException:
         for job in (index, helper, similar):
             if job is not None:
                 job.cancel()
         raise
-    result.files, result.bytes_written = len(writer.origins), writer.bytes_written
-    result.notes, result.index_bytes, result.unchanged = found.skipped + writer.notes, writer.index_bytes, writer.unchanged
     timings["total"] = time.perf_counter() - started
+    result = BuildResult(catalog, site, out, len(writer.origins), writer.bytes_written, timings,
+                         writer.files if out is None else None, found.skipped + writer.notes, writer.index_bytes,
+                         writer.unchanged)
     for memo in memos:
         memo.save()
     if out is not None and cache is not None and key:
@@ -369,9 +367,9 @@ def _unchanged(out: Path, record: build_cache.Record, strict: bool, timings: dic
 
 
 def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict: bool, memos: list,
-              index: IndexJob, similar: RelatedJob, timings: dict[str, float]) -> BuildResult:
-    """Read, dedupe and assemble (sending the workers their inputs on the way); a result with
-    the catalogue and the site."""
+              index: IndexJob, similar: RelatedJob, timings: dict[str, float]) -> tuple[Catalog, Site]:
+    """Read, dedupe and assemble (sending the workers their inputs on the way): the catalogue
+    and the site."""
     parsed, slugs, texts = memos
     catalog = load_catalog(config, inputs, timings, found, parsed.remembered(listing.parse, listing_key),
                            slugs.remembered(dedupe.slug_for, lambda title: title))
@@ -383,7 +381,6 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     # still freed when nothing refers to them; only reference cycles among them would stay,
     # and the build's data is frozen dataclasses and tuples.
     gc.freeze()
-    result = BuildResult(catalog, timings=timings)
     _strict_check(strict, catalog.problems)
     if not catalog.papers and not catalog.listings:
         raise BuildError("no listings to build")
@@ -392,6 +389,6 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     papers = assemble_papers(catalog, config, texts.remembered(paper_text))
     texts.release()
     index.send(papers.views)
-    result.site = assemble(catalog, config, papers, similar.result())
+    site = assemble(catalog, config, papers, similar.result())
     timings["assemble"] = time.perf_counter() - t0
-    return result
+    return catalog, site
