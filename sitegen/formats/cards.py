@@ -177,7 +177,7 @@ class Assembler:
                 host in HF_HOSTS and path.startswith("papers/date/")):
             self.ended = bool(self.cards)  # the day's pagination: what follows is the footer
             return True
-        if is_chrome(text) or (host in HF_HOSTS and (path.startswith(("papers/date/", "login")) or path == "papers")
+        if is_chrome(text) or (host in HF_HOSTS and (path.startswith("login") or path == "papers")
                                and count(text) is None and text != "-"):
             return True
         number = count(text)
@@ -195,8 +195,6 @@ class Assembler:
         if m:
             if card is not None:
                 card.fields["authors_count"] = int(m["n"])
-                if paper_id:
-                    card.fields.setdefault("arxiv_id", paper_id)
             return True
         code = CODE_LINK.match(text)
         if host in CODE_HOSTS or code:
@@ -207,8 +205,6 @@ class Assembler:
                     card.fields["code_stars"] = stars
             return True
         if paper_id:
-            if card is not None:
-                card.fields.setdefault("arxiv_id", paper_id)
             if card is not None and text and text != card.title and not is_prose(text):
                 return False  # a link to the paper with other words: read them as text
             return bool(card is not None or not text)
