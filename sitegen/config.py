@@ -6,10 +6,11 @@ each naming the file and the key, before anything is built.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .model import XML_UNSAFE
 
 
 class ConfigError(Exception):
@@ -64,9 +65,6 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
 def _url_problem(url: str) -> str | None:
     """Why `url` cannot be the site's address, or None."""
     from urllib.parse import urlsplit
@@ -114,7 +112,7 @@ def from_mapping(data: dict, where: str, root: Path, path: Path | None = None) -
         else:
             errors.append(f"{where}: unknown key `{key}`")
     for key in ("title", "description", "language"):
-        if key in values and _XML_UNSAFE.search(values[key]):
+        if key in values and XML_UNSAFE.search(values[key]):
             errors.append(f"{where}: `{key}` holds a control character or U+FFFE/U+FFFF, which no feed can hold")
     if "year" in values and not 1900 <= values["year"] <= 2999:
         errors.append(f"{where}: `year` must be a four-digit year, not {values['year']}")

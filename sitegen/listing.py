@@ -8,14 +8,13 @@ into entries. Then the digest date is decided from the best evidence the file it
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import PurePath
 
 from . import formats
 from .config import ListingSettings
 from .formats.common import FILE_DATE, SHORT_MONTHS, Reading, is_prose  # noqa: F401  (is_prose: the tests' too)
 from .formats.seed import classify, normalize_line  # noqa: F401
-from .model import Entry, Listing, Problem
+from .model import XML_UNSAFE, Entry, Listing, Problem
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))  # what text files do not hold
 ENTRY_FIELDS = set(Entry.__dataclass_fields__) - {"source", "rank", "listing_date"}
@@ -168,9 +167,6 @@ def decode(raw: bytes, source: str) -> tuple[str, list[Problem]]:
     return drop_xml_unsafe(text, source, problems), problems
 
 
-# What XML 1.0 cannot hold (Atom, sitemap): C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone
-# surrogates. Dropped when read, so no output ever meets one.
-XML_UNSAFE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MAX_LINE_WARNINGS = 10
 
 

@@ -5,9 +5,13 @@ Stages pass these, never dicts: a `Listing` from the parser, a `Catalog` from de
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 
+# What XML 1.0 cannot hold (Atom, sitemap): C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone
+# surrogates. Listings are read without them and settings are refused with them.
+XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
                "October", "November", "December")  # the one table: readers, labels and pages use it
 
