@@ -25,9 +25,9 @@ def add(raw: bytes, name: str, config: Config, date=None, force: bool = False) -
     folder = first_folder(config)
     parsed = listing.parse(raw, name, ListingSettings(date=date), config.year)
     if not parsed.entries:
-        raise AddError(f"{name}: no papers found in it; nothing was added")
+        raise AddError(f"{name}: no papers found in it; nothing was added", parsed.problems)
     if parsed.date is None:
         raise AddError(f"{name}: could not tell its digest date (see the warning above); give it with "
-                       f"--date YYYY-MM-DD")
+                       f"--date YYYY-MM-DD", parsed.problems)
     target = folder / f"{parsed.date.isoformat()}.{EXTENSIONS.get(parsed.format, 'txt')}"
     return Saved(target, parsed, written=save_listing(target, raw, force))

@@ -275,14 +275,9 @@ def cmd_add(args) -> int:
             raw, name = Path(args.file).read_bytes(), args.file
         except OSError as e:
             raise AddError(f"{args.file}: cannot read it ({e.strerror})") from None
-    try:
-        added = add(raw, name, config, date, args.force)
-    except AddError:
-        from .listing import parse
-        _print_problems(parse(raw, name, default_year=config.year).problems)
-        raise
+    added = add(raw, name, config, date, args.force)  # an AddError carries the problems found
     parsed = added.listing
-    _print_problems(p for p in parsed.problems)
+    _print_problems(parsed.problems)
     if not args.quiet:
         ids = sum(1 for e in parsed.entries if e.arxiv_id)
         verb = "Added" if added.written else "Already there:"
@@ -367,11 +362,12 @@ def cmd_email(args) -> int:
         if not host or not port.isdigit():
             raise MailError(f"--smtp must be HOST:PORT, not {args.smtp!r}")
         outgoing = mail.outgoing(composed, args.sender, recipients, args.bcc, config.list_unsubscribe)
-    msg = mail.message(composed, args.sender, recipients, list_unsubscribe=config.list_unsubscribe)
-    if args.out:
-        _write_file(Path(args.out), bytes(msg), "--out")
-    elif not sending:
-        sys.stdout.buffer.write(bytes(msg))
+    if args.out or not sending:
+        msg = mail.message(composed, args.sender, recipients, list_unsubscribe=config.list_unsubscribe)
+        if args.out:
+            _write_file(Path(args.out), bytes(msg), "--out")
+        else:
+            sys.stdout.buffer.write(bytes(msg))
     if sending:
         mail.send(outgoing, host, int(port), starttls=args.starttls, user=args.user,
                   password=os.environ.get("SITEGEN_SMTP_PASSWORD"))

@@ -156,7 +156,12 @@ class Saved:
 
 
 class SaveError(Exception):
-    """A listing file cannot be saved; the message says why and what to do."""
+    """A listing file cannot be saved; the message says why and what to do, after the problems
+    found in it, if any (the CLI prints those first)."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()):
+        super().__init__(message)
+        self.problems = problems
 
 
 def first_folder(config: Config) -> Path:
