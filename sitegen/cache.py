@@ -101,12 +101,13 @@ def _identity(code_dir: Path, libraries: tuple[str, ...]) -> bytes:
     return "\n".join(parts + [code.hexdigest()]).encode()
 
 
-# -- cache files: JSON that cannot run code, signed so that no other hand can change a page --
+# -- cache files that cannot run code, signed so that no other hand can change a page ---------
 # Nothing in the cache is pickled: a file that unpickles can run any code, and caches get
-# restored from shared places (a CI cache restored across branches). Each file is JSON whose
-# values decode only to plain data and the records a memo declares (`decode`), and carries an
-# HMAC of its bytes under a key kept outside the project (`cache_key`): a file this user's
-# builds did not write, or one changed since, fails the check and the cache is treated as absent.
+# restored from shared places (a CI cache restored across branches). A memo is MessagePack whose
+# values decode only to plain data and the records the memo declares (`loads`), a build record is
+# JSON, and each carries an HMAC of its bytes under a key kept outside the project (`cache_key`):
+# a file this user's builds did not write, or one changed since, fails the check and the cache is
+# treated as absent.
 KEY_ENV = "SITEGEN_CACHE_KEY"
 
 
@@ -211,12 +212,9 @@ def _pack_default(value):
     raise TypeError(f"a cache memo cannot hold {type(value).__name__}")
 
 
-def dumps(value) -> bytes:
-    return msgpack.packb(value, default=_pack_default, strict_types=True, use_bin_type=True)
-
-
 def dump_chunks(memo: dict):
-    """`dumps(memo)` a pair at a time (the bytes are the same)."""
+    """`memo` as MessagePack, a key and value at a time, so a large memo is never whole in
+    memory as bytes."""
     packer = msgpack.Packer(default=_pack_default, strict_types=True, use_bin_type=True)
     yield packer.pack_map_header(len(memo))
     for key, value in memo.items():
@@ -224,8 +222,8 @@ def dump_chunks(memo: dict):
 
 
 def loads(data: bytes, types: tuple[type, ...] = ()):
-    """What `dumps` made, or None if it is not that, or holds a record not of `types` (or the
-    model's) or with other fields than its class has."""
+    """What `dump_chunks` made, or None if it is not that, or holds a record not of `types` (or
+    the model's) or with other fields than its class has."""
     records = {t.__name__: (t, len(fields(t))) for t in _BASE_TYPES + tuple(types)}
 
     def ext(code: int, data: bytes):
