@@ -42,8 +42,8 @@ def printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _display_name(path: Path, resolved: Path, root: Path) -> str:
-    """The path relative to the project (the config's folder), else as resolved: the same
+def _display_name(resolved: Path, root: Path) -> str:
+    """A resolved path relative to the project (the config's folder), else whole: the same
     whatever folder sitegen runs from."""
     try:
         return printable(resolved.relative_to(root).as_posix())
@@ -83,16 +83,17 @@ def discover(inputs: list[str] | None, config: Config, exclude: tuple[Path, ...]
         key = f.resolve()
         if key not in seen:
             seen.add(key)
-            sources.append(Source(f, _display_name(f, key, root)))
+            sources.append(Source(f, _display_name(key, root)))
     notes = []
     for why in ("the output or cache folder", "a hidden or tool folder"):
-        folders = sorted({_display_name(p, p.resolve(), root) for p, reason in skipped if reason == why})
+        folders = sorted({_display_name(p.resolve(), root) for p, reason in skipped if reason == why})
         if folders:
             notes.append(f"not read as sources ({why}): {', '.join(folders)}")
-    outside = sorted({_display_name(c, c.resolve(), root) for c in candidates if not c.resolve().is_relative_to(root)})
+    resolved = [c.resolve() for c in candidates]
+    outside = sorted({_display_name(c, root) for c in resolved if not c.is_relative_to(root)})
     if outside:
         notes.append(f"sources outside the project folder {printable(str(root))}, read all the same: {', '.join(outside)}")
-    unique = {(p.source, p.message): evolve(p, source=_display_name(Path(p.source), Path(p.source).absolute(), root))
+    unique = {(p.source, p.message): evolve(p, source=_display_name(Path(p.source).absolute(), root))
               for p in problems}
     return Discovery(sources, notes, list(unique.values()))
 
