@@ -199,27 +199,12 @@ def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def newest_shard(site: Path) -> Path:
-    manifest = json.loads((site / "search" / "manifest.js").read_text()[len("window.SITEGEN_SEARCH="):-2])
-    return site / "search" / manifest["shards"][0]["file"]
-
-
-def node_load_ms(site: Path) -> float | None:
-    """How long lunr.js takes to load the newest shard (the first a reader's browser loads)."""
-    node = shutil.which("node")
-    if not node:
-        return None
-    proc = subprocess.run([node, str(ROOT / "tests" / "js" / "query.js"), str(newest_shard(site))], input="[]",
-                          capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)["loadMs"]
-
-
 def index_sizes(site: Path) -> dict:
-    shards = [p.read_bytes() for p in sorted((site / "search").glob("shard-*.js"))]
-    newest = newest_shard(site).read_bytes()
-    return {"index_raw_mb": sum(map(len, shards)) / 1e6,
-            "index_gzip_mb": sum(len(gzip.compress(s, 6)) for s in shards) / 1e6,
-            "shards": len(shards), "newest_shard_gzip_mb": len(gzip.compress(newest, 6)) / 1e6}
+    """The search index on disk: every file under search/ (a query loads a few of them; see
+    benchmarks/search_bench.py for what each query fetches)."""
+    files = [p.read_bytes() for p in sorted((site / "search").rglob("*.js"))]
+    return {"index_raw_mb": sum(map(len, files)) / 1e6,
+            "index_gzip_mb": sum(len(gzip.compress(f, 6)) for f in files) / 1e6, "index_files": len(files)}
 
 
 def median(values):
@@ -293,7 +278,7 @@ def bench_size(size: int, work: Path, rounds: list, cold_only: bool = False) -> 
     sitegen_build(listings, out, report, cache)  # leave the plain corpus's site for the size figures
     result.update({
         "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
-        "output_mb": du(out) / 1e6, **index_sizes(out), "node_load_ms": node_load_ms(out),
+        "output_mb": du(out) / 1e6, **index_sizes(out),
     })
     return result
 
@@ -343,8 +328,7 @@ def main() -> int:
                   f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
             print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
                   f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
-                  f"in {r['shards']} shards; newest shard {r['newest_shard_gzip_mb']:.2f} MB gzip, "
-                  f"loaded by lunr.js in Node in {r['node_load_ms']:.0f} ms\n")
+                  f"in {r['index_files']:,} files (a query loads a few: benchmarks/search_bench.py)\n")
         if len(sizes) > 1:  # from builds made in alternation (`cold_rounds`)
             a, b = min(sizes), max(sizes)
             print(f"scaling {a:,} -> {b:,} papers: time x{results[b]['cold_s'] / results[a]['cold_s']:.2f} "

@@ -61,7 +61,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     memory: dict[str, bytes] | None = None  # the files, for a build into memory (tests)
     notes: list[str] = field(default_factory=list)  # things the user should know about the output
-    index_bytes: dict = field(default_factory=dict)  # search index sizes: raw, shards, largest_raw
+    index_bytes: dict = field(default_factory=dict)  # search index sizes: raw, files, largest_raw
     unchanged: int = 0  # files whose bytes were already published (linked, their mtime kept)
     record: build_cache.Record | None = None  # the cache's record, when the output was up to date
 
@@ -263,7 +263,6 @@ def _add_index(writer: Writer, index: IndexJob, progress: Progress) -> None:
     bar.update()
     bar.close()
     writer.index_bytes = search.index_size(sizes)
-    writer.notes.extend(search.size_notes(writer.index_bytes))
 
 
 def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:

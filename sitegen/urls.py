@@ -25,13 +25,14 @@ STYLESHEET = "static/style.css"
 FAVICON = "static/favicon.svg"
 SITE_SCRIPT = "static/site.js"
 SEARCH_SCRIPT = "static/search.js"
-SHARD_SCRIPT = "static/lunr-shard.js"
+ENGINE_SCRIPT = "static/search-engine.js"
 LUNR = "static/vendor/lunr.min.js"
 SEARCH_MANIFEST = "search/manifest.js"
 
 
-def search_shard(shard_id: str) -> str:
-    return f"search/shard-{shard_id}.js"
+def search_file(kind: str, k: int) -> str:
+    """One file of the search index: `kind` is t, p, w or d (see `search`)."""
+    return f"search/{kind}/{k}.js"
 
 
 def paper(paper_id: str) -> str:

@@ -1,183 +1,138 @@
-/* The search page: lunr.js answers from prebuilt index shards (search/shard-*.js) as you type.
+/* The search page: answers as you type with static/search-engine.js over the index in search/.
  *
- * The manifest (search/manifest.js) lists the shards, newest first. They load one after
- * another by <script> (so search works from file:// as well as on a server), starting as the
- * page opens; a query is answered from the shards already loaded and the results grow as
- * the rest arrive, with the status saying how much of the archive has been searched.
- * Loading and searching run in short slices, so the page never freezes while they go on.
- *
- * Merging: each shard's document vectors were built with the statistics of the whole
- * archive, so a paper's term weights are those one big index would have. lunr divides a
- * score by the length of the query vector, which counts only the query terms present in
- * that shard; results are merged by the score without that division (the dot product of
- * query and paper), which is the same in every shard. Within a shard this orders results
- * as lunr does (the division is the same for all of them) whenever all query terms search
- * the same fields. Ties go to the newer shard, then to lunr's order.
+ * Each answer covers the whole archive: the engine loads only the index files the query's
+ * words need (see search-engine.js), then the document chunks of the results shown, ten at a
+ * time. An answer that arrives after the reader has typed on is dropped. The status says
+ * which kind of match it is (every word, some words, a typo), how many papers match, and
+ * whether any part of the index failed to load.
  *
  * Results are built from text nodes only: nothing from the index is ever parsed as HTML. */
 (function () {
   "use strict";
-  var MAX_SHOWN = 100;
-  var SLICE_MS = 30; // longest stretch of work before the page gets a turn
+  var PAGE = 10; // results shown at first, and added by "Show more"
+  var SNIPPET = 240; // characters of abstract around the match
   var input = document.getElementById("site-search");
   var status = document.getElementById("search-status");
   var list = document.getElementById("search-results");
   var manifest = window.SITEGEN_SEARCH;
   var manifestScript = document.getElementById("search-manifest");
-  if (!manifest || !manifestScript || typeof lunr === "undefined" || !window.sitegenShard) {
+  if (!manifest || !manifestScript || typeof lunr === "undefined" || !window.sitegenSearch) {
     status.textContent = "The search index could not be loaded, so search is unavailable.";
     return;
   }
+  var engine = new window.sitegenSearch.Engine(lunr, manifest, window.sitegenSearch.scriptLoader(manifestScript.src));
   var total = manifest.papers;
-  var shards = manifest.shards.map(function (s, order) {
-    return { id: s.id, label: s.label, papers: s.papers, url: new URL(s.file, manifestScript.src).href,
-             order: order, index: null, store: null, failed: false };
-  });
-
-  // Scores for merging: lunr's, without the division by the query vector's length.
-  var similarity = lunr.Vector.prototype.similarity;
-  var rawScores = false;
-  lunr.Vector.prototype.similarity = function (other) {
-    return rawScores ? this.dot(other) : similarity.call(this, other);
-  };
+  var more = document.createElement("button");
+  more.type = "button";
+  more.className = "search-more";
+  more.hidden = true;
+  list.parentNode.insertBefore(more, list.nextSibling);
 
   function number(n) { return n.toLocaleString("en-US"); }
 
-  // ---- loading -------------------------------------------------------------------------
-  var loadedPapers = 0;
-  var loadedShards = 0;
-  var failedShards = 0;
-  var nextToLoad = 0;
-  var arrived = []; // shards whose script has run, waiting to become lunr indexes
+  // ---- asking ----------------------------------------------------------------------------
+  var asked = 0; // the number of the latest query: older answers are dropped
+  var current = null; // {query, answer, shown}
 
-  var inFlight = 0;
-  function loadNext() {
-    // The newest shard alone first, so the first results need only it; after that two at a
-    // time, so one is read from disk or network while the other is prepared.
-    var most = loadedShards + failedShards === 0 ? 1 : 2;
-    while (nextToLoad < shards.length && inFlight < most) request(shards[nextToLoad++]);
-  }
-
-  function request(shard) {
-    inFlight++;
-    var script = document.createElement("script");
-    script.src = shard.url;
-    script.async = true;
-    script.onload = function () {
-      inFlight--;
-      arrived.push(shard);
-      later(prepare);
-    };
-    script.onerror = function () {
-      inFlight--;
-      shard.failed = true;
-      failedShards++;
-      loadNext();
-      later(search ? step : report);
-    };
-    document.head.appendChild(script);
-  }
-
-  function prepare() {
-    var shard = arrived.shift();
-    if (!shard) return;
-    var all = window.SITEGEN_SHARDS || {};
-    try {
-      var loaded = window.sitegenShard.load(lunr, all[shard.id]);
-      shard.index = loaded.index;
-      shard.store = loaded.store;
-      loadedPapers += shard.papers;
-      loadedShards++;
-      if (search) search.todo.push(shard);
-    } catch (err) {
-      shard.failed = true;
-      failedShards++;
-    }
-    delete all[shard.id];
-    later(search ? step : report); // answer from this shard first, then ask for more
-    later(loadNext);
-  }
-
-  function later(fn) { window.setTimeout(fn, 0); }
-
-  // ---- searching -----------------------------------------------------------------------
-  var search = null; // the query being answered: {query, todo: [shards], hits: [], searched, error}
-
-  function ask(query) {
-    query = query.trim();
+  function ask(text) {
+    var query = text.trim();
+    var mine = ++asked;
+    status.dataset.state = "searching";
     if (!query) {
-      search = null;
+      current = null;
       clear();
-      report();
+      more.hidden = true;
+      idle();
       return;
     }
-    search = { query: query, todo: shards.filter(function (s) { return s.index; }), hits: [], searched: 0, error: null };
-    step();
+    engine.find(text).then(function (answer) {
+      if (mine !== asked) return;
+      current = { query: query, answer: answer, shown: 0 };
+      clear();
+      return showMore(mine);
+    }).catch(function (err) {
+      if (mine !== asked) return;
+      clear();
+      status.textContent = "Search failed: " + err.message;
+      status.dataset.state = "done";
+    });
   }
 
-  var RENDER_EVERY_MS = 400; // while shards arrive, the result list is redrawn at most this often
-  var lastShown = 0;
-
-  function step() {
-    var current = search;
-    if (!current) return;
-    var started = Date.now();
-    while (current.todo.length && !current.error && Date.now() - started < SLICE_MS) {
-      var shard = current.todo.shift();
-      var results;
-      rawScores = true;
-      try {
-        results = shard.index.search(current.query);
-      } catch (err) {
-        if (!(err instanceof lunr.QueryParseError)) throw err;
-        current.error = err;
-        break;
-      } finally {
-        rawScores = false;
-      }
-      for (var i = 0; i < results.length; i++) {
-        current.hits.push({ ref: results[i].ref, score: results[i].score, order: shard.order, rank: i,
-                            doc: shard.store[results[i].ref], terms: results[i].matchData.metadata });
-      }
-      current.searched += shard.papers;
-    }
-    var complete = current.searched >= total || loadedShards + failedShards >= shards.length;
-    var now = Date.now();
-    var firstHits = current.hits.length && !current.shownHits;
-    if (!current.shown || firstHits || current.error || (!current.todo.length && complete) || now - lastShown >= RENDER_EVERY_MS) {
-      show(current);
-      current.shown = true;
-      current.shownHits = current.hits.length > 0;
-      lastShown = now;
-    } else if (!current.todo.length && !current.pending) {
-      current.pending = window.setTimeout(function () { current.pending = null; if (search === current) step(); }, RENDER_EVERY_MS);
-    }
-    if (current.todo.length && !current.error) later(step);
+  function showMore(mine) {
+    var answer = current.answer, from = current.shown, ids = answer.results.slice(from, from + PAGE);
+    more.disabled = true;
+    return engine.documents(ids.map(function (r) { return r.id; })).then(function (docs) {
+      if (mine !== asked) return;
+      var focused = list.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+      ids.forEach(function (hit) { show(hit, docs[hit.id], focused); });
+      current.shown = from + ids.length;
+      report(current);
+    });
   }
 
-  function byScore(a, b) {
-    return b.score - a.score || a.order - b.order || a.rank - b.rank;
-  }
+  more.addEventListener("click", function () {
+    if (current) showMore(asked);
+  });
 
-  // ---- showing -------------------------------------------------------------------------
+  // ---- showing ---------------------------------------------------------------------------
   function stem(word) {
     return lunr.stemmer(new lunr.Token(word.toLowerCase())).toString();
   }
 
-  // Text with the words whose stem lunr matched wrapped in <mark>.
-  function highlighted(text, terms) {
-    var fragment = document.createDocumentFragment();
-    var parts = text.split(/([\p{L}\p{N}]+)/u);
-    for (var i = 0; i < parts.length; i++) {
-      if (!parts[i]) continue;
-      if (i % 2 === 1 && Object.prototype.hasOwnProperty.call(terms, stem(parts[i]))) {
-        var mark = document.createElement("mark");
-        mark.textContent = parts[i];
-        fragment.appendChild(mark);
-      } else {
-        fragment.appendChild(document.createTextNode(parts[i]));
-      }
+  // The words of `text`, and whether lunr's terms `terms` match each (by its stem).
+  function words(text, terms) {
+    var out = [], pattern = /[\p{L}\p{N}]+/gu, found;
+    while ((found = pattern.exec(text))) {
+      var word = found[0];
+      out.push({ at: found.index, end: found.index + word.length, hit: terms.indexOf(stem(word)) !== -1 || terms.indexOf(word.toLowerCase()) !== -1 });
     }
+    return out;
+  }
+
+  // Text with the matched words wrapped in <mark>, as text nodes.
+  function highlighted(text, terms, start, end) {
+    start = start || 0;
+    end = end === undefined ? text.length : end;
+    var fragment = document.createDocumentFragment(), at = start;
+    words(text.slice(start, end), terms).forEach(function (w) {
+      if (!w.hit) return;
+      if (w.at + start > at) fragment.appendChild(document.createTextNode(text.slice(at, w.at + start)));
+      var mark = document.createElement("mark");
+      mark.textContent = text.slice(w.at + start, w.end + start);
+      fragment.appendChild(mark);
+      at = w.end + start;
+    });
+    if (at < end) fragment.appendChild(document.createTextNode(text.slice(at, end)));
+    return fragment;
+  }
+
+  // The stretch of the abstract with the most different matched words, cut at word ends.
+  function snippet(text, terms) {
+    if (text.length <= SNIPPET) return highlighted(text, terms);
+    var all = words(text, terms), best = 0, bestCount = -1;
+    all.forEach(function (w, i) {
+      if (!w.hit) return;
+      var seen = {};
+      for (var j = i; j < all.length && all[j].end - w.at <= SNIPPET - 40; j++) {
+        if (all[j].hit) seen[stem(text.slice(all[j].at, all[j].end))] = true;
+      }
+      var count = Object.keys(seen).length;
+      if (count > bestCount) { bestCount = count; best = w.at; }
+    });
+    var start = Math.max(0, best - 40);
+    if (start > 0) {
+      var space = text.indexOf(" ", start);
+      start = space === -1 || space > best ? best : space + 1;
+    }
+    var end = Math.min(text.length, start + SNIPPET);
+    if (end < text.length) {
+      var cut = text.lastIndexOf(" ", end);
+      if (cut > start) end = cut;
+    }
+    var fragment = document.createDocumentFragment();
+    if (start > 0) fragment.appendChild(document.createTextNode("\u2026"));
+    fragment.appendChild(highlighted(text, terms, start, end));
+    if (end < text.length) fragment.appendChild(document.createTextNode("\u2026"));
     return fragment;
   }
 
@@ -185,74 +140,65 @@
     while (list.firstChild) list.removeChild(list.firstChild);
   }
 
-  function coverage(searched) {
-    if (searched >= total && !failedShards) return "all " + number(total) + " papers searched";
-    var text = number(searched) + " of " + number(total) + " papers searched";
-    if (failedShards) return text + "; " + failedShards + " part" + (failedShards === 1 ? "" : "s") + " of the index could not be loaded";
-    return text + ", the rest are loading";
+  function show(hit, doc, focused) {
+    if (!doc) return;
+    var item = document.createElement("li");
+    item.className = "search-result";
+    var heading = document.createElement("h2");
+    heading.className = "paper-title";
+    var link = document.createElement("a");
+    link.setAttribute("href", doc[1]);
+    link.appendChild(highlighted(doc[0], hit.terms));
+    heading.appendChild(link);
+    item.appendChild(heading);
+    var meta = document.createElement("p");
+    meta.className = "meta";
+    meta.textContent = doc[2].length ? "Listed " + doc[2].join("; ") : "";
+    item.appendChild(meta);
+    var excerpt = document.createElement("p");
+    excerpt.className = "excerpt";
+    excerpt.appendChild(snippet(doc[3], hit.terms));
+    item.appendChild(excerpt);
+    list.appendChild(item);
+    if (focused && focused === doc[1]) link.focus();
   }
 
-  function report() {
-    if (search) return;
-    if (loadedPapers >= total || failedShards) {
-      status.textContent = "Type in the search box above to search " + number(total) + " papers by title and abstract" +
-        (failedShards ? " (" + coverage(loadedPapers) + ")." : ".");
+  function idle() {
+    status.textContent = "Type in the search box above to search " + number(total) + " papers by title and abstract.";
+    status.dataset.searched = String(total);
+    status.dataset.total = String(total);
+    status.dataset.state = "done";
+  }
+
+  function report(current) {
+    var answer = current.answer, query = current.query, n = answer.results.length;
+    var quoted = "\u201c" + query + "\u201d";
+    var searched = answer.incomplete ? "" : " (all " + number(total) + " papers searched)";
+    var text;
+    if (answer.error) {
+      text = "That search could not be read (" + answer.error + "). Check the search syntax below.";
+    } else if (!n) {
+      text = "No papers match " + quoted + searched + ". Try fewer words or another spelling" +
+        (answer.mode === "syntax" ? ", or check the search syntax below." : ".");
     } else {
-      status.textContent = "Loading the search index: " + number(loadedPapers) + " of " + number(total) +
-        " papers so far. Type in the search box above to search them.";
+      var papers = number(n) + (n === 1 ? " paper matches " : " papers match ");
+      if (answer.mode === "any") text = "No paper has every word of " + quoted + "; " + papers + "some of them" + searched;
+      else if (answer.mode === "typo") text = "No paper matches " + quoted + " as typed; " + papers + "words spelled like it" + searched;
+      else text = papers + quoted + searched;
+      text += current.shown < n ? "; showing the first " + number(current.shown) + "." : ".";
     }
-    status.dataset.searched = String(loadedPapers);
+    if (answer.incomplete) text += " Part of the search index could not be loaded, so some papers may be missing.";
+    status.textContent = text;
+    status.dataset.searched = String(answer.incomplete ? 0 : total);
     status.dataset.total = String(total);
+    status.dataset.mode = answer.mode || "";
+    status.dataset.state = "done";
+    more.hidden = current.shown >= n;
+    more.disabled = false;
+    more.textContent = "Show " + number(Math.min(PAGE, n - current.shown)) + " more";
   }
 
-  function show(current) {
-    var query = current.query;
-    status.dataset.searched = String(current.searched);
-    status.dataset.total = String(total);
-    if (current.error) {
-      clear();
-      status.textContent = "That search could not be read (" + current.error.message + "). Check the search syntax below.";
-      return;
-    }
-    var hits = current.hits.sort(byScore);
-    var done = current.searched >= total || (!current.todo.length && loadedShards + failedShards >= shards.length);
-    if (!hits.length) {
-      clear();
-      status.textContent = "No papers match \u201c" + query + "\u201d" + (done ? "" : " yet") + " (" + coverage(current.searched) + ")." +
-        (done ? " Try fewer words, a prefix such as diffus*, or a typo-tolerant term such as difusion~1." : "");
-      return;
-    }
-    status.textContent = number(hits.length) + (hits.length === 1 ? " paper matches" : " papers match") +
-      " \u201c" + query + "\u201d (" + coverage(current.searched) + ")" +
-      (hits.length > MAX_SHOWN ? "; showing the first " + MAX_SHOWN + "." : ".");
-    var focused = list.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-    clear();
-    hits.slice(0, MAX_SHOWN).forEach(function (hit) {
-      var doc = hit.doc;
-      if (!doc) return;
-      var item = document.createElement("li");
-      item.className = "search-result";
-      var heading = document.createElement("h2");
-      heading.className = "paper-title";
-      var link = document.createElement("a");
-      link.setAttribute("href", doc[1]);
-      link.appendChild(highlighted(doc[0], hit.terms));
-      heading.appendChild(link);
-      item.appendChild(heading);
-      var meta = document.createElement("p");
-      meta.className = "meta";
-      meta.textContent = doc[2].length ? "Listed " + doc[2].join(", ") : "";
-      item.appendChild(meta);
-      var snippet = document.createElement("p");
-      snippet.className = "excerpt";
-      snippet.appendChild(highlighted(doc[3], hit.terms));
-      item.appendChild(snippet);
-      list.appendChild(item);
-      if (focused && focused === doc[1]) link.focus();
-    });
-  }
-
-  // ---- the page ------------------------------------------------------------------------
+  // ---- the page --------------------------------------------------------------------------
   function queryFromUrl() {
     return new URLSearchParams(window.location.search).get("q") || "";
   }
@@ -268,9 +214,10 @@
   var timer = null;
   input.addEventListener("input", function () {
     window.clearTimeout(timer);
+    status.dataset.state = "typing";
     timer = window.setTimeout(function () {
       ask(input.value);
-      remember(input.value, false);
+      remember(input.value.trim(), false);
     }, 120);
   });
   input.form.addEventListener("submit", function (event) {
@@ -306,8 +253,9 @@
   });
 
   input.value = queryFromUrl();
-  report();
-  loadNext();
   if (input.value) ask(input.value);
-  else input.focus();
+  else {
+    idle();
+    input.focus();
+  }
 })();

@@ -112,8 +112,8 @@
 
   // The first time the reader focuses the search box (outside the search page), ask the
   // browser to fetch what the search page will need first: lunr.js, the search scripts and
-  // the newest index shard (named in the manifest). Nothing is loaded on a plain page view.
-  var form = document.querySelector("form.search-form[data-manifest]");
+  // the index's manifest. Nothing is loaded on a plain page view.
+  var form = document.querySelector("form.search-form[data-prefetch]");
   var box = document.getElementById("site-search");
   function prefetch(url) {
     var link = document.createElement("link");
@@ -124,13 +124,6 @@
   if (form && box && !document.getElementById("search-manifest")) {
     box.addEventListener("focus", function () {
       form.getAttribute("data-prefetch").split(" ").forEach(prefetch);
-      var script = document.createElement("script");
-      script.src = form.getAttribute("data-manifest");
-      script.onload = function () {
-        var manifest = window.SITEGEN_SEARCH;
-        if (manifest && manifest.shards.length) prefetch(new URL(manifest.shards[0].file, script.src).href);
-      };
-      document.head.appendChild(script);
     }, { once: true });
   }
 

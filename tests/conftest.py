@@ -42,14 +42,14 @@ def tree_hash(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def load_shard(text: str) -> dict:
-    """One search shard file's data, in the compact form of sitegen.search.compact."""
-    prefix = "(window.SITEGEN_SHARDS=window.SITEGEN_SHARDS||{})["
+def load_index_file(text: str) -> tuple[str, object]:
+    """One file of the search index (search/t/3.js ...): its key ("t3") and its data."""
+    prefix = "(window.SITEGEN_INDEX=window.SITEGEN_INDEX||{})["
     assert text.startswith(prefix) and text.endswith("');\n")
-    literal = text.split("]=JSON.parse('", 1)[1][:-4]
+    key, literal = text[len(prefix):].split("]=JSON.parse('", 1)
     # undo the string literal's escapes: \\ \' \u2028 \u2029
-    unescaped = re.sub(r"\\(\\|'|u2028|u2029)", lambda m: {"u2028": "\u2028", "u2029": "\u2029"}.get(m[1], m[1]), literal)
-    return json.loads(unescaped)
+    unescaped = re.sub(r"\\(\\|'|u2028|u2029)", lambda m: {"u2028": "\u2028", "u2029": "\u2029"}.get(m[1], m[1]), literal[:-4])
+    return json.loads(key), json.loads(unescaped)
 
 
 def load_manifest(text: str) -> dict:
@@ -59,12 +59,15 @@ def load_manifest(text: str) -> dict:
 
 
 def search_store(files) -> dict:
-    """Every shard's store, merged: `files` maps output paths to bytes, or is a site folder."""
+    """Every paper's entry in the document chunks, by ref ("p0", "p1", ...): [title, url,
+    dates, abstract]. `files` maps output paths to bytes, or is a site folder."""
     if isinstance(files, Path):
-        files = {p.relative_to(files).as_posix(): p.read_bytes() for p in (files / "search").glob("*.js")}
+        files = {p.relative_to(files).as_posix(): p.read_bytes() for p in (files / "search" / "d").glob("*.js")}
+    from sitegen.search import STORE_PAPERS
     store = {}
     for path, data in files.items():
-        if path.startswith("search/shard-"):
-            shard = load_shard(data.decode("utf-8"))
-            store.update(zip(shard["refs"], shard["store"]))
+        if path.startswith("search/d/"):
+            key, docs = load_index_file(data.decode("utf-8"))
+            first = int(key[1:]) * STORE_PAPERS
+            store.update({f"p{first + i}": doc for i, doc in enumerate(docs)})
     return store

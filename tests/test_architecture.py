@@ -28,7 +28,8 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "render": {"views"},
     "feeds": {"views"},
     "mail": {"views", "render"},  # the template lookup (`render.loader`) is the theme's, shared
-    "search": {"views", "periods", "cache"},
+    "search_terms": set(),  # Lunr's analysis of text: the lunr package only
+    "search": {"views", "cache", "search_terms"},
     "theme": set(),
     "cache": set(),
     "output": set(),

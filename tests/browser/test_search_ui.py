@@ -92,34 +92,34 @@ def test_results_are_text_not_html(page, site_url):
     assert page.evaluate("document.querySelectorAll('#search-results script, #search-results img').length") == 0
 
 
-def test_results_are_merged_by_score_across_shards(page, site_url):
-    """The seed index has three shards; the best "consistency models" papers come from two of
-    them and are shown best first, as one index would rank them."""
+def test_title_matches_rank_first(page, site_url):
     search(page, site_url + "search.html?q=title%3Aconsistency%20title%3Amodels")
     titles = page.locator(".search-result .paper-title a").all_inner_texts()
     assert titles[0] == "Consistency Models"
     assert {"Music Consistency Models", "Multistep Consistency Models"} <= set(titles[:6])
 
 
-def test_the_status_says_how_much_was_searched_while_shards_load(page, http_site):
-    """Hold back the last shard: results from the others show, and say they are partial."""
-    page.route("**/search/shard-undated.js", lambda route: None)  # never answered
-    page.goto(http_site + "search.html?q=diffusion", wait_until="domcontentloaded")
-    page.wait_for_function("document.getElementById('search-status').dataset.searched === '161'")
-    page.wait_for_selector(".search-result")
-    status = page.inner_text("#search-status")
-    assert re.fullmatch(r"\d+ papers match \u201cdiffusion\u201d \(161 of 508 papers searched, the rest are loading\)\.", status), status
+def test_a_query_loads_only_what_its_words_need(page, http_site):
+    requested = []
+    page.on("request", lambda r: requested.append(r.url.split("/search/")[-1]) if "/search/" in r.url else None)
+    search(page, http_site + "search.html?q=diffusion%20models%20")  # no word being typed: no prefix
+    assert page.locator(".search-result").count() == 10
+    kinds = sorted({u.split("/")[0] for u in requested if "/" in u})
+    assert "manifest.js" in requested and kinds == ["d", "t"], requested
+    assert len([u for u in requested if u.startswith("t/")]) <= 2
+    assert len([u for u in requested if u.startswith("d/")]) <= 10
+    page.click("button.search-more")
+    page.wait_for_function("document.querySelectorAll('.search-result').length === 20")
+    assert re.search(r"papers match .*showing the first 20\.", page.inner_text("#search-status"))
 
 
-def test_a_shard_that_cannot_load_is_reported(watched, http_site):
+def test_an_index_file_that_cannot_load_is_reported(watched, http_site):
     page = watched.page
-    page.route("**/search/shard-2025-03.js", lambda route: route.abort())
+    page.route("**/search/t/*.js", lambda route: route.abort())
     page.goto(http_site + "search.html?q=diffusion")
     page.wait_for_function("document.getElementById('search-status').textContent.includes('could not be loaded')")
-    status = page.inner_text("#search-status")
-    assert "(391 of 508 papers searched; 1 part of the index could not be loaded)" in status, status
-    assert page.locator(".search-result").count() > 0
-    assert all("shard-2025-03.js" in e or "Failed to load resource" in e for e in watched.errors), watched.errors
+    assert page.locator(".search-result").count() == 0
+    assert all("/search/t/" in e or "Failed to load resource" in e for e in watched.errors), watched.errors
     watched.errors.clear()  # the failure was the point
 
 
@@ -129,11 +129,68 @@ def test_other_pages_load_no_index_until_the_search_box_is_focused(page, http_si
     page.goto(http_site + "papers/consistency-models.html")
     page.wait_for_load_state("networkidle")
     assert not [u for u in requested if "/search/" in u or "lunr" in u]
-    # Focusing prefetches lunr and the scripts at once, then the newest shard once the manifest
-    # has named it: wait for that request (networkidle has fired already and would not wait).
-    with page.expect_request(lambda r: "/search/shard-" in r.url, timeout=10_000):
+    with page.expect_request(lambda r: r.url.endswith("/search/manifest.js"), timeout=10_000):
         page.focus("#site-search")
-    page.wait_for_function("document.querySelectorAll('link[rel=prefetch]').length >= 4")
-    fetched = {u.split("/")[-1] for u in requested if "/search/" in u or "lunr" in u}
-    assert {"manifest.js", "shard-2025-12.js", "lunr.min.js"} <= fetched, fetched
-    assert "shard-undated.js" not in fetched  # only the newest shard is fetched ahead
+    page.wait_for_function("document.querySelectorAll('link[rel=prefetch]').length === 4")
+    fetched = {u.split("/")[-1] for u in requested if "/search/" in u or "lunr" in u or "search" in u}
+    assert {"manifest.js", "lunr.min.js", "search-engine.js", "search.js"} <= fetched, fetched
+    assert not [u for u in requested if "/search/t/" in u or "/search/d/" in u]  # no index chunk ahead
+
+
+def type_slowly(page, text: str) -> None:
+    page.focus("#site-search")
+    for ch in text:
+        page.keyboard.type(ch)
+        page.wait_for_timeout(30)
+
+
+def settled(page, query: str) -> str:
+    page.wait_for_function(
+        "q => { const s = document.getElementById('search-status');"
+        " return s.dataset.state === 'done' && s.textContent.includes(q); }", arg=query)
+    return page.inner_text("#search-status")
+
+
+def test_the_last_word_matches_as_a_prefix_as_you_type(page, site_url):
+    page.goto(site_url + "search.html")
+    type_slowly(page, "transfor")
+    status = settled(page, "\u201ctransfor\u201d")
+    assert re.match(r"\d+ papers match \u201ctransfor\u201d \(all 508 papers searched\)", status), status
+    assert "ransformer" in " ".join(page.locator(".search-result .paper-title").all_inner_texts())
+    assert page.locator(".search-result mark").first.inner_text().lower().startswith("transform")
+
+
+def test_every_word_is_required_with_a_fallback_the_status_names(page, site_url):
+    search(page, site_url + "search.html?q=consistency%20models%20")
+    status = page.inner_text("#search-status")
+    assert re.match(r"\d+ papers match \u201cconsistency models\u201d", status), status
+    search(page, site_url + "search.html?q=consistency%20zebra%20")
+    assert page.inner_text("#search-status").startswith("No paper has every word of \u201cconsistency zebra\u201d; ")
+
+
+def test_phrases_names_and_typos(page, site_url):
+    search(page, site_url + "search.html?q=%22stable%20diffusion%22")
+    marks = page.locator(".search-result").first.locator("mark").all_inner_texts()
+    assert {"stable", "diffusion"} <= {m.lower() for m in marks}
+    search(page, site_url + "search.html?q=GPT-4")
+    first = page.locator(".search-result").first.inner_text()
+    assert re.search(r"GPT-4\b", first), first
+    search(page, site_url + "search.html?q=difusion")
+    assert "words spelled like it" in page.inner_text("#search-status")
+    assert page.locator(".search-result .excerpt mark").first.inner_text().lower().startswith("diffusion")
+
+
+def test_the_snippet_shows_the_matched_word(page, site_url):
+    """A word that is only late in an abstract: the snippet is cut around it, not the start."""
+    search(page, site_url + "search.html?q=laion%20")
+    excerpts = page.locator(".search-result .excerpt")
+    assert excerpts.count() > 0
+    for i in range(excerpts.count()):
+        assert excerpts.nth(i).locator("mark").count() > 0 or \
+            "laion" in page.locator(".search-result .paper-title").nth(i).inner_text().lower()
+
+
+def test_results_name_listings_never_files(page, site_url):
+    search(page, site_url + "search.html?q=diffusion")
+    meta = " ".join(page.locator(".search-result .meta").all_inner_texts())
+    assert meta and not re.search(r"\.txt|\.md|_[0-9a-f]{16}", meta), meta

@@ -1,85 +1,72 @@
-// Answer queries with lunr.js over built search files, as the browser does (shards are
-// expanded by the site's own static/lunr-shard.js).
-//   node query.js --expand SHARD_FILE      the shard as lunr JSON, as the browser gives it to lunr.Index.load
-//   node query.js SHARD_FILE < queries.json
-//       lunr's own answers from one shard: {loadMs, answers: [[[ref, score], ...] | {error}, ...]}
-//   node query.js --merged SITE_DIR [ONE_INDEX.json] < queries.json
-//       every shard of the site, merged as static/search.js merges them (lunr's score without the
-//       division by the query vector's length; ties to the newer shard); with ONE_INDEX.json,
-//       also the same scores from that single index: {merged: [...], single: [...]}
+// Answer queries over a built site's search index from Node, as the browser does: with the
+// site's own static/search-engine.js and lunr.js, files read from the site's search/ folder.
+//   node query.js SITE_DIR < queries.json
+//       the engine's answer to each query in lunr's syntax: [[[ref, score], ...] | {error}, ...]
+//   node query.js --find SITE_DIR < texts.json
+//       the search box's answer: [{mode, results: [[ref, score, whole]], error}, ...]
+//   node query.js --one INDEX.json < queries.json
+//       lunr.js's answer from one lunr index of the whole archive (lunr.py's JSON)
+// A ref is "p" and the paper's number, as tests name papers in the reference index.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const vm = require("vm");
 const lunr = require(path.join(__dirname, "..", "..", "node_modules", "lunr"));
+const { Engine } = require(path.join(__dirname, "..", "..", "static", "search-engine.js"));
 
-function evaluate(file, sandbox) {
+function evaluate(file) {
+  const sandbox = { window: {} };
   vm.runInNewContext(fs.readFileSync(file, "utf8"), sandbox);
-  return sandbox;
+  return sandbox.window;
 }
 
-const shardCode = fs.readFileSync(path.join(__dirname, "..", "..", "static", "lunr-shard.js"), "utf8");
-
-function readShard(file) {
-  const sandbox = evaluate(file, { window: {} });
-  vm.runInNewContext(shardCode, sandbox);
-  return { shard: Object.values(sandbox.window.SITEGEN_SHARDS)[0], code: sandbox.window.sitegenShard };
+function engineFor(site) {
+  const manifest = evaluate(path.join(site, "search", "manifest.js")).SITEGEN_SEARCH;
+  const loaded = [];
+  const engine = new Engine(lunr, manifest, (key) => {
+    const file = path.join(site, "search", key[0], key.slice(1) + ".js");
+    loaded.push(key);
+    return evaluate(file).SITEGEN_INDEX[key];
+  });
+  return { engine, loaded };
 }
 
-function answer(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    return { error: e.name + ": " + e.message };
-  }
-}
+const round = (x) => Math.round(x * 1e9) / 1e9;
 
-const similarity = lunr.Vector.prototype.similarity;
-function rawSearch(index, query) {
-  lunr.Vector.prototype.similarity = function (other) { return this.dot(other); };
-  try {
-    return index.search(query);
-  } finally {
-    lunr.Vector.prototype.similarity = similarity;
-  }
-}
-
-if (process.argv[2] === "--expand") {
-  const { shard, code } = readShard(process.argv[3]);
-  process.stdout.write(JSON.stringify(code.expand(shard)));
-} else {
-  main(JSON.parse(fs.readFileSync(0, "utf8")));
-}
-
-function main(queries) {
-  const round = (x) => Math.round(x * 1e6) / 1e6;
-  if (process.argv[2] === "--merged") {
-    const site = process.argv[3];
-    const sandbox = evaluate(path.join(site, "search", "manifest.js"), { window: {} });
-    const shards = sandbox.window.SITEGEN_SEARCH.shards.map((s, order) => {
-      const { shard, code } = readShard(path.join(site, "search", s.file));
-      return { order, index: code.load(lunr, shard).index };
-    });
-    const merged = queries.map((q) => answer(() => {
-      const hits = [];
-      for (const shard of shards) {
-        rawSearch(shard.index, q).forEach((r, rank) => hits.push({ ref: r.ref, score: r.score, order: shard.order, rank }));
+async function main() {
+  const queries = JSON.parse(fs.readFileSync(0, "utf8"));
+  const out = [];
+  if (process.argv[2] === "--one") {
+    const one = lunr.Index.load(JSON.parse(fs.readFileSync(process.argv[3], "utf8")));
+    for (const q of queries) {
+      try {
+        out.push(one.search(q).map((r) => [r.ref, round(r.score)]));
+      } catch (e) {
+        out.push({ error: e.name + ": " + e.message });
       }
-      hits.sort((a, b) => b.score - a.score || a.order - b.order || a.rank - b.rank);
-      return hits.map((h) => [h.ref, round(h.score)]);
-    }));
-    let single = null;
-    if (process.argv[4]) {
-      const one = lunr.Index.load(JSON.parse(fs.readFileSync(process.argv[4], "utf8")));
-      single = queries.map((q) => answer(() => rawSearch(one, q).map((r) => [r.ref, round(r.score)])));
     }
-    process.stdout.write(JSON.stringify({ merged, single }));
+  } else if (process.argv[2] === "--find") {
+    for (const q of queries) {
+      const { engine, loaded } = engineFor(process.argv[3]);
+      const answer = await engine.find(q);
+      out.push({ mode: answer.mode, error: answer.error || null, loaded,
+                 results: answer.results.map((r) => ["p" + r.id, round(r.score), !!r.whole, r.terms]) });
+    }
   } else {
-    const { shard, code } = readShard(process.argv[2]);
-    const started = process.hrtime.bigint();
-    const index = code.load(lunr, shard).index;
-    const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const answers = queries.map((q) => answer(() => index.search(q).map((r) => [r.ref, Math.round(r.score * 1000) / 1000])));
-    process.stdout.write(JSON.stringify({ loadMs, answers }));
+    const { engine } = engineFor(process.argv[2]);
+    for (const q of queries) {
+      const query = new lunr.Query(engine.fields);
+      try {
+        new lunr.QueryParser(q, query).parse();
+      } catch (e) {
+        out.push({ error: e.name + ": " + e.message });
+        continue;
+      }
+      const answer = await engine.search(query);
+      out.push(answer.results.map((r) => ["p" + r.id, round(r.score)]));
+    }
   }
+  process.stdout.write(JSON.stringify(out));
 }
+
+main().catch((e) => { console.error(e.stack); process.exit(1); });

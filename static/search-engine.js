@@ -1,0 +1,561 @@
+/* The search engine: lunr's query semantics over the term-partitioned index of sitegen/search.py.
+ *
+ * A query loads the manifest once, then only what its words need: the term chunk holding each
+ * word (the manifest lists every chunk's first term), the word chunks a prefix, wildcard or
+ * typo has to look through, positions for phrases and hyphenated names, and the document
+ * chunks of the results shown. Everything loads by <script>, from a web server or file://.
+ *
+ * `Engine.search` answers a lunr.Query exactly as lunr.Index.query answers it over one index
+ * of the whole archive: the same clauses, pipeline, expansion of wildcards and edit distances
+ * (with lunr's own TokenSet), required and prohibited sets, query vectors and BM25 weights,
+ * computed here from each posting's term count and field length with the archive's document
+ * count and average field lengths (lunr.Builder's arithmetic, rounded to thousandths as lunr
+ * stores weights). A test compares it with lunr.js over one lunr.py index of the seeds.
+ *
+ * `Engine.find` is the search box: plain words are all required (with a fallback to any
+ * word), the last word also matches as a prefix while it is being typed, "quoted phrases"
+ * match words in sequence, hyphenated names (GPT-4) rank papers holding them whole first, and
+ * a word found nowhere is retried as a typo. Text with lunr's syntax goes to lunr's parser.
+ */
+(function (root) {
+  "use strict";
+
+  var COMPLETE = { complete: true };
+  function union(a, b) {
+    if (a === COMPLETE || b === COMPLETE) return COMPLETE;
+    var out = new Set(a);
+    b.forEach(function (x) { out.add(x); });
+    return out;
+  }
+  function intersect(a, b) {
+    if (a === COMPLETE) return b;
+    if (b === COMPLETE) return a;
+    var out = new Set();
+    var small = a.size <= b.size ? a : b, large = small === a ? b : a;
+    small.forEach(function (x) { if (large.has(x)) out.add(x); });
+    return out;
+  }
+  function contains(set, x) { return set === COMPLETE || set.has(x); }
+
+  // How many entries of a sorted array are <= key (JavaScript's string order, as the index's).
+  function upperBound(sorted, key) {
+    var lo = 0, hi = sorted.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      if (sorted[mid] <= key) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /* manifest: window.SITEGEN_SEARCH; load(key) -> Promise of the data of file `key` ("t3", "d0",
+   * ...), rejected if it cannot be loaded. */
+  function Engine(lunr, manifest, load) {
+    this.lunr = lunr;
+    this.manifest = manifest;
+    this.fields = manifest.fields;
+    this.papers = manifest.papers;
+    this.average = manifest.lengths.map(function (sum) { return sum / manifest.papers; });
+    this.searchPipeline = lunr.Pipeline.load(manifest.pipeline);
+    this.readPipeline = new lunr.Pipeline();
+    this.readPipeline.add(lunr.stopWordFilter, lunr.stemmer);
+    this._load = load;
+    this._files = new Map(); // key -> Promise of data (null if it failed)
+    this._chunks = new Map(); // term chunk number -> {terms: Map(term -> row), rows}
+    this._postings = new Map(); // term -> decoded postings
+    this._words = new Map(); // word chunk number -> sorted terms
+    this.failures = 0; // files that could not be loaded so far
+    this.requested = new Set();
+  }
+
+  Engine.prototype.file = function (key) {
+    var self = this, pending = this._files.get(key);
+    if (!pending) {
+      this.requested.add(key);
+      pending = Promise.resolve().then(function () { return self._load(key); })
+        .catch(function () {
+          self.failures++;
+          self._files.delete(key); // the next query tries again
+          return null;
+        });
+      this._files.set(key, pending);
+    }
+    return pending;
+  };
+
+  Engine.prototype.termChunkOf = function (term) {
+    return upperBound(this.manifest.terms, term) - 1; // -1: before the first term of all
+  };
+
+  Engine.prototype.termChunk = function (k) {
+    var self = this;
+    if (this._chunks.has(k)) return Promise.resolve(this._chunks.get(k));
+    return this.file("t" + k).then(function (rows) {
+      if (!rows) return { k: k, terms: new Map(), rows: [] }; // not kept: tried again next time
+      if (!self._chunks.has(k)) {
+        var terms = new Map();
+        rows.forEach(function (row, i) { terms.set(row[0], i); });
+        self._chunks.set(k, { k: k, terms: terms, rows: rows });
+      }
+      return self._chunks.get(k);
+    });
+  };
+
+  // Whether `term` is in the archive (its term chunk is loaded for it).
+  Engine.prototype.has = function (term) {
+    var k = this.termChunkOf(term);
+    if (k < 0) return Promise.resolve(false);
+    return this.termChunk(k).then(function (chunk) { return chunk.terms.has(term); });
+  };
+
+  // The archive's terms starting with `prefix` ("" for all), in order.
+  Engine.prototype.wordsStarting = function (prefix) {
+    var self = this, firsts = this.manifest.words;
+    var lo = Math.max(0, upperBound(firsts, prefix) - 1), hi = lo;
+    if (!prefix) hi = firsts.length - 1;
+    while (hi + 1 < firsts.length && firsts[hi + 1].lastIndexOf(prefix, 0) === 0) hi++;
+    var wanted = [];
+    for (var k = lo; k <= hi && k < firsts.length; k++) wanted.push(k);
+    return Promise.all(wanted.map(function (k) {
+      return self._words.has(k) ? self._words.get(k) : self.file("w" + k).then(function (words) {
+        if (words) self._words.set(k, words);
+        return words || [];
+      });
+    })).then(function (lists) {
+      var out = [];
+      lists.forEach(function (words) {
+        var at = prefix ? upperBound(words, prefix) : 0;
+        if (at > 0 && words[at - 1] === prefix) at--;
+        for (var i = at; i < words.length && words[i].lastIndexOf(prefix, 0) === 0; i++) out.push(words[i]);
+      });
+      return out;
+    });
+  };
+
+  /* The archive's terms a clause stands for with `term` (lunr: the token set's intersection
+   * with the clause's), in lunr's order; `clause.also` adds exact terms (the stem of a word
+   * being typed, besides its prefix); `clause.within` limits a typo's candidates to terms
+   * starting as it does. */
+  Engine.prototype.expand = function (clause, term) {
+    var self = this, lunr = this.lunr;
+    var also = clause.also || [];
+    var exact = term.indexOf("*") === -1 && !clause.editDistance;
+    var found;
+    if (exact) {
+      found = this.has(term).then(function (yes) { return yes ? [term] : []; });
+    } else {
+      var prefix = clause.editDistance ? (clause.within || "") : term.slice(0, term.indexOf("*"));
+      found = this.wordsStarting(prefix).then(function (candidates) {
+        // lunr.TokenSet.fromClause reads an edit distance if the key is there at all
+        var probe = clause.editDistance ? { term: term, editDistance: clause.editDistance } : { term: term };
+        return lunr.TokenSet.fromArray(candidates).intersect(lunr.TokenSet.fromClause(probe)).toArray();
+      }).then(function (terms) {
+        return self.loadTerms(terms).then(function () {
+          // a term whose chunk failed to load is left out (the answer is flagged incomplete)
+          return terms.filter(function (t) { return self._chunks.has(self.termChunkOf(t)); });
+        });
+      });
+    }
+    return Promise.all([found].concat(also.map(function (t) {
+      return self.has(t).then(function (yes) { return yes ? t : null; });
+    }))).then(function (lists) {
+      var out = lists[0].slice();
+      lists.slice(1).forEach(function (t) { if (t !== null && out.indexOf(t) === -1) out.push(t); });
+      return out;
+    });
+  };
+
+  // Load the term chunks holding `terms` (terms of the archive).
+  Engine.prototype.loadTerms = function (terms) {
+    var self = this, chunks = [];
+    terms.forEach(function (t) { var k = self.termChunkOf(t); if (chunks.indexOf(k) === -1) chunks.push(k); });
+    return Promise.all(chunks.map(function (k) { return self.termChunk(k); }));
+  };
+
+  // A term's postings: per field, the papers holding it, how often, and the field's length.
+  Engine.prototype.postings = function (term) {
+    var cached = this._postings.get(term);
+    if (cached) return cached;
+    var chunk = this._chunks.get(this.termChunkOf(term));
+    var row = chunk.rows[chunk.terms.get(term)];
+    var fields = [], count = 0;
+    for (var f = 0; f < this.fields.length; f++) {
+      var flat = row[f + 1], n = flat.length / 3;
+      var docs = new Int32Array(n), tfs = new Int32Array(n), lens = new Int32Array(n), doc = 0;
+      for (var i = 0; i < n; i++) {
+        doc += flat[3 * i];
+        docs[i] = doc;
+        tfs[i] = flat[3 * i + 1];
+        lens[i] = flat[3 * i + 2];
+      }
+      fields.push({ docs: docs, tfs: tfs, lens: lens });
+      count += n;
+    }
+    var idf = Math.log(1 + Math.abs((this.papers - count + 0.5) / (count + 0.5))); // lunr.idf
+    cached = { term: term, chunk: chunk.k, row: chunk.terms.get(term), fields: fields, idf: idf };
+    this._postings.set(term, cached);
+    return cached;
+  };
+
+  // lunr.Builder's BM25 weight of a term in a field of a paper, rounded as lunr stores it.
+  Engine.prototype.weight = function (posting, f, i) {
+    var m = this.manifest, tf = posting.fields[f].tfs[i], length = posting.fields[f].lens[i];
+    var score = posting.idf * ((m.k1 + 1) * tf) / (m.k1 * (1 - m.b + m.b * (length / this.average[f])) + tf);
+    score *= m.boosts[f];
+    return Math.round(score * 1000) / 1000;
+  };
+
+  /* Everything a query's clauses stand for, loaded: per clause, per term the pipeline makes of
+   * it, the expanded terms. */
+  Engine.prototype.prepare = function (query) {
+    var self = this;
+    return Promise.all(query.clauses.map(function (clause) {
+      var terms = clause.usePipeline ? self.searchPipeline.runString(clause.term, { fields: clause.fields }) : [clause.term];
+      return Promise.all(terms.map(function (term) {
+        // lunr sets clause.term to each term of the pipeline before expanding it
+        return self.expand(clause, term);
+      }));
+    }));
+  };
+
+  /* lunr.Index.prototype.query, over the loaded postings: [{id, score, terms}] best first. */
+  Engine.prototype.evaluate = function (query, expansions) {
+    var self = this, lunr = this.lunr, fields = this.fields;
+    var REQUIRED = lunr.Query.presence.REQUIRED, PROHIBITED = lunr.Query.presence.PROHIBITED;
+    var fieldIndex = {};
+    fields.forEach(function (f, i) { fieldIndex[f] = i; });
+    var queryVectors = fields.map(function () { return new Map(); });
+    var matching = new Map(); // "field/paper" -> {f, doc, terms}, in lunr's order
+    var termFieldCache = new Set();
+    var required = {}, prohibited = {};
+    query.clauses.forEach(function (clause, c) {
+      var clauseMatches = new Set();
+      var perTerm = expansions[c];
+      for (var m = 0; m < perTerm.length; m++) {
+        var expanded = perTerm[m];
+        if (expanded.length === 0 && clause.presence === REQUIRED) {
+          clause.fields.forEach(function (field) { required[field] = new Set(); });
+          break;
+        }
+        expanded.forEach(function (term) {
+          var posting = self.postings(term);
+          clause.fields.forEach(function (field) {
+            var f = fieldIndex[field], docs = posting.fields[f].docs;
+            if (clause.presence === REQUIRED) {
+              docs.forEach(function (d) { clauseMatches.add(d); });
+              if (required[field] === undefined) required[field] = COMPLETE;
+            }
+            if (clause.presence === PROHIBITED) {
+              var set = prohibited[field] || new Set();
+              docs.forEach(function (d) { set.add(d); });
+              prohibited[field] = set;
+              return;
+            }
+            var vector = queryVectors[f];
+            vector.set(term, (vector.get(term) || 0) + clause.boost);
+            var key = term + "/" + field;
+            if (termFieldCache.has(key)) return;
+            docs.forEach(function (d) {
+              var ref = field + "/" + d, match = matching.get(ref);
+              if (match === undefined) matching.set(ref, { f: f, doc: d, terms: [term] });
+              else if (match.terms.indexOf(term) === -1) match.terms.push(term);
+            });
+            termFieldCache.add(key);
+          });
+        });
+      }
+      if (clause.presence === REQUIRED) {
+        clause.fields.forEach(function (field) { required[field] = intersect(required[field], clauseMatches); });
+      }
+    });
+    var allRequired = COMPLETE, allProhibited = new Set();
+    fields.forEach(function (field) {
+      if (required[field] !== undefined) allRequired = intersect(allRequired, required[field]);
+      if (prohibited[field] !== undefined) allProhibited = union(allProhibited, prohibited[field]);
+    });
+    // Each paper's dot product with each field's query vector, and the vectors' lengths.
+    var dots = fields.map(function () { return new Map(); });
+    var magnitudes = queryVectors.map(function (vector, f) {
+      var sum = 0;
+      vector.forEach(function (boost, term) {
+        sum += boost * boost;
+        var posting = self.postings(term), docs = posting.fields[f].docs, dot = dots[f];
+        for (var i = 0; i < docs.length; i++) dot.set(docs[i], (dot.get(docs[i]) || 0) + boost * self.weight(posting, f, i));
+      });
+      return Math.sqrt(sum);
+    });
+    if (query.isNegated()) {
+      matching = new Map();
+      for (var d = 0; d < this.papers; d++) {
+        fields.forEach(function (field, f) { matching.set(field + "/" + d, { f: f, doc: d, terms: [] }); });
+      }
+    }
+    var results = [], byDoc = new Map();
+    matching.forEach(function (match) {
+      if (!contains(allRequired, match.doc) || allProhibited.has(match.doc)) return;
+      var score = (dots[match.f].get(match.doc) || 0) / magnitudes[match.f] || 0;
+      var hit = byDoc.get(match.doc);
+      if (hit) {
+        hit.score += score;
+        match.terms.forEach(function (t) { if (hit.terms.indexOf(t) === -1) hit.terms.push(t); });
+      } else {
+        hit = { id: match.doc, score: score, terms: match.terms.slice() };
+        byDoc.set(match.doc, hit);
+        results.push(hit);
+      }
+    });
+    return results.sort(function (a, b) { return b.score - a.score; });
+  };
+
+  /* A lunr.Query's answer over the whole archive: {results, expansions, incomplete}, where
+   * `incomplete` says a file it needed could not be loaded. */
+  Engine.prototype.search = function (query) {
+    var self = this, before = this.failures;
+    return this.prepare(query).then(function (expansions) {
+      return { results: self.evaluate(query, expansions), expansions: expansions, incomplete: self.failures > before };
+    });
+  };
+
+  // ---- positions: phrases and hyphenated names -------------------------------------------
+
+  Engine.prototype.positions = function (terms) {
+    var self = this;
+    var chunks = [];
+    terms.forEach(function (t) {
+      var p = self.postings(t);
+      if (chunks.indexOf(p.chunk) === -1) chunks.push(p.chunk);
+    });
+    return Promise.all(chunks.map(function (k) { return self.file("p" + k); })).then(function (files) {
+      var byChunk = new Map();
+      chunks.forEach(function (k, i) { byChunk.set(k, files[i]); });
+      var out = new Map(); // term -> per field: Map(paper -> [positions])
+      terms.forEach(function (t) {
+        var posting = self.postings(t), file = byChunk.get(posting.chunk);
+        out.set(t, posting.fields.map(function (field, f) {
+          var map = new Map(), flat = file ? file[posting.row][f] : [], at = 0;
+          for (var i = 0; i < field.docs.length; i++) {
+            var list = [], p = 0;
+            for (var j = 0; j < field.tfs[i]; j++) { p += flat[at++]; list.push(p); }
+            map.set(field.docs[i], list);
+          }
+          return map;
+        }));
+      });
+      return out;
+    });
+  };
+
+  /* Which of `ids` hold `sequence` (terms, null where a stop word stood) as consecutive words
+   * in one field; each slot may be any of several terms (a word being typed). */
+  Engine.prototype.holding = function (sequence, ids) {
+    var slots = sequence.map(function (slot) { return slot === null ? null : [].concat(slot); });
+    var terms = [];
+    slots.forEach(function (slot) { (slot || []).forEach(function (t) { if (terms.indexOf(t) === -1) terms.push(t); }); });
+    var fields = this.fields;
+    return this.positions(terms).then(function (at) {
+      var out = new Set();
+      ids.forEach(function (id) {
+        for (var f = 0; f < fields.length; f++) {
+          var starts = null;
+          for (var s = 0; s < slots.length; s++) {
+            if (slots[s] === null) continue;
+            var here = new Set();
+            slots[s].forEach(function (t) { (at.get(t)[f].get(id) || []).forEach(function (p) { here.add(p - s); }); });
+            starts = starts === null ? here : intersect(starts, here);
+            if (!starts.size) break;
+          }
+          if (starts && starts.size) { out.add(id); return; }
+        }
+      });
+      return out;
+    });
+  };
+
+  // ---- documents -----------------------------------------------------------------------
+
+  // {id: [title, url, dates, abstract]} of the papers `ids` (null where a file failed).
+  Engine.prototype.documents = function (ids) {
+    var self = this, per = this.manifest.store, wanted = [];
+    ids.forEach(function (id) { var k = Math.floor(id / per); if (wanted.indexOf(k) === -1) wanted.push(k); });
+    return Promise.all(wanted.map(function (k) { return self.file("d" + k); })).then(function (files) {
+      var out = {};
+      ids.forEach(function (id) {
+        var file = files[wanted.indexOf(Math.floor(id / per))];
+        out[id] = file ? file[id % per] : null;
+      });
+      return out;
+    });
+  };
+
+  // ---- the search box --------------------------------------------------------------------
+
+  var SYNTAX = /(^|\s)[+-]\S|[:*~^]/; // lunr's operators: the reader means lunr's syntax
+  var WORD_EDGE = /^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu; // lunr.py's trimmer (Unicode \W)
+
+  /* What the reader typed, as words: [{text, parts: [term or null], last}] and phrases:
+   * [[term or null, ...]]. A part is a piece of a hyphenated name; null is a stop word. */
+  Engine.prototype.read = function (text) {
+    var self = this, lunr = this.lunr;
+    var phrases = [], words = [];
+    var rest = text.replace(/"([^"]*)("|$)/g, function (_, inner) { phrases.push(inner); return " "; });
+    function terms(chunk) {
+      return lunr.tokenizer(chunk).map(function (token) {
+        var bare = token.toString().replace(WORD_EDGE, "");
+        var made = bare ? self.readPipeline.run([new lunr.Token(bare, {})]) : [];
+        return made.length ? made[0].toString() : null;
+      });
+    }
+    rest.split(/\s+/).forEach(function (word) {
+      if (!word) return;
+      var tokens = lunr.tokenizer(word).map(function (t) { return t.toString().replace(WORD_EDGE, ""); });
+      words.push({ text: word, tokens: tokens, parts: terms(word) });
+    });
+    var typing = words.length && !/[\s"]$/.test(text) && !/"[^"]*$/.test(text);
+    if (typing) {
+      var last = words[words.length - 1], token = last.tokens[last.tokens.length - 1];
+      if (token && token.length >= 3 && last.parts[last.parts.length - 1] !== null) last.prefix = token.toLowerCase();
+    }
+    return { words: words, phrases: phrases.map(terms).filter(function (p) { return p.some(Boolean); }) };
+  };
+
+  // A lunr.Query of every word's terms, required (`all`) or not; typos as edit distances.
+  Engine.prototype.queryOf = function (read, all, typos) {
+    var lunr = this.lunr, query = new lunr.Query(this.fields), seen = [];
+    var presence = all ? lunr.Query.presence.REQUIRED : lunr.Query.presence.OPTIONAL;
+    function add(term, extra) {
+      var key = term + "\u0000" + JSON.stringify(extra || {});
+      if (seen.indexOf(key) !== -1) return;
+      seen.push(key);
+      var clause = { term: term, usePipeline: false, presence: presence, wildcard: lunr.Query.wildcard.NONE };
+      Object.keys(extra || {}).forEach(function (k) { clause[k] = extra[k]; });
+      query.clause(clause);
+    }
+    read.words.forEach(function (word) {
+      word.parts.forEach(function (term, i) {
+        if (term === null) return;
+        if (typos && typos[term]) add(term, { editDistance: typos[term], within: term.charAt(0) });
+        else if (word.prefix && i === word.parts.length - 1) add(word.prefix + "*", { also: [term] });
+        else add(term);
+      });
+    });
+    read.phrases.forEach(function (phrase) { phrase.forEach(function (term) { if (term !== null) add(term); }); });
+    return query;
+  };
+
+  /* The search box's answer to `text`: {mode, results, query, error, incomplete}. mode:
+   * "all" (every word), "any" (no paper had all, these have some), "typo" (words found
+   * nowhere were taken as typos), "syntax" (lunr's syntax, as lunr answers it). */
+  Engine.prototype.find = function (text) {
+    var self = this, before = this.failures;
+    return this.answer(text).then(function (answer) {
+      answer.incomplete = self.failures > before;
+      return answer;
+    });
+  };
+
+  Engine.prototype.answer = function (text) {
+    var self = this, lunr = this.lunr;
+    text = text.replace(/\s+/g, " ").replace(/^ /, "");
+    if (SYNTAX.test(text) && text.indexOf('"') === -1) {
+      var query = new lunr.Query(this.fields);
+      try {
+        new lunr.QueryParser(text, query).parse();
+      } catch (err) {
+        if (err instanceof lunr.QueryParseError) return Promise.resolve({ mode: "syntax", results: [], error: err.message });
+        throw err;
+      }
+      return this.search(query).then(function (answer) { answer.mode = "syntax"; return answer; });
+    }
+    var read = this.read(text);
+    if (!read.words.some(function (w) { return w.parts.some(Boolean); }) && !read.phrases.length) {
+      return Promise.resolve({ mode: "all", results: [], empty: true });
+    }
+    return this.ranked(read, "all", null).then(function (answer) {
+      if (answer.results.length) return answer;
+      return self.ranked(read, "any", null).then(function (any) {
+        if (any.results.length) return any;
+        var typos = self.typos(read, answer);
+        if (!typos) return answer;
+        return self.ranked(read, "all", typos).then(function (fixed) {
+          return fixed.results.length ? fixed : self.ranked(read, "any", typos);
+        }).then(function (fixed) {
+          fixed.mode = "typo";
+          return fixed.results.length ? fixed : answer;
+        });
+      });
+    });
+  };
+
+  // Words whose terms are nowhere in the archive (not even as a prefix), and the edit distance
+  // to retry each with: 1, or 2 for a word of 8 letters or more; none under 4 letters.
+  Engine.prototype.typos = function (read, answer) {
+    var typos = null;
+    answer.query.clauses.forEach(function (clause, c) {
+      if (clause.editDistance || answer.expansions[c].some(function (e) { return e.length; })) return;
+      var term = clause.also ? clause.also[0] : clause.term;
+      if (term.length < 4) return;
+      typos = typos || {};
+      typos[term] = term.length >= 8 ? 2 : 1;
+    });
+    return typos;
+  };
+
+  // A search with phrases kept to papers holding them (`all` only) and hyphenated names whole first.
+  Engine.prototype.ranked = function (read, mode, typos) {
+    var self = this, query = this.queryOf(read, mode === "all", typos);
+    return this.search(query).then(function (answer) {
+      answer.mode = mode;
+      answer.query = query;
+      var ids = answer.results.map(function (r) { return r.id; });
+      var slotOf = function (term, word, i) {
+        return word && word.prefix && i === word.parts.length - 1 ? self.expandedOf(answer, word.prefix + "*") : term;
+      };
+      var phrases = mode === "all" ? read.phrases : [];
+      var names = read.words.filter(function (w) { return w.parts.filter(Boolean).length > 1; }).map(function (w) {
+        return w.parts.map(function (t, i) { return t === null ? null : slotOf(t, w, i); });
+      });
+      var steps = phrases.map(function (p) { return self.holding(p, ids); });
+      return Promise.all(steps.concat(names.map(function (n) { return self.holding(n, ids); }))).then(function (sets) {
+        var kept = answer.results.filter(function (r) {
+          return sets.slice(0, phrases.length).every(function (s) { return s.has(r.id); });
+        });
+        var whole = sets.slice(phrases.length);
+        if (whole.length) {
+          kept.forEach(function (r) { r.whole = whole.every(function (s) { return s.has(r.id); }); });
+          kept = kept.filter(function (r) { return r.whole; }).concat(kept.filter(function (r) { return !r.whole; }));
+        }
+        answer.results = kept;
+        return answer;
+      });
+    });
+  };
+
+  Engine.prototype.expandedOf = function (answer, term) {
+    var c = answer.query.clauses.findIndex(function (clause) { return clause.term === term; });
+    return c === -1 ? [] : [].concat.apply([], answer.expansions[c]);
+  };
+
+  // ---- loading files by <script> ---------------------------------------------------------
+
+  // A `load` for Engine in a page: each file by a <script> next to the manifest's.
+  function scriptLoader(base) {
+    return function (key) {
+      return new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = new URL(key.charAt(0) + "/" + key.slice(1) + ".js", base).href;
+        script.async = true;
+        script.onload = function () {
+          var all = window.SITEGEN_INDEX || {}, data = all[key];
+          delete all[key];
+          script.remove();
+          if (data === undefined) reject(new Error("no data in " + script.src)); else resolve(data);
+        };
+        script.onerror = function () { script.remove(); reject(new Error("could not load " + script.src)); };
+        document.head.appendChild(script);
+      });
+    };
+  }
+
+  var api = { Engine: Engine, scriptLoader: scriptLoader };
+  if (typeof module !== "undefined" && module.exports) module.exports = api;
+  else root.sitegenSearch = api;
+})(typeof window !== "undefined" ? window : this);
