@@ -133,9 +133,9 @@ class IndexJob:
 def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:
     """The index worker: receive the documents, then write each search file into `out` as it
     is made; [(path, offset, length)]."""
-    docs = [doc for chunk in received(items) for doc in search.documents_from(chunk)]
+    docs = (doc for chunk in received(items) for doc in search.documents_from(chunk))
     places, offset = [], 0
-    for path, data in search.iter_index_files(docs, cache, consume=True):  # the worker's own copy
+    for path, data in search.iter_index_files(docs, cache):  # indexed as the documents arrive
         out.write(data)
         places.append((path, offset, len(data)))
         offset += len(data)

@@ -25,8 +25,10 @@ share one. Terms are ordered by UTF-16 code units, as JavaScript compares string
 """
 from __future__ import annotations
 
+import itertools
 import json
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,12 +121,17 @@ class Postings:
         rank = np.empty(len(names), dtype=np.int64)
         rank[by_name] = np.arange(len(names))
         nf = len(FIELDS)
-        key = rank[numbers[keep]] * nf + np.frombuffer(self.field, dtype=np.uint8)[keep]  # (term, field)
+        rank = rank.astype(np.int32) * np.int32(nf)
+        key = rank[numbers[keep]] + np.frombuffer(self.field, dtype=np.uint8)[keep]  # (term, field)
+        del rank, numbers
+        self.numbers = self.field = None  # the occurrences are kept as numpy arrays from here
         order = np.argsort(key, kind="stable")  # stable: each group stays in text order
         key = key[order]
-        paper = np.frombuffer(self.paper, dtype=np.int32)[keep][order].astype(np.int64)
-        position = np.frombuffer(self.position, dtype=np.int32)[keep][order].astype(np.int64)
-        del order, keep, numbers
+        paper = np.frombuffer(self.paper, dtype=np.int32)[keep][order]
+        self.paper = None
+        position = np.frombuffer(self.position, dtype=np.int32)[keep][order]
+        self.position = None
+        del order, keep
         run = np.ones(len(key), dtype=bool)  # a run: one term in one field of one paper, a posting
         run[1:] = (key[1:] != key[:-1]) | (paper[1:] != paper[:-1])
         starts = np.flatnonzero(run)
@@ -135,9 +142,11 @@ class Postings:
         group[1:] = run_key[1:] != run_key[:-1]
         step = np.diff(run_paper, prepend=0)  # a posting's paper, from the previous posting's
         step[group] = run_paper[group]
-        self._triples = np.stack([step, count, length], axis=1).ravel()
+        self._triples = np.stack([step, count.astype(np.int32), length], axis=1).ravel()
+        del step, count, length, run_paper, paper
         self._steps = np.diff(position, prepend=0)  # a position, from the posting's previous one
         self._steps[starts] = position[starts]
+        del position
         groups = np.flatnonzero(group)
         self._runs = np.append(groups, len(run_key)).tolist()  # each group's first posting
         self._places = np.append(starts[groups], len(key)).tolist()  # and its first position
@@ -208,25 +217,23 @@ def _manifest(value) -> bytes:
     return f"window.SITEGEN_SEARCH={body};\n".encode("utf-8", "surrogatepass")
 
 
-def iter_index_files(docs: list[SearchDocument], cache_dir: Path | None = None, consume: bool = False):
-    """(output path, bytes) of every search file, the manifest last. With a cache folder, the
-    pipeline's terms for each token are kept between builds (only new words are stemmed).
-    With `consume`, `docs` is emptied as it is read (the index worker's own copy of the
-    archive's text is freed before the files are made)."""
+def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = None):
+    """(output path, bytes) of every search file, the manifest last. `docs` may be a stream:
+    each document is indexed and its result data written as it comes, so its text need not be
+    held (the index worker reads documents from the build as the build makes them). With a
+    cache folder, the pipeline's terms for each token are kept between builds (only new words
+    are stemmed)."""
     memo = _load_memo(cache_dir)
     analyzer = Analyzer(memo)
     postings = Postings(analyzer)
-    stores = []
-    for k, start in enumerate(range(0, len(docs), STORE_PAPERS)):
-        group = docs[start:start + STORE_PAPERS]
+    stream = iter(docs)
+    for k in itertools.count():
+        group = list(itertools.islice(stream, STORE_PAPERS))
+        if not group:
+            break
         for d in group:
             postings.add(d)
-        stores.append([[d.title, d.url, list(d.dates), d.abstract] for d in group])
-    if consume:
-        docs.clear()
-    for k, store in enumerate(stores):
-        yield urls.search_file("d", k), _js(f"d{k}", store)
-    del stores
+        yield urls.search_file("d", k), _js(f"d{k}", [[d.title, d.url, list(d.dates), d.abstract] for d in group])
     entries = postings.terms()
     term_chunks = chunk(entries, postings.size, TERM_CHUNK)
     for k, run in enumerate(term_chunks):
@@ -249,7 +256,7 @@ def iter_index_files(docs: list[SearchDocument], cache_dir: Path | None = None, 
 
 
 def index_files(docs: list[SearchDocument], cache_dir: Path | None = None) -> dict[str, bytes]:
-    return dict(iter_index_files(list(docs), cache_dir))
+    return dict(iter_index_files(docs, cache_dir))
 
 
 def index_size(sizes: dict[str, int]) -> dict:
