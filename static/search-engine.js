@@ -20,22 +20,29 @@
 (function (root) {
   "use strict";
 
+  // Sets of papers as lunr.Set has them (COMPLETE: every paper), held as one byte per paper.
   var COMPLETE = { complete: true };
+  function emptySet(papers) { return new Uint8Array(papers); }
   function union(a, b) {
     if (a === COMPLETE || b === COMPLETE) return COMPLETE;
-    var out = new Set(a);
-    b.forEach(function (x) { out.add(x); });
+    var out = a.slice();
+    for (var i = 0; i < b.length; i++) out[i] |= b[i];
     return out;
   }
   function intersect(a, b) {
     if (a === COMPLETE) return b;
     if (b === COMPLETE) return a;
-    var out = new Set();
-    var small = a.size <= b.size ? a : b, large = small === a ? b : a;
-    small.forEach(function (x) { if (large.has(x)) out.add(x); });
+    var out = a.slice();
+    for (var i = 0; i < b.length; i++) out[i] &= b[i];
     return out;
   }
-  function contains(set, x) { return set === COMPLETE || set.has(x); }
+  function contains(set, x) { return set === COMPLETE || set[x] === 1; }
+
+  // `fn`'s value, computed in a task of its own: a query's work is cut in steps, so the page
+  // can draw and take input between them (no step takes long even at 100k papers).
+  function later(fn) {
+    return new Promise(function (resolve) { setTimeout(function () { resolve(fn()); }, 0); });
+  }
 
   // How many entries of a sorted array are <= key (JavaScript's string order, as the index's).
   function upperBound(sorted, key) {
@@ -217,36 +224,41 @@
     }));
   };
 
-  /* lunr.Index.prototype.query, over the loaded postings: [{id, score, terms}] best first. */
-  Engine.prototype.evaluate = function (query, expansions) {
-    var self = this, lunr = this.lunr, fields = this.fields;
+  /* lunr.Index.prototype.query over the loaded postings, in three steps (`search` runs each in
+   * a task of its own): `match` finds the (field, paper) pairs in lunr's order and the required
+   * and prohibited sets, `score` the dot products with the query vectors, `rank` the papers'
+   * scores, best first ([{id, score}]). Sets and pairs are numbers in typed arrays (at 100k
+   * papers a common word has tens of thousands of postings); which terms matched a paper is
+   * worked out only for the results shown (`matched`). */
+  Engine.prototype.match = function (query, expansions) {
+    var self = this, lunr = this.lunr, fields = this.fields, nf = fields.length, papers = this.papers;
     var REQUIRED = lunr.Query.presence.REQUIRED, PROHIBITED = lunr.Query.presence.PROHIBITED;
     var fieldIndex = {};
     fields.forEach(function (f, i) { fieldIndex[f] = i; });
     var queryVectors = fields.map(function () { return new Map(); });
-    var matching = new Map(); // "field/paper" -> {f, doc, terms}, in lunr's order
+    var seen = new Uint8Array(nf * papers), order = []; // (field, paper) pairs as f * papers + paper, in lunr's order
     var termFieldCache = new Set();
     var required = {}, prohibited = {};
     query.clauses.forEach(function (clause, c) {
-      var clauseMatches = new Set();
+      var clauseMatches = emptySet(papers);
       var perTerm = expansions[c];
       for (var m = 0; m < perTerm.length; m++) {
         var expanded = perTerm[m];
         if (expanded.length === 0 && clause.presence === REQUIRED) {
-          clause.fields.forEach(function (field) { required[field] = new Set(); });
+          clause.fields.forEach(function (field) { required[field] = emptySet(papers); });
           break;
         }
         expanded.forEach(function (term) {
           var posting = self.postings(term);
           clause.fields.forEach(function (field) {
-            var f = fieldIndex[field], docs = posting.fields[f].docs;
+            var f = fieldIndex[field], docs = posting.fields[f].docs, i;
             if (clause.presence === REQUIRED) {
-              docs.forEach(function (d) { clauseMatches.add(d); });
+              for (i = 0; i < docs.length; i++) clauseMatches[docs[i]] = 1;
               if (required[field] === undefined) required[field] = COMPLETE;
             }
             if (clause.presence === PROHIBITED) {
-              var set = prohibited[field] || new Set();
-              docs.forEach(function (d) { set.add(d); });
+              var set = prohibited[field] || emptySet(papers);
+              for (i = 0; i < docs.length; i++) set[docs[i]] = 1;
               prohibited[field] = set;
               return;
             }
@@ -254,11 +266,10 @@
             vector.set(term, (vector.get(term) || 0) + clause.boost);
             var key = term + "/" + field;
             if (termFieldCache.has(key)) return;
-            docs.forEach(function (d) {
-              var ref = field + "/" + d, match = matching.get(ref);
-              if (match === undefined) matching.set(ref, { f: f, doc: d, terms: [term] });
-              else if (match.terms.indexOf(term) === -1) match.terms.push(term);
-            });
+            var base = f * papers;
+            for (i = 0; i < docs.length; i++) {
+              if (!seen[base + docs[i]]) { seen[base + docs[i]] = 1; order.push(base + docs[i]); }
+            }
             termFieldCache.add(key);
           });
         });
@@ -267,51 +278,100 @@
         clause.fields.forEach(function (field) { required[field] = intersect(required[field], clauseMatches); });
       }
     });
-    var allRequired = COMPLETE, allProhibited = new Set();
+    var allRequired = COMPLETE, allProhibited = emptySet(papers);
     fields.forEach(function (field) {
       if (required[field] !== undefined) allRequired = intersect(allRequired, required[field]);
       if (prohibited[field] !== undefined) allProhibited = union(allProhibited, prohibited[field]);
     });
-    // Each paper's dot product with each field's query vector, and the vectors' lengths.
-    var dots = fields.map(function () { return new Map(); });
+    return { query: query, queryVectors: queryVectors, order: order, allRequired: allRequired, allProhibited: allProhibited };
+  };
+
+  // Each paper's dot product with each field's query vector, and the vectors' lengths.
+  Engine.prototype.score = function (state) {
+    var self = this, fields = this.fields, nf = fields.length, papers = this.papers, queryVectors = state.queryVectors;
+    var m = this.manifest, k1 = m.k1, b = m.b;
+    var dots = new Float64Array(nf * papers);
     var magnitudes = queryVectors.map(function (vector, f) {
-      var sum = 0;
+      var sum = 0, base = f * papers, boostOfField = m.boosts[f], average = self.average[f];
       vector.forEach(function (boost, term) {
         sum += boost * boost;
-        var posting = self.postings(term), docs = posting.fields[f].docs, dot = dots[f];
-        for (var i = 0; i < docs.length; i++) dot.set(docs[i], (dot.get(docs[i]) || 0) + boost * self.weight(posting, f, i));
+        var posting = self.postings(term), field = posting.fields[f], idf = posting.idf;
+        var docs = field.docs, tfs = field.tfs, lens = field.lens;
+        for (var i = 0; i < docs.length; i++) {
+          // lunr.Builder's weight, in its order of operations, rounded as lunr stores it
+          var tf = tfs[i];
+          var score = idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (lens[i] / average)) + tf);
+          score *= boostOfField;
+          dots[base + docs[i]] += boost * (Math.round(score * 1000) / 1000);
+        }
       });
       return Math.sqrt(sum);
     });
-    if (query.isNegated()) {
-      matching = new Map();
-      for (var d = 0; d < this.papers; d++) {
-        fields.forEach(function (field, f) { matching.set(field + "/" + d, { f: f, doc: d, terms: [] }); });
+    state.dots = dots;
+    state.magnitudes = magnitudes;
+    return state;
+  };
+
+  // The papers lunr answers with, in lunr's order before sorting, then best first.
+  Engine.prototype.rank = function (state) {
+    var fields = this.fields, nf = fields.length, papers = this.papers, order = state.order;
+    var dots = state.dots, magnitudes = state.magnitudes, allRequired = state.allRequired, allProhibited = state.allProhibited;
+    if (state.query.isNegated()) {
+      order = [];
+      for (var d = 0; d < papers; d++) for (var g = 0; g < nf; g++) order.push(g * papers + d);
+    }
+    var results = [], at = new Int32Array(papers).fill(-1);
+    for (var j = 0; j < order.length; j++) {
+      var pair = order[j], doc = pair % papers, f = (pair - doc) / papers;
+      if (!contains(allRequired, doc) || allProhibited[doc]) continue;
+      var score = dots[pair] / magnitudes[f] || 0;
+      if (at[doc] >= 0) results[at[doc]].score += score;
+      else {
+        at[doc] = results.length;
+        results.push({ id: doc, score: score });
       }
     }
-    var results = [], byDoc = new Map();
-    matching.forEach(function (match) {
-      if (!contains(allRequired, match.doc) || allProhibited.has(match.doc)) return;
-      var score = (dots[match.f].get(match.doc) || 0) / magnitudes[match.f] || 0;
-      var hit = byDoc.get(match.doc);
-      if (hit) {
-        hit.score += score;
-        match.terms.forEach(function (t) { if (hit.terms.indexOf(t) === -1) hit.terms.push(t); });
-      } else {
-        hit = { id: match.doc, score: score, terms: match.terms.slice() };
-        byDoc.set(match.doc, hit);
-        results.push(hit);
-      }
+    return results.sort(function (x, y) { return y.score - x.score; });
+  };
+
+  // The terms of `answer` that paper `id` holds (for highlighting), as lunr's match data has them.
+  Engine.prototype.matched = function (answer, id) {
+    var self = this, out = [], lunr = this.lunr;
+    answer.query.clauses.forEach(function (clause, c) {
+      if (clause.presence === lunr.Query.presence.PROHIBITED) return;
+      answer.expansions[c].forEach(function (expanded) {
+        expanded.forEach(function (term) {
+          var posting = self.postings(term);
+          var holds = clause.fields.some(function (field) {
+            var docs = posting.fields[self.fields.indexOf(field)].docs, lo = 0, hi = docs.length;
+            while (lo < hi) { var mid = (lo + hi) >> 1; if (docs[mid] < id) lo = mid + 1; else hi = mid; }
+            return lo < docs.length && docs[lo] === id;
+          });
+          if (holds && out.indexOf(term) === -1) out.push(term);
+        });
+      });
     });
-    return results.sort(function (a, b) { return b.score - a.score; });
+    return out;
   };
 
   /* A lunr.Query's answer over the whole archive: {results, expansions, incomplete}, where
    * `incomplete` says a file it needed could not be loaded. */
   Engine.prototype.search = function (query) {
     var self = this, before = this.failures;
-    return this.prepare(query).then(function (expansions) {
-      return { results: self.evaluate(query, expansions), expansions: expansions, incomplete: self.failures > before };
+    var expansions;
+    return this.prepare(query).then(function (found) {
+      expansions = found;
+      return later(function () { // decode the postings: a common word's are large
+        expansions.forEach(function (perTerm) { perTerm.forEach(function (terms) { terms.forEach(self.postings, self); }); });
+      });
+    }).then(function () {
+      return later(function () { return self.match(query, expansions); });
+    }).then(function (state) {
+      return later(function () { return self.score(state); });
+    }).then(function (state) {
+      return later(function () {
+        return { query: query, results: self.rank(state), expansions: expansions, incomplete: self.failures > before };
+      });
     });
   };
 
@@ -360,7 +420,8 @@
             if (slots[s] === null) continue;
             var here = new Set();
             slots[s].forEach(function (t) { (at.get(t)[f].get(id) || []).forEach(function (p) { here.add(p - s); }); });
-            starts = starts === null ? here : intersect(starts, here);
+            if (starts !== null) here.forEach(function (p) { if (!starts.has(p)) here.delete(p); });
+            starts = here;
             if (!starts.size) break;
           }
           if (starts && starts.size) { out.add(id); return; }
@@ -504,7 +565,6 @@
     var self = this, query = this.queryOf(read, mode === "all", typos);
     return this.search(query).then(function (answer) {
       answer.mode = mode;
-      answer.query = query;
       var ids = answer.results.map(function (r) { return r.id; });
       var slotOf = function (term, word, i) {
         return word && word.prefix && i === word.parts.length - 1 ? self.expandedOf(answer, word.prefix + "*") : term;

@@ -64,7 +64,7 @@
     return engine.documents(ids.map(function (r) { return r.id; })).then(function (docs) {
       if (mine !== asked) return;
       var focused = list.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-      ids.forEach(function (hit) { show(hit, docs[hit.id], focused); });
+      ids.forEach(function (hit) { show(engine.matched(answer, hit.id), docs[hit.id], focused); });
       current.shown = from + ids.length;
       report(current);
     });
@@ -140,7 +140,7 @@
     while (list.firstChild) list.removeChild(list.firstChild);
   }
 
-  function show(hit, doc, focused) {
+  function show(terms, doc, focused) {
     if (!doc) return;
     var item = document.createElement("li");
     item.className = "search-result";
@@ -148,7 +148,7 @@
     heading.className = "paper-title";
     var link = document.createElement("a");
     link.setAttribute("href", doc[1]);
-    link.appendChild(highlighted(doc[0], hit.terms));
+    link.appendChild(highlighted(doc[0], terms));
     heading.appendChild(link);
     item.appendChild(heading);
     var meta = document.createElement("p");
@@ -157,7 +157,7 @@
     item.appendChild(meta);
     var excerpt = document.createElement("p");
     excerpt.className = "excerpt";
-    excerpt.appendChild(snippet(doc[3], hit.terms));
+    excerpt.appendChild(snippet(doc[3], terms));
     item.appendChild(excerpt);
     list.appendChild(item);
     if (focused && focused === doc[1]) link.focus();

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from urllib.parse import quote
@@ -82,3 +83,7 @@ def test_prefix_fallback_phrase_and_typo_at_scale(watched, site_10k):
     phrase = answer(page, site_10k, '"video generation"')
     assert phrase["hrefs"] and not phrase["status"].startswith("No paper")
     assert "words spelled like it" in answer(page, site_10k, "difusion")["status"]
+    first = page.locator(".search-result").first
+    assert first.locator("mark").count() and "iffusion" in first.locator(".excerpt mark").first.inner_text()
+    answer(page, site_10k, "GPT-4")
+    assert re.search(r"GPT-4\b", page.locator(".search-result").first.inner_text())

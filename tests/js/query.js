@@ -50,7 +50,7 @@ async function main() {
       const { engine, loaded } = engineFor(process.argv[3]);
       const answer = await engine.find(q);
       out.push({ mode: answer.mode, error: answer.error || null, loaded,
-                 results: answer.results.map((r) => ["p" + r.id, round(r.score), !!r.whole, r.terms]) });
+                 results: answer.results.map((r) => ["p" + r.id, round(r.score), !!r.whole, engine.matched(answer, r.id)]) });
     }
   } else {
     const { engine } = engineFor(process.argv[2]);
