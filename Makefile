@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test setup browser clean screenshots bench bench-scale
+.PHONY: site test setup browser clean screenshots bench bench-scale bench-search
 
 site: setup
 	$(BIN)/sitegen build
@@ -38,6 +38,9 @@ bench: setup
 
 bench-scale: setup
 	$(BIN)/python benchmarks/bench.py --sizes 10000,100000 --cold-only --no-hugo
+
+bench-search: setup
+	$(BIN)/python benchmarks/search_bench.py --papers 10000
 
 clean:
 	rm -rf _site ._site.* .sitegen-cache screenshots
