@@ -384,7 +384,7 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     if not catalog.papers and not catalog.listings:
         raise BuildError("no listings to build")
     t0 = time.perf_counter()
-    similar.send(catalog, config, texts.known)
+    similar.send(catalog, config, texts.peek)
     papers = assemble_papers(catalog, config, texts.remembered(paper_text))
     texts.release()
     index.send(papers.views)

@@ -458,6 +458,11 @@ class Memo:
             return value
         return call
 
+    def peek(self, key):
+        """What an earlier build saved (or this one made) for `key`, or None; nothing recorded."""
+        value = self.used.get(key)
+        return value if value is not None else self.known.get(key)
+
     def release(self) -> None:
         if self._released is None:
             self._released = (self.used.keys() != self.known.keys(), memo_keys(self.known))

@@ -42,11 +42,12 @@ class RelatedJob:
         # while the build parses and dedupes, instead of after.
         self._job.send(cache)
 
-    def send(self, catalog: Catalog, config: Config, known: dict) -> None:
+    def send(self, catalog: Catalog, config: Config, saved_text) -> None:
+        """The papers' text (`related_inputs`; `saved_text` is the paper-text memo's `peek`)."""
         if not self._job.forked:
-            self._local = related_inputs(catalog.papers, config, known)
+            self._local = related_inputs(catalog.papers, config, saved_text)
             return
-        self._job.feed(catalog.papers, lambda papers, _start: related_inputs(papers, config, known), self.CHUNK)
+        self._job.feed(catalog.papers, lambda papers, _start: related_inputs(papers, config, saved_text), self.CHUNK)
 
     def result(self) -> list[list[tuple[int, float]]]:
         if self._local is not None:
@@ -78,7 +79,15 @@ def _similar(inputs: list[tuple[str, str, bool]], stems: build_cache.Memo) -> Th
 
     texts = related_texts(inputs)
     inputs.clear()  # the worker's own: the texts as listed are done with once made plain
-    return Then(related.related(texts, memo=stems.known, used=stems.used, consume=True), stems.save)
+    found = related.related(_drained(texts), stems_of=stems.remembered(related.document_stems(), related.stem_key))
+    return Then(found, stems.save)
+
+
+def _drained(items: list) -> Iterator:
+    """The items of a list in order, each let go of as it is taken (the list ends empty)."""
+    items.reverse()
+    while items:
+        yield items.pop()
 
 
 class IndexJob:

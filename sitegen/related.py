@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from itertools import chain
 
 import numpy as np
@@ -35,10 +36,10 @@ def stem_key(title: str, abstract: str) -> bytes:
     return hashlib.blake2b(f"{title}\0{abstract}".encode(), digest_size=16).digest()
 
 
-def _stems(documents: list[tuple[str, str]], memo: dict, used: dict) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Each document's title and abstract as the stems of their words in order, stop words left
-    out. `memo` maps `stem_key` to that pair from an earlier build; `used` gets every entry of
-    this build. Each distinct word is stemmed once."""
+def document_stems():
+    """A function from a document's (title, abstract) to the stems of their words in order,
+    stop words left out; each distinct word is stemmed once (per function made). The build
+    wraps it in its memo (keyed by `stem_key`), so only new text is split and stemmed."""
     stem_of: dict[str, str | None] = {}
 
     def stems(text: str) -> tuple[str, ...]:
@@ -51,15 +52,10 @@ def _stems(documents: list[tuple[str, str]], memo: dict, used: dict) -> list[tup
                 out.append(stem)
         return tuple(out)
 
-    result = []
-    for title, abstract in documents:
-        key = stem_key(title, abstract)
-        pair = used.get(key) or memo.get(key)
-        if pair is None:
-            pair = (stems(title), stems(abstract))
-        used[key] = pair
-        result.append(pair)
-    return result
+    def document(title: str, abstract: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return stems(title), stems(abstract)
+
+    return document
 
 
 def _term_matrix(stemmed: list[tuple[tuple[str, ...], tuple[str, ...]]], chunk: int = 2048):
@@ -107,19 +103,17 @@ def _prune(x, limit: int):
     return x
 
 
-def related(documents: list[tuple[str, str]], k: int = TOP_K, memo: dict | None = None,
-            used: dict | None = None, consume: bool = False) -> list[list[tuple[int, float]]]:
+def related(documents: Iterable[tuple[str, str]], k: int = TOP_K,
+            stems_of: Callable[[str, str], tuple] | None = None) -> list[list[tuple[int, float]]]:
     """For each (title, abstract), the indices and scores of its k most similar documents,
     best first; ties go to the earlier document. Documents with nothing in common get fewer.
 
-    `memo` holds each document's stems from an earlier build (by `stem_key`), so only new
-    text is split and stemmed; `used` gets this build's, for the next. With `consume`,
-    `documents` is emptied once stemmed, so their text (at 100k papers, over 100 MB) is freed
-    before the products, the longest step."""
-    n = len(documents)
-    stemmed = _stems(documents, memo or {}, {} if used is None else used)
-    if consume:
-        documents.clear()
+    `documents` may be a stream: each is stemmed as it comes (by `stems_of`, `document_stems()`
+    unless given), so a caller can let each text go once read; at 100k papers the texts are
+    over 100 MB, freed before the products, the longest step."""
+    stems_of = stems_of or document_stems()
+    stemmed = [stems_of(title, abstract) for title, abstract in documents]
+    n = len(stemmed)
     if n < 2:
         return [[] for _ in range(n)]
     tf = _term_matrix(stemmed)

@@ -208,13 +208,13 @@ def assemble_papers(catalog: Catalog, config: Config, text_of=None) -> Papers:
     return Papers(tuple(paper_views), tuple(digests))
 
 
-def related_inputs(papers, config: Config, known: dict) -> list[tuple[str, str, bool]]:
-    """What related papers are found from, per paper: its plain title and abstract from the
-    paper-text memo `known` (True), else its title and abstract as listed (False), which
-    `related_texts` makes plain."""
+def related_inputs(papers, config: Config, saved_text=None) -> list[tuple[str, str, bool]]:
+    """What related papers are found from, per paper: its plain title and abstract as an
+    earlier build made them (`saved_text`, the paper-text memo's `peek`) (True), else its title
+    and abstract as listed (False), which `related_texts` makes plain."""
     inputs = []
     for p in papers:
-        t = known.get((p.title, p.abstract, config.excerpt_length))
+        t = saved_text((p.title, p.abstract, config.excerpt_length)) if saved_text else None
         inputs.append((t.title_text, t.abstract_text, True) if t else (p.title, p.abstract, False))
     return inputs
 
@@ -224,16 +224,15 @@ def related_texts(inputs: list[tuple[str, str, bool]]) -> list[tuple[str, str]]:
     return [(t, a) if plain else (text.plain(t), text.plain(a)) for t, a, plain in inputs]
 
 
-def related_papers(catalog: Catalog, config: Config, known: dict | None = None, stems: dict | None = None,
-                   stems_used: dict | None = None) -> list[list[tuple[int, float]]]:
+def related_papers(catalog: Catalog, config: Config, saved_text=None, stems_of=None) -> list[list[tuple[int, float]]]:
     """For each paper of the catalogue (by position), its most similar papers (`related`),
     compared by the plain text of title and abstract. Needs only the catalogue, so it can run
-    beside `assemble_papers`; `known` is the paper-text memo, whose plain texts it reuses, and
-    `stems` the memo of each text's stems (`related.related`), filled into `stems_used`."""
+    beside `assemble_papers`; `saved_text` and `stems_of` as `related_inputs` and
+    `related.related` take them (the build passes its memos')."""
     from . import related  # numpy and scipy: imported in the worker that needs them (`build.RelatedJob`)
 
-    documents = related_texts(related_inputs(catalog.papers, config, known or {}))
-    return related.related(documents, memo=stems, used=stems_used)
+    documents = related_texts(related_inputs(catalog.papers, config, saved_text))
+    return related.related(documents, stems_of=stems_of)
 
 
 def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,

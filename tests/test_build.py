@@ -205,7 +205,7 @@ def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_f
     half = dict(list(texts.items())[: len(texts) // 2])  # a memo that knows half the papers
     job = RelatedJob(tmp_path / "cache")
     job.CHUNK = 100
-    job.send(catalog, cfg, half)
+    job.send(catalog, cfg, half.get)
     assert job.result() == fresh
     job.join()  # the worker saves its stems after handing back its result (`Then`)
     assert (tmp_path / "cache").is_dir()  # the worker kept its stems for the next build
@@ -218,15 +218,19 @@ def test_related_papers_from_the_memos_equal_those_computed_afresh():
     catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
     fresh = related_papers(catalog, cfg)
     memo = _text_memo(catalog, cfg)
-    assert related_papers(catalog, cfg, memo) == fresh
-    stems: dict = {}
-    assert related_papers(catalog, cfg, memo, {}, stems) == fresh
-    again: dict = {}
-    assert related_papers(catalog, cfg, memo, stems, again) == fresh and again == stems
-    # The stems memo is what the words come from when it has them: emptied, nothing relates.
-    emptied = {key: ((), ()) for key in stems}
-    assert related_papers(catalog, cfg, memo, emptied, {}) == [[] for _ in catalog.papers]
-    assert sum(1 for r in fresh if r) > len(catalog.papers) // 2  # most seed papers have some
+    assert related_papers(catalog, cfg, memo.get) == fresh
+    from sitegen import related
+    from sitegen.cache import Memo
+
+    stems = Memo(None, "related-stems")
+    assert related_papers(catalog, cfg, memo.get, stems.remembered(related.document_stems(), related.stem_key)) == fresh
+    again = Memo(None, "related-stems")
+    again.known = dict(stems.used)
+    calls = []
+    counted = related.document_stems()
+    assert related_papers(catalog, cfg, memo.get, again.remembered(lambda t, a: calls.append(t) or counted(t, a),
+                                                                   related.stem_key)) == fresh
+    assert again.used == stems.used and calls == []  # every paper's stems came from the memo
 
 
 def test_a_build_collects_garbage_less_often_and_restores_the_collector_after(tmp_path):
