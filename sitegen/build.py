@@ -18,8 +18,7 @@ from . import cache as build_cache
 from . import dedupe, feeds, listing, search, urls
 from .config import Config
 from .model import Catalog, Problem, evolve
-from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish,
-                     recover_swap)
+from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish)
 from .errors import BuildError
 from .jobs import IndexJob, RelatedJob, RenderHelper, write_email
 from .mail import email_files
@@ -293,7 +292,7 @@ def build(config: Config, inputs: list[str] | None = None, out: Path | None = No
         # One lock per output, in the project's cache folder whatever --cache-dir or --no-cache
         # say, so every build of it takes the same lock.
         with locked(out, lock_dir=cache_dir(config) / "locks"):
-            recover_swap(out)  # a build killed mid-swap left the previous site aside
+            clear_leftovers(out)  # what a killed build left: the previous site put back, the rest removed
             check_replaceable(out)  # refuse early, before any work, if the folder is not ours
             return _build(config, inputs, out, strict, cache, progress)
 
@@ -358,7 +357,6 @@ def _unchanged(out: Path, record: build_cache.Record, strict: bool, timings: dic
                started: float) -> BuildResult:
     """The output is as the last build left it, from the same inputs: nothing to do."""
     _strict_check(strict, record.problem_list())
-    clear_leftovers(out)  # what a killed build left, as a full build would
     timings["total"] = time.perf_counter() - started
     return BuildResult(None, out=out, files=len(record.manifest), timings=timings,
                        bytes_written=record.report.get("bytes", 0), notes=list(record.notes),

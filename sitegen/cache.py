@@ -32,6 +32,7 @@ from pathlib import Path
 import msgpack
 from markupsafe import Markup
 
+from . import urls
 from .model import Entry, Listing, Problem
 
 RECORD_VERSION = 2
@@ -250,8 +251,7 @@ def loads(data: bytes, types: tuple[type, ...] = ()):
 
 
 def record_path(cache_dir: Path, out: Path) -> Path:
-    key = hashlib.blake2b(str(out.absolute()).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
-    return cache_dir / "builds" / f"{key}.json"
+    return cache_dir / "builds" / f"{urls.folder_key(out)}.json"
 
 
 def load_record(cache_dir: Path, out: Path) -> Record | None:

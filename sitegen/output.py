@@ -22,6 +22,8 @@ import time
 import zipfile
 from pathlib import Path
 
+from . import urls
+
 MARKER = ".sitegen"  # written into every output; its presence says "sitegen may replace this"
 MARKER_HEAD = b"This folder was written by sitegen. The files listed below are replaced by each build;\n" \
     b"any other file here is yours and is kept.\n"
@@ -283,8 +285,7 @@ def lock_path(out: Path, lock_dir: Path | None = None) -> Path:
     if lock_dir is not None:
         try:
             lock_dir.mkdir(parents=True, exist_ok=True)
-            key = hashlib.blake2b(str(out.absolute()).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
-            return lock_dir / f"{key}.lock"
+            return lock_dir / f"{urls.folder_key(out)}.lock"
         except OSError:
             pass  # a cache folder that cannot be made: the lock goes beside the output
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -330,7 +331,8 @@ def recover_swap(out: Path) -> None:
 
 def clear_leftovers(out: Path) -> None:
     """Remove the staging and old folders a killed build left beside `out`, after recovering
-    the previous site if the build was killed mid-swap (hold the lock)."""
+    the previous site if the build was killed mid-swap (hold the lock; a build does this once,
+    when it takes the lock)."""
     recover_swap(out)
     for stale in out.parent.glob(f".{out.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -346,7 +348,8 @@ def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = Non
     The user's files in `out` (those its marker does not list) are carried into the new site."""
     out = out.absolute()
     with (locked(out) if lock else contextlib.nullcontext()):
-        clear_leftovers(out)
+        if lock:
+            clear_leftovers(out)  # a build that holds the lock cleared them when it took it
         check_replaceable(out)
         staging = out.parent / f".{out.name}.staging-{os.getpid()}"
         staging.mkdir()

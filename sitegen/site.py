@@ -19,7 +19,7 @@ from slugify import slugify
 
 from . import periods, text, urls
 from .config import Config
-from .model import MONTH_NAMES, Catalog, Listing, Paper, evolve
+from .model import Catalog, Listing, Paper, evolve
 from .views import (INDEX_DATES, AppearanceView, Digest, Link, Page, PaperSummary, PaperText, PaperView,
                     Site, long_date, short_date)
 
@@ -90,7 +90,7 @@ def repeat_note(earlier: list[dt.date], day: dt.date) -> str:
         return ""
 
     def label(d: dt.date) -> str:
-        return f"{MONTH_NAMES[d.month - 1][:3]} {d.day}" + ("" if d.year == day.year else f", {d.year}")
+        return short_date(d, year=d.year != day.year)
 
     latest = [label(d) for d in earlier[-2:]]
     more = len(earlier) - len(latest)

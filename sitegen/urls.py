@@ -89,3 +89,11 @@ def absolute(base_url: str, path: str) -> str | None:
     if not base_url:
         return None
     return base_url.rstrip("/") + "/" + quote(path)
+
+
+def folder_key(folder) -> str:
+    """A short name for an output folder, from its absolute path: its build record and its build
+    lock are filed under it in the build cache."""
+    import hashlib
+
+    return hashlib.blake2b(str(folder.absolute()).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()

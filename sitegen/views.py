@@ -21,8 +21,9 @@ def noon_utc(d: dt.date) -> dt.datetime:
     return dt.datetime(d.year, d.month, d.day, 12, tzinfo=dt.timezone.utc)
 
 
-def short_date(d: dt.date) -> str:
-    return f"{MONTH_NAMES[d.month - 1][:3]} {d.day}, {d.year}"
+def short_date(d: dt.date, year: bool = True) -> str:
+    """"Mar 11, 2025", or "Mar 11" without the year."""
+    return f"{MONTH_NAMES[d.month - 1][:3]} {d.day}" + (f", {d.year}" if year else "")
 
 
 def long_date(d: dt.date) -> str:
