@@ -8,7 +8,6 @@ the list is cut with a link to the full page, until the HTML fits.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import smtplib
 import ssl
@@ -17,9 +16,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, make_msgid
 
 import css_inline
-import jinja2
 
 from . import urls
+from .render import environment
 from .text import excerpt
 from .views import Digest, Site, noon_utc
 
@@ -52,52 +51,11 @@ class Mail:
     excerpt_length: int
 
 
-@functools.lru_cache(maxsize=8)
-def _environment(templates) -> jinja2.Environment:
-    from .render import loader  # the same lookup: a project's overrides, then the packaged theme
-
-    env = jinja2.Environment(loader=loader(templates), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True,
-                             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False))
-    env.filters["wordwrap"] = wordwrap
-    return env
-
-
-@jinja2.pass_environment
-def wordwrap(environment, s, width: int = 79, break_long_words: bool = True, wrapstring: str | None = None,
-             break_on_hyphens: bool = True):
-    """Jinja's `wordwrap` filter (textwrap, paragraph by paragraph), with the same result made
-    the quick way where it is sure to be the same: one line of printable text, words apart by
-    single spaces, each line filled greedily, as long as no word is longer than a line and no
-    word that moves to the next line has a hyphen (textwrap may break it there). Anything else
-    goes to Jinja's own filter. textwrap's general chunking took two thirds of the time of
-    composing an email."""
-    if (type(s) is str and s and break_long_words and s.isprintable() and "  " not in s
-            and not s.startswith(" ") and not s.endswith(" ")):
-        lines, line = [], ""
-        for word in s.split(" "):
-            if len(word) > width:
-                break
-            if not line:
-                line = word
-            elif len(line) + 1 + len(word) <= width:
-                line = f"{line} {word}"
-            elif break_on_hyphens and "-" in word:
-                break
-            else:
-                lines.append(line)
-                line = word
-        else:
-            lines.append(line)
-            return (wrapstring or environment.newline_sequence).join(lines)
-    return jinja2.filters.do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)
-
-
 def compose(site: Site, digest: Digest, templates, page_path: str | None = None) -> Mail:
     """The digest as an email. Links are absolute with a base URL, else relative to `page_path`."""
     config = site.config
     page_path = page_path or email_path(digest)
-    env = _environment(templates)
+    env = environment(templates)
     inliner = _INLINER
     subject = f"{config.title}: {digest.short_label} ({len(digest.papers)} paper{'s' if len(digest.papers) != 1 else ''})"
     context = {"site": config, "digest": digest, "digest_href": urls.href(config.base_url, page_path, digest.path),

@@ -6,6 +6,7 @@ a root-relative output path into a link relative to the page being rendered.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,13 @@ def loader(templates) -> jinja2.FileSystemLoader:
     return jinja2.FileSystemLoader([str(f) for f in folders])
 
 
+@functools.lru_cache(maxsize=8)
 def environment(templates) -> jinja2.Environment:
+    """The one Jinja environment of a theme (`templates`: a folder, or a tuple of folders searched
+    in order), for pages and emails alike: HTML templates autoescaped, text ones (email.txt) not."""
     env = jinja2.Environment(
         loader=loader(templates),
-        autoescape=True,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -51,6 +55,7 @@ def environment(templates) -> jinja2.Environment:
     env.filters["url"] = url
     env.filters["absolute"] = absolute
     env.filters["json_script"] = json_script
+    env.filters["wordwrap"] = wordwrap
     return env
 
 
@@ -96,3 +101,33 @@ class Renderer:
         except Exception as e:  # a template's own mistake, e.g. a filter given the wrong type
             raise TemplateError(f"{page.template}: {type(e).__name__}: {e} (while rendering {page.path})") from None
         return html.encode("utf-8")
+
+
+@jinja2.pass_environment
+def wordwrap(environment, s, width: int = 79, break_long_words: bool = True, wrapstring: str | None = None,
+             break_on_hyphens: bool = True):
+    """Jinja's `wordwrap` filter (textwrap, paragraph by paragraph), with the same result made
+    the quick way where it is sure to be the same: one line of printable text, words apart by
+    single spaces, each line filled greedily, as long as no word is longer than a line and no
+    word that moves to the next line has a hyphen (textwrap may break it there). Anything else
+    goes to Jinja's own filter. textwrap's general chunking took two thirds of the time of
+    composing an email."""
+    if (type(s) is str and s and break_long_words and s.isprintable() and "  " not in s
+            and not s.startswith(" ") and not s.endswith(" ")):
+        lines, line = [], ""
+        for word in s.split(" "):
+            if len(word) > width:
+                break
+            if not line:
+                line = word
+            elif len(line) + 1 + len(word) <= width:
+                line = f"{line} {word}"
+            elif break_on_hyphens and "-" in word:
+                break
+            else:
+                lines.append(line)
+                line = word
+        else:
+            lines.append(line)
+            return (wrapstring or environment.newline_sequence).join(lines)
+    return jinja2.filters.do_wordwrap(environment, s, width, break_long_words, wrapstring, break_on_hyphens)

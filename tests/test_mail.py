@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import ROOT, run_cli
-from sitegen import mail
+from sitegen import mail, render
 from sitegen.build import assemble_only, theme_dirs
 from sitegen.config import load
 
@@ -193,7 +193,7 @@ def test_the_wordwrap_filter_wraps_exactly_as_jinjas(text, width, hyphens):
     import jinja2
 
     env = jinja2.Environment()
-    assert mail.wordwrap(env, text, width, True, "\n", hyphens) == \
+    assert render.wordwrap(env, text, width, True, "\n", hyphens) == \
         jinja2.filters.do_wordwrap(env, text, width, True, "\n", hyphens)
 
 
@@ -206,7 +206,7 @@ def test_the_wordwrap_filter_wraps_every_seed_excerpt_as_jinjas():
     assert len(excerpts) > 900
     for text in excerpts:
         for width in (20, 72):
-            assert mail.wordwrap(env, text, width, wrapstring="\n") == jinja2.filters.do_wordwrap(env, text, width, wrapstring="\n")
+            assert render.wordwrap(env, text, width, wrapstring="\n") == jinja2.filters.do_wordwrap(env, text, width, wrapstring="\n")
 
 
 def test_several_recipients_each_get_a_message_with_its_own_id(tmp_path):
