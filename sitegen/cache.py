@@ -34,6 +34,7 @@ from markupsafe import Markup
 
 from . import urls
 from .model import Entry, Listing, Problem
+from .output import replacing
 
 RECORD_VERSION = 2
 # Libraries whose version can change the bytes of the output.
@@ -164,17 +165,11 @@ def write_signed(path: Path, data) -> None:
     if mac is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in ([data] if isinstance(data, bytes) else data):
-                mac.update(chunk)
-                f.write(chunk)
-            f.write(b"\n" + mac.hexdigest().encode("ascii"))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as f:
+        for chunk in ([data] if isinstance(data, bytes) else data):
+            mac.update(chunk)
+            f.write(chunk)
+        f.write(b"\n" + mac.hexdigest().encode("ascii"))
 
 
 def read_signed(path: Path) -> bytes | None:

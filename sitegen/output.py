@@ -368,16 +368,23 @@ def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = Non
             raise
 
 
-def write_file(path: Path, data: bytes) -> None:
-    """Write one file whole or not at all (a temporary name beside it, then a rename); OSError
-    if it cannot be written, with nothing left behind."""
+@contextlib.contextmanager
+def replacing(path: Path):
+    """A temporary path beside `path` to write; renamed over `path` when the block ends, removed
+    if it raises: the file is written whole or not at all (a reader sees the old or the new)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_bytes(data)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write one file whole or not at all; OSError if it cannot be written, nothing left behind."""
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def zip_site(out: Path, archive: Path) -> None:
@@ -385,16 +392,13 @@ def zip_site(out: Path, archive: Path) -> None:
     archive = archive.absolute()
     if archive.is_relative_to(out.absolute()):
         raise OutputError(f"{archive}: the archive cannot go inside the site it packs")
-    tmp = archive.with_name(f".{archive.name}.tmp-{os.getpid()}")
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with replacing(archive) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name in sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()):
                 path = out / name
                 info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, path.read_bytes())
-        os.replace(tmp, archive)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"{archive}: cannot write the archive ({e.strerror})") from None

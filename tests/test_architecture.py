@@ -31,7 +31,7 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "search_terms": set(),  # Lunr's analysis of text: the lunr package only
     "search": {"views", "cache", "search_terms"},
     "theme": set(),
-    "cache": set(),
+    "cache": {"output"},  # atomic writes (`output.replacing`)
     "output": set(),
     "workers": {"output"},
     "jobs": {"workers", "cache", "mail", "output", "related", "render", "search", "site"},
