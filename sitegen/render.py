@@ -83,6 +83,7 @@ class Renderer:
             "generator": f"sitegen {__version__}",
             "nav": {"index": urls.INDEX, "search": urls.SEARCH, "stylesheet": urls.STYLESHEET,
                     "catalog": urls.CATALOG, "archive": urls.ARCHIVE, "favicon": urls.FAVICON, "site_script": urls.SITE_SCRIPT, "search_script": urls.SEARCH_SCRIPT, "engine_script": urls.ENGINE_SCRIPT,
+                    "worker_script": urls.WORKER_SCRIPT,
                     "lunr": urls.LUNR, "search_manifest": urls.SEARCH_MANIFEST,
                     "feed": urls.FEED if site.has_feed else None,
                     "json_feed": urls.JSON_FEED if site.has_feed else None},

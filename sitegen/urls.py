@@ -26,6 +26,7 @@ FAVICON = "static/favicon.svg"
 SITE_SCRIPT = "static/site.js"
 SEARCH_SCRIPT = "static/search.js"
 ENGINE_SCRIPT = "static/search-engine.js"
+WORKER_SCRIPT = "static/search-worker.js"
 LUNR = "static/vendor/lunr.min.js"
 SEARCH_MANIFEST = "search/manifest.js"
 

@@ -447,6 +447,15 @@
     });
   };
 
+  // Results `from` to `from + n` of `answer`, with what a result line shows: [{id, doc, terms}]
+  // (doc: [title, url, dates, abstract], null if its file failed; terms: the matched terms).
+  Engine.prototype.page = function (answer, from, n) {
+    var self = this, hits = answer.results.slice(from, from + n);
+    return this.documents(hits.map(function (r) { return r.id; })).then(function (docs) {
+      return hits.map(function (r) { return { id: r.id, doc: docs[r.id], terms: self.matched(answer, r.id) }; });
+    });
+  };
+
   // ---- the search box --------------------------------------------------------------------
 
   var SYNTAX = /(^|\s)[+-]\S|[:*~^]/; // lunr's operators: the reader means lunr's syntax
@@ -615,7 +624,28 @@
     };
   }
 
-  var api = { Engine: Engine, scriptLoader: scriptLoader };
+  // The data of an index file from its text, without running it (in a worker, which fetches
+  // the files: the text is `(...)["key"]=JSON.parse('...');`, a JSON string literal in which
+  // the build escaped only backslash, quote and U+2028/2029).
+  function parseIndexFile(text) {
+    var start = text.indexOf("JSON.parse('") + 12, end = text.lastIndexOf("');");
+    if (start < 12 || end < start) throw new Error("not a search index file");
+    return JSON.parse(text.slice(start, end).replace(/\\(\\|'|u2028|u2029)/g, function (_, c) {
+      return c === "u2028" ? "\u2028" : c === "u2029" ? "\u2029" : c;
+    }));
+  }
+
+  // A `load` for Engine in a worker: each file fetched (in parallel) next to the manifest.
+  function fetchLoader(base) {
+    return function (key) {
+      return fetch(new URL(key.charAt(0) + "/" + key.slice(1) + ".js", base).href).then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status + " for " + response.url);
+        return response.text();
+      }).then(parseIndexFile);
+    };
+  }
+
+  var api = { Engine: Engine, scriptLoader: scriptLoader, fetchLoader: fetchLoader, parseIndexFile: parseIndexFile };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.sitegenSearch = api;
-})(typeof window !== "undefined" ? window : this);
+})(typeof self !== "undefined" ? self : this);

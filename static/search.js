@@ -6,6 +6,10 @@
  * which kind of match it is (every word, some words, a typo), how many papers match, and
  * whether any part of the index failed to load.
  *
+ * Served over HTTP(S), the engine runs in a Web Worker (static/search-worker.js), which fetches
+ * the index files itself, so the page's main thread only draws; from file://, or if the worker
+ * fails, it runs on the page, its work cut into short tasks.
+ *
  * Results are built from text nodes only: nothing from the index is ever parsed as HTML. */
 (function () {
   "use strict";
@@ -20,8 +24,8 @@
     status.textContent = "The search index could not be loaded, so search is unavailable.";
     return;
   }
-  var engine = new window.sitegenSearch.Engine(lunr, manifest, window.sitegenSearch.scriptLoader(manifestScript.src));
   var total = manifest.papers;
+  var searcher = null; // {kind, find(text, id), page(id, from, n)}: in a worker, or on the page
   var more = document.createElement("button");
   more.type = "button";
   more.className = "search-more";
@@ -45,9 +49,9 @@
       idle();
       return;
     }
-    engine.find(text).then(function (answer) {
+    searcher.find(text, mine).then(function (answer) {
       if (mine !== asked) return;
-      current = { query: query, answer: answer, shown: 0 };
+      current = { query: query, answer: answer, shown: 0, id: mine };
       clear();
       return showMore(mine);
     }).catch(function (err) {
@@ -59,13 +63,13 @@
   }
 
   function showMore(mine) {
-    var answer = current.answer, from = current.shown, ids = answer.results.slice(from, from + PAGE);
+    var from = current.shown;
     more.disabled = true;
-    return engine.documents(ids.map(function (r) { return r.id; })).then(function (docs) {
+    return searcher.page(current.id, from, PAGE).then(function (hits) {
       if (mine !== asked) return;
       var focused = list.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-      ids.forEach(function (hit) { show(engine.matched(answer, hit.id), docs[hit.id], focused); });
-      current.shown = from + ids.length;
+      hits.forEach(function (hit) { show(hit.terms, hit.doc, focused); });
+      current.shown = from + hits.length;
       report(current);
     });
   }
@@ -171,7 +175,7 @@
   }
 
   function report(current) {
-    var answer = current.answer, query = current.query, n = answer.results.length;
+    var answer = current.answer, query = current.query, n = answer.count;
     var quoted = "\u201c" + query + "\u201d";
     var searched = answer.incomplete ? "" : " (all " + number(total) + " papers searched)";
     var text;
@@ -192,10 +196,86 @@
     status.dataset.searched = String(answer.incomplete ? 0 : total);
     status.dataset.total = String(total);
     status.dataset.mode = answer.mode || "";
+    status.dataset.engine = searcher.kind;
     status.dataset.state = "done";
     more.hidden = current.shown >= n;
     more.disabled = false;
     more.textContent = "Show " + number(Math.min(PAGE, n - current.shown)) + " more";
+  }
+
+  // ---- where the engine runs ---------------------------------------------------------------
+  function summary(answer) {
+    return { mode: answer.mode, error: answer.error || null, empty: !!answer.empty, incomplete: !!answer.incomplete,
+             count: answer.results.length };
+  }
+
+  // The engine on this page, its files loaded by <script> (what works from file://).
+  function onPage() {
+    var engine = new window.sitegenSearch.Engine(lunr, manifest, window.sitegenSearch.scriptLoader(manifestScript.src));
+    var latest = { id: -1, answer: null };
+    return {
+      kind: "page",
+      find: function (text, id) {
+        return engine.find(text).then(function (answer) {
+          latest = { id: id, answer: answer };
+          return summary(answer);
+        });
+      },
+      page: function (id, from, n) {
+        return latest.id === id ? engine.page(latest.answer, from, n) : Promise.resolve([]);
+      }
+    };
+  }
+
+  // The engine in a Web Worker (static/search-worker.js), over HTTP(S); on any failure the
+  // page takes over and asks again.
+  function inWorker(script) {
+    var worker = new Worker(new URL(script.getAttribute("data-worker"), document.baseURI).href);
+    var waiting = new Map(); // "find 3" / "page 3 10" -> resolve
+    function giveUp() {
+      worker.terminate();
+      searcher = onPage();
+      waiting.clear();
+      if (current || input.value.trim()) ask(input.value);
+    }
+    worker.onerror = function (event) { event.preventDefault(); giveUp(); };
+    worker.onmessage = function (event) {
+      var m = event.data, key = m.type === "found" ? "find " + m.id : "page " + m.id + " " + m.from;
+      if (m.type === "failed") { giveUp(); return; }
+      var resolve = waiting.get(key);
+      if (!resolve) return;
+      waiting.delete(key);
+      resolve(m.type === "found" ? m : m.hits);
+    };
+    function absolute(attribute) { return new URL(script.getAttribute(attribute), document.baseURI).href; }
+    worker.postMessage({ type: "init", lunr: absolute("data-lunr"), engine: absolute("data-engine"),
+                         manifest: manifestScript.src });
+    return {
+      kind: "worker",
+      find: function (text, id) {
+        return new Promise(function (resolve) {
+          waiting.set("find " + id, resolve);
+          worker.postMessage({ type: "find", id: id, text: text });
+        });
+      },
+      page: function (id, from, n) {
+        return new Promise(function (resolve) {
+          waiting.set("page " + id + " " + from, resolve);
+          worker.postMessage({ type: "page", id: id, from: from, n: n });
+        });
+      }
+    };
+  }
+
+  var script = document.getElementById("search-script");
+  if (/^https?:$/.test(window.location.protocol) && window.Worker && script && script.getAttribute("data-worker")) {
+    try {
+      searcher = inWorker(script);
+    } catch (err) {
+      searcher = onPage(); // the browser would not start it
+    }
+  } else {
+    searcher = onPage();
   }
 
   // ---- the page --------------------------------------------------------------------------

@@ -194,3 +194,20 @@ def test_results_name_listings_never_files(page, site_url):
     search(page, site_url + "search.html?q=diffusion")
     meta = " ".join(page.locator(".search-result .meta").all_inner_texts())
     assert meta and not re.search(r"\.txt|\.md|_[0-9a-f]{16}", meta), meta
+
+
+def test_over_http_the_engine_runs_in_a_worker_from_disk_on_the_page(page, site_url):
+    search(page, site_url + "search.html?q=diffusion")
+    expected = "worker" if site_url.startswith("http") else "page"
+    assert page.get_attribute("#search-status", "data-engine") == expected
+    assert page.locator(".search-result").count() == 10
+    assert "(all 508 papers searched)" in page.inner_text("#search-status")
+
+
+def test_a_worker_that_cannot_start_hands_over_to_the_page(watched, http_site):
+    page = watched.page
+    page.route("**/static/search-worker.js", lambda route: route.abort())
+    search(page, http_site + "search.html?q=diffusion")
+    assert page.get_attribute("#search-status", "data-engine") == "page"
+    assert page.locator(".search-result").count() == 10
+    watched.errors.clear()  # the refused worker script was the point
