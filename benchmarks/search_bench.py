@@ -8,9 +8,10 @@ generation, reinforcement learning, mixture of experts, and a rare word: one fro
 that few papers have, or --rare), in a fresh browser context each run (nothing cached),
 runs alternating between the two engines, medians of --runs:
 
-- sitegen: open `search.html?q=QUERY` from disk, as a reader does from the search box.
-  first = the first result on screen; settled = the status says the answer is complete (the
-  whole archive searched, ten results shown).
+- sitegen: open `search.html?q=QUERY` from disk, as a reader does from the search box (the
+  engine runs on the page), and again over HTTP from 127.0.0.1 ("sitegen-http": the engine
+  runs in a Web Worker). first = the first result on screen; settled = the status says the
+  answer is complete (the whole archive searched, ten results shown).
 - Pagefind (the npm package, a devDependency: `pagefind --site SITE --glob "papers/*.html"`,
   so it indexes the same papers, one page each): a page on a local HTTP server on 127.0.0.1
   imports pagefind.js and runs `search(QUERY)`, then loads the data of the first ten
@@ -155,13 +156,15 @@ def measure(page, url: str, files: Path, done: str) -> dict:
             "results": probe["done"]["count"] if probe["done"] else None}
 
 
-def sitegen_run(browser, site: Path, query: str) -> dict:
+def sitegen_run(browser, site: Path, query: str, base: str | None = None) -> dict:
+    """From disk, or over HTTP from `base` (where the engine runs in a Web Worker)."""
     context = browser.new_context()
     page = context.new_page()
     page.add_init_script(LONG_TASKS)
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    run = measure(page, f"{(site / 'search.html').as_uri()}?q={quote(query)}", site, SETTLED)
+    url = f"{base}/search.html" if base else (site / "search.html").as_uri()
+    run = measure(page, f"{url}?q={quote(query)}", site, SETTLED)
     status = page.inner_text("#search-status")
     run["results"] = int(re.match(r"([\d,]+) papers? match", status)[1].replace(",", "")) if re.match(r"[\d,]+ papers? match", status) else 0
     run["shown"] = page.locator(".search-result").count()
@@ -246,32 +249,37 @@ def main() -> int:
             results["pagefind_index_s"] = pagefind_index(site, work)
             server = serve(work)
             base = f"http://127.0.0.1:{server.server_address[1]}"
+        site_server = serve(site)
+        site_base = f"http://127.0.0.1:{site_server.server_address[1]}"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM)
             for query in queries:
-                mine, theirs = [], []
-                for _ in range(args.runs):  # alternating, so both meet the same machine state
+                mine, over_http, theirs = [], [], []
+                for _ in range(args.runs):  # alternating, so all meet the same machine state
                     mine.append(sitegen_run(browser, site, query))
+                    over_http.append(sitegen_run(browser, site, query, site_base))
                     if server:
                         theirs.append(pagefind_run(browser, base, work, query))
-                results["queries"][query] = {"sitegen": summary(mine), "pagefind": summary(theirs) if theirs else None}
+                results["queries"][query] = {"sitegen": summary(mine), "sitegen-http": summary(over_http),
+                                             "pagefind": summary(theirs) if theirs else None}
             browser.close()
+        site_server.shutdown()
         if server:
             server.shutdown()
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if built:
             shutil.rmtree(built, ignore_errors=True)
-    print(f"== {papers:,} papers; medians of {args.runs} runs in Chromium; sitegen from file://, "
-          f"Pagefind over HTTP on 127.0.0.1" + (f" (its index took {results['pagefind_index_s']:.1f} s)"
+    print(f"== {papers:,} papers; medians of {args.runs} runs in Chromium; sitegen from file:// (engine on the page) "
+          f"and over HTTP (in a worker), Pagefind over HTTP, both on 127.0.0.1" + (f" (its index took {results['pagefind_index_s']:.1f} s)"
                                                  if "pagefind_index_s" in results else ""))
-    print(f"{'query':24} {'engine':9} {'results':>8} {'index KB':>9} {'all KB':>7} {'first ms':>9} {'settled ms':>11} "
+    print(f"{'query':24} {'engine':12} {'results':>8} {'index KB':>9} {'all KB':>7} {'first ms':>9} {'settled ms':>11} "
           f"{'longest task':>13}")
     for query, engines in results["queries"].items():
         for name, r in engines.items():
             if r is None:
                 continue
-            print(f"{query:24} {name:9} {r['results']:>8,} {r['index_kb']:>9.0f} {r['all_kb']:>7.0f} "
+            print(f"{query:24} {name:12} {r['results']:>8,} {r['index_kb']:>9.0f} {r['all_kb']:>7.0f} "
                   f"{r['first_ms']:>9.0f} {r['settled_ms']:>11.0f} {r['longest_task_ms']:>10.0f} ms"
                   + (f"  ({r['errors']} page errors)" if r["errors"] else ""))
     if args.json:
