@@ -452,8 +452,23 @@
   Engine.prototype.page = function (answer, from, n) {
     var self = this, hits = answer.results.slice(from, from + n);
     return this.documents(hits.map(function (r) { return r.id; })).then(function (docs) {
-      return hits.map(function (r) { return { id: r.id, doc: docs[r.id], terms: self.matched(answer, r.id) }; });
+      return hits.map(function (r) {
+        var doc = docs[r.id], terms = self.matched(answer, r.id);
+        return { id: r.id, doc: doc, terms: terms, marks: doc ? [self.marks(doc[0], terms), self.marks(doc[3], terms)] : [[], []] };
+      });
     });
+  };
+
+  // Where `terms` (lunr terms) occur in `text`: [start, end, term] for each word whose stem, or
+  // whose lower-case form, is one of them, in order.
+  Engine.prototype.marks = function (text, terms) {
+    var out = [], pattern = /[\p{L}\p{N}]+/gu, found, lunr = this.lunr;
+    while ((found = pattern.exec(text))) {
+      var lower = found[0].toLowerCase(), stem = lunr.stemmer(new lunr.Token(lower)).toString();
+      var term = terms.indexOf(stem) !== -1 ? stem : terms.indexOf(lower) !== -1 ? lower : null;
+      if (term !== null) out.push([found.index, found.index + found[0].length, term]);
+    }
+    return out;
   };
 
   // ---- the search box --------------------------------------------------------------------

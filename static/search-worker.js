@@ -2,7 +2,8 @@
  * over HTTP(S). (From file://, Chromium starts a worker from a blob: URL, but a worker cannot
  * load file:// scripts, so there search.js runs the engine on the page, in short tasks.)
  *
- * Messages from the page: {type: "init", manifest: URL, lunr: URL, engine: URL}, then
+ * Messages from the page: {type: "init", manifest, base: the manifest's URL, lunr: URL,
+ * engine: URL} (the manifest object itself: the page has it already), then
  * {type: "find", id, text} -> {id, mode, error, empty, incomplete, count}, and
  * {type: "page", id, from, n} -> {id, hits: [{id, doc, terms}]} for the answer to find `id`
  * (only the latest answer is kept). Any failure is posted as {type: "failed", message}, and
@@ -16,9 +17,8 @@ self.onmessage = function (event) {
   var m = event.data;
   try {
     if (m.type === "init") {
-      self.window = self; // the manifest assigns a window global
-      importScripts(m.lunr, m.engine, m.manifest);
-      engine = new sitegenSearch.Engine(lunr, self.SITEGEN_SEARCH, sitegenSearch.fetchLoader(m.manifest));
+      importScripts(m.lunr, m.engine);
+      engine = new sitegenSearch.Engine(lunr, m.manifest, sitegenSearch.fetchLoader(m.base));
       self.postMessage({ type: "ready" });
     } else if (m.type === "find") {
       engine.find(m.text).then(function (answer) {

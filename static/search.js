@@ -20,7 +20,8 @@
   var list = document.getElementById("search-results");
   var manifest = window.SITEGEN_SEARCH;
   var manifestScript = document.getElementById("search-manifest");
-  if (!manifest || !manifestScript || typeof lunr === "undefined" || !window.sitegenSearch) {
+  var script = document.getElementById("search-script");
+  if (!manifest || !manifestScript || !script) {
     status.textContent = "The search index could not be loaded, so search is unavailable.";
     return;
   }
@@ -68,7 +69,7 @@
     return searcher.page(current.id, from, PAGE).then(function (hits) {
       if (mine !== asked) return;
       var focused = list.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-      hits.forEach(function (hit) { show(hit.terms, hit.doc, focused); });
+      hits.forEach(function (hit) { show(hit, focused); });
       current.shown = from + hits.length;
       report(current);
     });
@@ -79,49 +80,35 @@
   });
 
   // ---- showing ---------------------------------------------------------------------------
-  function stem(word) {
-    return lunr.stemmer(new lunr.Token(word.toLowerCase())).toString();
-  }
+  // A result's matched words come from the engine as [start, end, term] ranges of its title and
+  // abstract (`Engine.marks`): it has lunr's stemmer, wherever it runs.
 
-  // The words of `text`, and whether lunr's terms `terms` match each (by its stem).
-  function words(text, terms) {
-    var out = [], pattern = /[\p{L}\p{N}]+/gu, found;
-    while ((found = pattern.exec(text))) {
-      var word = found[0];
-      out.push({ at: found.index, end: found.index + word.length, hit: terms.indexOf(stem(word)) !== -1 || terms.indexOf(word.toLowerCase()) !== -1 });
-    }
-    return out;
-  }
-
-  // Text with the matched words wrapped in <mark>, as text nodes.
-  function highlighted(text, terms, start, end) {
+  // Text from `start` to `end` with the matched words wrapped in <mark>, as text nodes.
+  function highlighted(text, marks, start, end) {
     start = start || 0;
     end = end === undefined ? text.length : end;
     var fragment = document.createDocumentFragment(), at = start;
-    words(text.slice(start, end), terms).forEach(function (w) {
-      if (!w.hit) return;
-      if (w.at + start > at) fragment.appendChild(document.createTextNode(text.slice(at, w.at + start)));
+    marks.forEach(function (m) {
+      if (m[0] < start || m[1] > end) return;
+      if (m[0] > at) fragment.appendChild(document.createTextNode(text.slice(at, m[0])));
       var mark = document.createElement("mark");
-      mark.textContent = text.slice(w.at + start, w.end + start);
+      mark.textContent = text.slice(m[0], m[1]);
       fragment.appendChild(mark);
-      at = w.end + start;
+      at = m[1];
     });
     if (at < end) fragment.appendChild(document.createTextNode(text.slice(at, end)));
     return fragment;
   }
 
-  // The stretch of the abstract with the most different matched words, cut at word ends.
-  function snippet(text, terms) {
-    if (text.length <= SNIPPET) return highlighted(text, terms);
-    var all = words(text, terms), best = 0, bestCount = -1;
-    all.forEach(function (w, i) {
-      if (!w.hit) return;
+  // The stretch of the abstract with the most different matched terms, cut at word ends.
+  function snippet(text, marks) {
+    if (text.length <= SNIPPET) return highlighted(text, marks);
+    var best = 0, bestCount = -1;
+    marks.forEach(function (m, i) {
       var seen = {};
-      for (var j = i; j < all.length && all[j].end - w.at <= SNIPPET - 40; j++) {
-        if (all[j].hit) seen[stem(text.slice(all[j].at, all[j].end))] = true;
-      }
+      for (var j = i; j < marks.length && marks[j][1] - m[0] <= SNIPPET - 40; j++) seen[marks[j][2]] = true;
       var count = Object.keys(seen).length;
-      if (count > bestCount) { bestCount = count; best = w.at; }
+      if (count > bestCount) { bestCount = count; best = m[0]; }
     });
     var start = Math.max(0, best - 40);
     if (start > 0) {
@@ -135,7 +122,7 @@
     }
     var fragment = document.createDocumentFragment();
     if (start > 0) fragment.appendChild(document.createTextNode("\u2026"));
-    fragment.appendChild(highlighted(text, terms, start, end));
+    fragment.appendChild(highlighted(text, marks, start, end));
     if (end < text.length) fragment.appendChild(document.createTextNode("\u2026"));
     return fragment;
   }
@@ -144,7 +131,8 @@
     while (list.firstChild) list.removeChild(list.firstChild);
   }
 
-  function show(terms, doc, focused) {
+  function show(hit, focused) {
+    var doc = hit.doc;
     if (!doc) return;
     var item = document.createElement("li");
     item.className = "search-result";
@@ -152,7 +140,7 @@
     heading.className = "paper-title";
     var link = document.createElement("a");
     link.setAttribute("href", doc[1]);
-    link.appendChild(highlighted(doc[0], terms));
+    link.appendChild(highlighted(doc[0], hit.marks[0]));
     heading.appendChild(link);
     item.appendChild(heading);
     var meta = document.createElement("p");
@@ -161,7 +149,7 @@
     item.appendChild(meta);
     var excerpt = document.createElement("p");
     excerpt.className = "excerpt";
-    excerpt.appendChild(snippet(doc[3], terms));
+    excerpt.appendChild(snippet(doc[3], hit.marks[1]));
     item.appendChild(excerpt);
     list.appendChild(item);
     if (focused && focused === doc[1]) link.focus();
@@ -209,28 +197,47 @@
              count: answer.results.length };
   }
 
+  function absolute(attribute) { return new URL(script.getAttribute(attribute), document.baseURI).href; }
+
+  // lunr.js and the engine, loaded on the page by <script> (only where the page runs it).
+  var code = null;
+  function pageCode() {
+    code = code || Promise.all(["data-lunr", "data-engine"].map(function (attribute) {
+      return new Promise(function (resolve, reject) {
+        var tag = document.createElement("script");
+        tag.src = absolute(attribute);
+        tag.onload = resolve;
+        tag.onerror = function () { reject(new Error("could not load " + tag.src)); };
+        document.head.appendChild(tag);
+      });
+    })).then(function () {
+      return new window.sitegenSearch.Engine(lunr, manifest, window.sitegenSearch.scriptLoader(manifestScript.src));
+    });
+    return code;
+  }
+
   // The engine on this page, its files loaded by <script> (what works from file://).
   function onPage() {
-    var engine = new window.sitegenSearch.Engine(lunr, manifest, window.sitegenSearch.scriptLoader(manifestScript.src));
     var latest = { id: -1, answer: null };
     return {
       kind: "page",
       find: function (text, id) {
-        return engine.find(text).then(function (answer) {
+        return pageCode().then(function (engine) { return engine.find(text); }).then(function (answer) {
           latest = { id: id, answer: answer };
           return summary(answer);
         });
       },
       page: function (id, from, n) {
-        return latest.id === id ? engine.page(latest.answer, from, n) : Promise.resolve([]);
+        return latest.id === id ? pageCode().then(function (engine) { return engine.page(latest.answer, from, n); })
+          : Promise.resolve([]);
       }
     };
   }
 
   // The engine in a Web Worker (static/search-worker.js), over HTTP(S); on any failure the
   // page takes over and asks again.
-  function inWorker(script) {
-    var worker = new Worker(new URL(script.getAttribute("data-worker"), document.baseURI).href);
+  function inWorker() {
+    var worker = new Worker(absolute("data-worker"));
     var waiting = new Map(); // "find 3" / "page 3 10" -> resolve
     function giveUp() {
       worker.terminate();
@@ -247,9 +254,8 @@
       waiting.delete(key);
       resolve(m.type === "found" ? m : m.hits);
     };
-    function absolute(attribute) { return new URL(script.getAttribute(attribute), document.baseURI).href; }
     worker.postMessage({ type: "init", lunr: absolute("data-lunr"), engine: absolute("data-engine"),
-                         manifest: manifestScript.src });
+                         manifest: manifest, base: manifestScript.src });
     return {
       kind: "worker",
       find: function (text, id) {
@@ -267,10 +273,9 @@
     };
   }
 
-  var script = document.getElementById("search-script");
-  if (/^https?:$/.test(window.location.protocol) && window.Worker && script && script.getAttribute("data-worker")) {
+  if (/^https?:$/.test(window.location.protocol) && window.Worker) {
     try {
-      searcher = inWorker(script);
+      searcher = inWorker();
     } catch (err) {
       searcher = onPage(); // the browser would not start it
     }

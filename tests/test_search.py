@@ -284,6 +284,10 @@ def test_the_build_reports_the_index_size():
 
 def test_search_page_and_assets_exist(seed_site):
     page = (seed_site / "search.html").read_text()
-    for asset in ("static/vendor/lunr.min.js", "static/search-engine.js", "search/manifest.js", "static/search.js"):
+    for asset in ("search/manifest.js", "static/search.js"):
         assert f'src="{asset}"' in page and (seed_site / asset).is_file()
+    # loaded by search.js where the engine runs: in the worker, or on the page
+    for attribute, asset in (("data-lunr", "static/vendor/lunr.min.js"), ("data-engine", "static/search-engine.js"),
+                             ("data-worker", "static/search-worker.js")):
+        assert f'{attribute}="{asset}"' in page and (seed_site / asset).is_file()
     assert (seed_site / "static/vendor/lunr.min.js").read_bytes() == (ROOT / "node_modules/lunr/lunr.min.js").read_bytes()
