@@ -21,8 +21,8 @@ from .model import Catalog, Problem, evolve
 from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish)
 from .errors import BuildError
 from .jobs import IndexJob, RelatedJob, RenderHelper, write_email
-from .mail import email_files
-from .render import Renderer, RenderSettings
+from .mail import compose, email_files
+from .render import Renderer, RenderSettings, TemplateError, syntax_problems
 from .sources import Discovery, Source, cache_dir, discover, listing_key, read_listings
 from .workers import ForkedJob, fewer_collections
 from .theme import Theme, ThemeError, find_lunr, load_theme
@@ -176,6 +176,7 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     the page it is working on. Every path is claimed here first, in order, so two outputs that
     claim one path are refused as before."""
     t0 = time.perf_counter()
+    _check_theme(site, templates)
     _claim_rendered(site, writer)
     try:
         if helper is not None:
@@ -227,6 +228,36 @@ def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -
         if n % 100 == 0:
             bar.update(100)
     bar.update(len(site.pages) % 100)
+
+
+def _check_theme(site: Site, templates: tuple[Path, ...]) -> None:
+    """Before any page is rendered: every template compiled, and the first page of each template
+    (and the first email) rendered, so a theme's mistakes are all reported together, each on
+    a line of its own, and nothing is written. (A mistake only some pages meet is still
+    reported when one of them is rendered.)"""
+    problems = syntax_problems(templates)
+    if not problems:
+        renderer, tried = Renderer(site, templates), set()
+        for page in site.pages:
+            if page.template not in tried:
+                tried.add(page.template)
+                try:
+                    renderer.render(page)
+                except TemplateError as e:
+                    problems.append(_render_problem(e, page.template))
+        if site.dated_digests:
+            try:
+                compose(site, site.dated_digests[0], templates)
+            except TemplateError as e:
+                problems.append(_render_problem(e, "email.txt" if str(e).startswith("email.txt") else "email.html"))
+    if len(problems) == 1:
+        raise BuildError(str(problems[0]))
+    if problems:
+        raise BuildError(f"{len(problems)} template errors (above); nothing was built", tuple(problems))
+
+
+def _render_problem(error: TemplateError, template: str) -> Problem:
+    return Problem(template, 0, str(error).removeprefix(f"{template}: "), "error", "template-render")
 
 
 def _render_emails(site: Site, writer: Writer, templates, bar, renders, helper) -> None:

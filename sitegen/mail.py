@@ -18,7 +18,7 @@ from email.utils import format_datetime, formatdate, make_msgid
 import css_inline
 
 from . import urls
-from .render import environment
+from .render import environment, rendering
 from .text import excerpt
 from .views import Digest, Site, noon_utc
 
@@ -98,8 +98,10 @@ def _render(env, inliner, context, digest: Digest, page_path: str, limit: int, c
         for p in digest.papers[:count]
     ]
     values = {**context, "papers": papers, "omitted": len(digest.papers) - count}
-    html = inliner.inline(env.get_template("email.html").render(**values))
-    text = env.get_template("email.txt").render(**values)
+    with rendering("email.html", page_path):
+        html = inliner.inline(env.get_template("email.html").render(**values))
+    with rendering("email.txt", page_path.removesuffix(".html") + ".txt"):
+        text = env.get_template("email.txt").render(**values)
     return html, text
 
 

@@ -6,6 +6,7 @@ a root-relative output path into a link relative to the page being rendered.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from markupsafe import Markup
 
 from . import __version__, urls
 from .config import Config
+from .model import Problem
 from .views import Page, Site
 
 
@@ -90,18 +92,42 @@ class Renderer:
         }
 
     def render(self, page: Page) -> bytes:
-        try:
+        with rendering(page.template, page.path):
             template = self.env.get_template(page.template)
             html = template.render(page=page, view=page.view, **page.extra, **self.globals)
-        except jinja2.TemplateSyntaxError as e:
-            raise TemplateError(f"{e.filename or e.name}:{e.lineno}: template error: {e.message}") from None
-        except jinja2.TemplateNotFound as e:
-            raise TemplateError(f"template not found: {e.name}") from None
-        except jinja2.UndefinedError as e:
-            raise TemplateError(f"{page.template}: {e.message} (while rendering {page.path})") from None
-        except Exception as e:  # a template's own mistake, e.g. a filter given the wrong type
-            raise TemplateError(f"{page.template}: {type(e).__name__}: {e} (while rendering {page.path})") from None
         return html.encode("utf-8")
+
+
+@contextlib.contextmanager
+def rendering(template: str, path: str):
+    """Rendering `template` into `path`: any mistake of the template's (syntax, a missing
+    template, an undefined name, a filter given the wrong type) becomes one TemplateError line
+    naming the template (and its line where Jinja knows it), never a traceback."""
+    try:
+        yield
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"{e.filename or e.name}:{e.lineno}: template error: {e.message}") from None
+    except jinja2.TemplateNotFound as e:
+        raise TemplateError(f"template not found: {e.name}") from None
+    except jinja2.UndefinedError as e:
+        raise TemplateError(f"{template}: {e.message} (while rendering {path})") from None
+    except TemplateError:
+        raise
+    except Exception as e:  # a template's own mistake, e.g. a filter given the wrong type
+        raise TemplateError(f"{template}: {type(e).__name__}: {e} (while rendering {path})") from None
+
+
+def syntax_problems(templates) -> list[Problem]:
+    """Every template of the theme compiled: each that cannot be, with its file and line."""
+    env = environment(templates)
+    problems = []
+    for name in env.list_templates(extensions=["html", "txt", "xml"]):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as e:
+            problems.append(Problem(e.filename or name, e.lineno or 0, f"template error: {e.message}", "error",
+                                    "template-syntax"))
+    return problems
 
 
 @jinja2.pass_environment

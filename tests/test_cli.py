@@ -74,6 +74,31 @@ def test_broken_template_is_reported_with_its_name(tmp_path):
     assert not (tmp_path / "_site").exists()
 
 
+def test_every_broken_template_is_reported_at_once(tmp_path):
+    """A theme with several mistakes: each on a line of its own, with its template (and line,
+    for syntax), in one build; the emails' templates too; no traceback, nothing written."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "l.txt").write_text(f"Mar 12, 2025\nA Paper\n{ABSTRACT}\n")
+    t = tmp_path / "templates"
+    (t / "paper.html").write_text("{% extends 'base.html' %}{% block main %}{{ view.nope }}{% endblock %}")
+    (t / "digest.html").write_text("{% extends 'base.html' %}{% block main %}{{ page.nope }}{% endblock %}")
+    (t / "email.txt").write_text("{{ digest.nope }}")
+    proc = run_cli("build", "l.txt", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1] == "sitegen: error: 3 template errors (above); nothing was built", proc.stderr
+    assert {line.split(":")[0] for line in lines[:-1]} == {"paper.html", "digest.html", "email.txt"}
+    assert all(line.endswith("[template-render]") for line in lines[:-1])
+    assert not (tmp_path / "_site").exists()
+    (t / "index.html").write_text("{% if %}")
+    (t / "period.html").write_text("fine\n{% for %}")
+    proc = run_cli("build", "l.txt", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert f"{t / 'index.html'}:1: error: template error:" in proc.stderr
+    assert f"{t / 'period.html'}:2: error: template error:" in proc.stderr and "[template-syntax]" in proc.stderr
+    assert "2 template errors (above)" in proc.stderr
+
+
 @pytest.mark.parametrize("share", [0, 1])
 def test_a_template_error_in_either_rendering_process_is_reported_and_nothing_is_written(tmp_path, share):
     """Pages are shared out between the build process (even positions) and a forked helper (odd
@@ -96,7 +121,7 @@ def test_a_template_error_in_either_rendering_process_is_reported_and_nothing_is
         paper.replace("{% block main %}", f"{{% block main %}}{{% if page.path == {victim.path!r} %}}{{{{ view.nope }}}}{{% endif %}}", 1))
     proc = run_cli("build", "l.txt", cwd=tmp_path)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert f"paper.html" in proc.stderr and victim.path in proc.stderr, proc.stderr
+    assert "paper.html" in proc.stderr and victim.path in proc.stderr, proc.stderr
     assert not (tmp_path / "_site").exists() and not list(tmp_path.glob("._site.staging-*"))
 
 
