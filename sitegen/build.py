@@ -176,7 +176,7 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     the page it is working on. Every path is claimed here first, in order, so two outputs that
     claim one path are refused as before."""
     t0 = time.perf_counter()
-    _check_theme(site, templates)
+    _raise_theme_problems(syntax_problems(templates))
     _claim_rendered(site, writer)
     try:
         if helper is not None:
@@ -189,9 +189,11 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
             helper.finish()
             writer.merge(*helper.result())
         bar.close()
-    except BaseException:
+    except BaseException as e:
         if helper is not None:
             helper.cancel()  # before the staging folder it writes into is removed
+        if isinstance(e, TemplateError):  # report every template that fails, not just the first
+            _raise_theme_problems(_render_problems(site, templates))
         raise
     t1 = time.perf_counter()
     _add_files(site, writer, static)
@@ -230,30 +232,34 @@ def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -
     bar.update(len(site.pages) % 100)
 
 
-def _check_theme(site: Site, templates: tuple[Path, ...]) -> None:
-    """Before any page is rendered: every template compiled, and the first page of each template
-    (and the first email) rendered, so a theme's mistakes are all reported together, each on
-    a line of its own, and nothing is written. (A mistake only some pages meet is still
-    reported when one of them is rendered.)"""
-    problems = syntax_problems(templates)
-    if not problems:
-        renderer, tried = Renderer(site, templates), set()
-        for page in site.pages:
-            if page.template not in tried:
-                tried.add(page.template)
-                try:
-                    renderer.render(page)
-                except TemplateError as e:
-                    problems.append(_render_problem(e, page.template))
-        if site.dated_digests:
+def _render_problems(site: Site, templates: tuple[Path, ...]) -> list[Problem]:
+    """After a template failed: the first page of each template, and the first email, rendered
+    again, so that every broken template is reported in this build, not one per build. (A
+    mistake only later pages meet is reported as it was met.)"""
+    problems, renderer, tried = [], Renderer(site, templates), set()
+    for page in site.pages:
+        if page.template not in tried:
+            tried.add(page.template)
             try:
-                compose(site, site.dated_digests[0], templates)
+                renderer.render(page)
             except TemplateError as e:
-                problems.append(_render_problem(e, "email.txt" if str(e).startswith("email.txt") else "email.html"))
-    if len(problems) == 1:
-        raise BuildError(str(problems[0]))
-    if problems:
+                problems.append(_render_problem(e, page.template))
+    if site.dated_digests:
+        try:
+            compose(site, site.dated_digests[0], templates)
+        except TemplateError as e:
+            problems.append(_render_problem(e, "email.txt" if str(e).startswith("email.txt") else "email.html"))
+    return problems
+
+
+def _raise_theme_problems(problems: list[Problem]) -> None:
+    """Every template compiled before anything is rendered (`syntax_problems`), or every
+    template's first page tried after one failed (`_render_problems`): all reported together,
+    each on a line of its own; nothing is written."""
+    if len(problems) > 1:
         raise BuildError(f"{len(problems)} template errors (above); nothing was built", tuple(problems))
+    if problems:
+        raise BuildError(str(problems[0]))
 
 
 def _render_problem(error: TemplateError, template: str) -> Problem:
