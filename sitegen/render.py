@@ -94,7 +94,7 @@ class Renderer:
     def render(self, page: Page) -> bytes:
         with rendering(page.template, page.path):
             template = self.env.get_template(page.template)
-            html = template.render(page=page, view=page.view, **page.extra, **self.globals)
+            html = template.render(page=page, view=page.view, **self.globals)
         return html.encode("utf-8")
 
 

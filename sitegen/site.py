@@ -20,8 +20,8 @@ from slugify import slugify
 from . import periods, text, urls
 from .config import Config
 from .model import Catalog, Listing, Paper, evolve
-from .views import (INDEX_DATES, AppearanceView, Digest, Link, Page, PaperSummary, PaperText, PaperView,
-                    Site, long_date, short_date)
+from .views import (INDEX_DATES, AppearanceView, ArchiveView, Digest, FrontView, Link, Page, PaperSummary, PaperText,
+                    PaperView, Site, long_date, short_date)
 
 def paper_meta(p: Paper) -> tuple[str, ...]:
     meta = []
@@ -254,14 +254,14 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
     weeks, months = periods.roll_up(dated, "week", Link), periods.roll_up(dated, "month", Link)
     pages: list[Page] = []
     pages.append(Page(urls.INDEX, "index.html", config.title, config.description, "index",
-                      extra={"recent": dated[::-1][:INDEX_DATES], "undated": [d for d in digests if not d.date],
-                             "latest": dated[-1] if dated else None,
-                             "dated_count": len(dated), "paper_count": len(catalog.papers)}, lastmod=newest))
+                      FrontView(latest=dated[-1] if dated else None, recent=tuple(dated[::-1][:INDEX_DATES]),
+                                undated=tuple(d for d in digests if not d.date), dated_count=len(dated),
+                                paper_count=len(catalog.papers)), lastmod=newest))
     if dated:
         pages.append(Page(urls.ARCHIVE, "archive.html", f"Archive \u2013 {config.title}",
                           "Every digest date, by month and week.", "archive",
-                          extra={"months": [periods.summary(m) for m in months[::-1]],
-                                 "weeks": [periods.summary(w) for w in weeks[::-1]]}, lastmod=newest))
+                          ArchiveView(months=tuple(periods.summary(m) for m in months[::-1]),
+                                      weeks=tuple(periods.summary(w) for w in weeks[::-1])), lastmod=newest))
     for d in digests:
         for view in periods.with_top(d, Link):
             top = " (most upvoted first)" if view.ordering == "top" else ""

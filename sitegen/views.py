@@ -105,6 +105,25 @@ class PaperView:
 
 
 @dataclass(frozen=True)
+class FrontView:
+    """What the front page shows: the newest digest, the newest dates, the undated listings."""
+
+    latest: Digest | None
+    recent: tuple[Digest, ...]  # newest first, at most INDEX_DATES
+    undated: tuple[Digest, ...]
+    dated_count: int
+    paper_count: int
+
+
+@dataclass(frozen=True)
+class ArchiveView:
+    """What the archive page shows: every month and every week, newest first."""
+
+    months: tuple
+    weeks: tuple
+
+
+@dataclass(frozen=True)
 class Page:
     """One output page: where it goes, which template draws it, and what it is given."""
 
@@ -113,8 +132,7 @@ class Page:
     title: str
     description: str
     kind: str
-    view: object = None
-    extra: dict = field(default_factory=dict)
+    view: object = None  # the page's view record: a PaperView, Digest, period, FrontView, ArchiveView
     lastmod: dt.date | None = None  # for the sitemap: the newest digest date the page shows
     og_type: str = "website"
     base_href: str | None = None  # a <base> for pages served at any depth (404)
