@@ -181,7 +181,7 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     try:
         if helper is not None:
             helper.send(writer.part(), templates, RenderSettings(site.config, site.has_feed))
-        bar = progress("render", len(site.pages) + len(site.dated_digests))
+        bar = progress("render", len(site.pages) + len(site.emailed_digests))
         _render_pages(site, writer, templates, bar, renders, helper)
         _render_emails(site, writer, templates, bar, renders, helper)
         writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
@@ -209,7 +209,7 @@ def _claim_rendered(site: Site, writer: Writer) -> None:
     """Claim, in order, every path that rendering fills (pages, emails, the catalogue)."""
     for page in site.pages:
         writer.claim(page.path, f"page {page.kind}")
-    for digest in site.dated_digests:
+    for digest in site.emailed_digests:
         for path, origin in email_files(digest).items():
             writer.claim(path, origin)
     writer.claim(urls.CATALOG, "catalogue")
@@ -244,9 +244,9 @@ def _render_problems(site: Site, templates: tuple[Path, ...]) -> list[Problem]:
                 renderer.render(page)
             except TemplateError as e:
                 problems.append(_render_problem(e, page.template))
-    if site.dated_digests:
+    if site.emailed_digests:
         try:
-            compose(site, site.dated_digests[0], templates)
+            compose(site, site.emailed_digests[0], templates)
         except TemplateError as e:
             problems.append(_render_problem(e, "email.txt" if str(e).startswith("email.txt") else "email.html"))
     return problems
@@ -268,7 +268,7 @@ def _render_problem(error: TemplateError, template: str) -> Problem:
 
 def _render_emails(site: Site, writer: Writer, templates, bar, renders, helper) -> None:
     """Each dated digest's email page and text, as pages are (`_render_pages`)."""
-    for digest in site.dated_digests:
+    for digest in site.emailed_digests:
         bar.update()
         record = build_cache.pickled(digest) if renders or helper is not None else None
         fresh = tuple(path for path in email_files(digest)

@@ -39,6 +39,7 @@ class Config:
     list_unsubscribe: str = ""  # an https:// or mailto: URL for emailed digests' List-Unsubscribe
     year: int | None = None  # default year for yearless header dates
     excerpt_length: int = 280
+    email_days: int = 14  # the site carries email pages for the newest this many digest dates
     listings: dict[str, ListingSettings] = field(default_factory=dict)
     root: Path = Path(".")  # folder the config was read from; relative paths resolve against it
     path: Path | None = None  # the file it came from, if any
@@ -62,6 +63,7 @@ _SCALARS: dict[str, type | tuple[type, ...]] = {
     "list_unsubscribe": str,
     "year": int,
     "excerpt_length": int,
+    "email_days": int,
 }
 
 
@@ -118,6 +120,8 @@ def from_mapping(data: dict, where: str, root: Path, path: Path | None = None) -
         errors.append(f"{where}: `year` must be a four-digit year, not {values['year']}")
     if "excerpt_length" in values and values["excerpt_length"] < 40:
         errors.append(f"{where}: `excerpt_length` must be at least 40")
+    if "email_days" in values and values["email_days"] < 0:
+        errors.append(f"{where}: `email_days` must be 0 (no email pages) or more")
     if "base_url" in values and values["base_url"]:
         url = values["base_url"]
         problem = _url_problem(url)

@@ -151,8 +151,15 @@ class Site:
 
     @property
     def dated_digests(self) -> list[Digest]:
-        """The digests with a date, in order: each has an email, and feeds are timed by them."""
+        """The digests with a date, in order: feeds are timed by them, emails made of them."""
         return [d for d in self.digests if d.date]
+
+    @property
+    def emailed_digests(self) -> list[Digest]:
+        """The dated digests whose email page and text the site carries: the newest
+        `email_days` dates (`sitegen email` composes any date's on demand)."""
+        keep = set(sorted({d.date for d in self.dated_digests})[::-1][:self.config.email_days])
+        return [d for d in self.dated_digests if d.date in keep]
 
     @property
     def has_feed(self) -> bool:

@@ -256,3 +256,25 @@ def test_the_largest_seed_day_fits_gmails_clip_as_encoded(tmp_path):
     msg = email.message_from_bytes(out.read_bytes(), policy=email.policy.default)
     html_part = msg.get_body(("html",))
     assert len(html_part.get_payload()) <= mail.BUDGET < 102 * 1024
+
+
+def test_the_site_carries_emails_for_the_newest_dates_and_any_date_can_be_composed(tmp_path):
+    """`email_days`: the site has email pages for the newest dates only; `sitegen email` still
+    composes an older date's, from the listings."""
+    (tmp_path / "in").mkdir()
+    for seed in sorted((ROOT / "seeds").glob("*.txt")):
+        (tmp_path / "in" / seed.name).write_bytes(seed.read_bytes())
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\nemail_days = 1\n')
+    run_cli("build", cwd=tmp_path, check=True)
+    dated = sorted(p.stem for p in (tmp_path / "_site" / "dates").glob("????-??-??.html"))
+    assert len(dated) >= 3
+    assert sorted(p.name for p in (tmp_path / "_site" / "email").iterdir()) == [f"{dated[-1]}.html", f"{dated[-1]}.txt"]
+    run_cli("email", dated[0], "--base-url", "https://example.org/d/", "--out", str(tmp_path / "old.eml"), cwd=tmp_path,
+            check=True)
+    assert f"dates/{dated[0]}.html" in (tmp_path / "old.eml").read_text()
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\nemail_days = 0\n')
+    run_cli("build", cwd=tmp_path, check=True)
+    assert not (tmp_path / "_site" / "email").exists()
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nyear = 2025\nemail_days = -1\n')
+    proc = run_cli("build", cwd=tmp_path)
+    assert proc.returncode == 1 and "`email_days` must be 0" in proc.stderr
