@@ -135,6 +135,21 @@ def corpus(size: int, work: Path) -> Path:
     return out
 
 
+def next_day(size: int, work: Path) -> tuple[str, str]:
+    """The listing of the day after a `size` corpus's last, as gen_corpus makes it: 30 new papers
+    on a new date (the corpus's last date may hold fewer than 30; the papers that would fill it
+    are skipped, so the day added is a whole day of its own)."""
+    first = -(-size // 30) * 30  # the first paper of the next whole date
+    out = work / f"corpus-{first + 30}"
+    if not (out / "listings").is_dir():
+        subprocess.run([sys.executable, str(GEN), str(ROOT / "seeds"), str(first + 30), str(out)], check=True,
+                       capture_output=True)
+    listing = sorted((out / "listings").glob("*.txt"))[-1]
+    text = listing.read_text()
+    assert text.count("\n\n") >= 60, f"{listing} is not a day of 30 papers"
+    return listing.name, text
+
+
 class Trash:
     """Where a run's output goes when the next run needs an empty folder: moved aside, and only
     deleted when the benchmark ends.
@@ -257,27 +272,28 @@ def bench_size(size: int, work: Path, rounds: list, cold_only: bool = False) -> 
     if cold_only:
         return result
     nochange = [sitegen_build(c / "listings", out, report, cache)[0].wall for _ in range(runs)]
-    # One more day, as a reader adds it: one more listing of 30 new papers in the same folder.
+    # One more day, as a reader adds it: one more listing, of 30 new papers on a new date, in
+    # the same folder (the next day gen_corpus makes).
     listings = c / "listings"
-    last = sorted(listings.glob("*.txt"))[-1]
-    lines = last.read_text().splitlines()
-    extra = [f"{l} (follow-up {i})" if 0 < len(l) < 250 and l[0].isupper() and i > 3 else l
-             for i, l in enumerate(lines)]
-    day = listings / "9999-12-31.txt"
+    name, extra = next_day(size, work)
+    day = listings / name
+    assert not day.exists(), day
     add_day, rewritten = [], []
     try:
         for _ in range(runs):  # each run adds the day to a warm build of the plain corpus
             day.unlink(missing_ok=True)
             sitegen_build(listings, out, report, cache)
-            day.write_text("\n".join(["Daily Papers", "", "Dec 31, 2099", ""] + extra[4:]))
+            day.write_text(extra)
             measured, rep_day = sitegen_build(listings, out, report, cache)
             add_day.append(measured.wall)
             rewritten.append(rep_day["files"] - rep_day["unchanged_files"])
+            added = rep_day["papers"] - rep["papers"]
     finally:
         day.unlink(missing_ok=True)
     sitegen_build(listings, out, report, cache)  # leave the plain corpus's site for the size figures
     result.update({
         "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
+        "add_day_papers": added,
         "output_mb": du(out) / 1e6, **index_sizes(out),
     })
     return result
@@ -324,7 +340,8 @@ def main() -> int:
                 print()
                 continue
             print(f"  no-change rebuild {r['nochange_s']:7.2f} s   ({100 * r['nochange_s'] / r['cold_s']:.0f}% of cold)")
-            print(f"  add one day       {r['add_day_s']:7.2f} s   ({100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
+            print(f"  add one day       {r['add_day_s']:7.2f} s   ({r['add_day_papers']} new papers; "
+                  f"{100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
                   f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
             print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
                   f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
