@@ -38,11 +38,21 @@ def site_10k(tmp_path_factory):
     return work / "site"
 
 
-def answer(page, site, query: str) -> dict:
-    """Open the search page from disk with `query`; what it fetched and showed once settled."""
+@pytest.fixture(scope="module")
+def http_10k(site_10k):
+    from .conftest import serve
+
+    url, server = serve(site_10k)
+    yield url
+    server.shutdown()
+
+
+def answer(page, site, query: str, base: str | None = None) -> dict:
+    """Open the search page with `query` from disk (or from `base` over HTTP); what it fetched
+    and showed once settled."""
     requested = []
     page.on("request", lambda r: requested.append(r.url))
-    page.goto((site / "search.html").as_uri() + "?q=" + quote(query))
+    page.goto((base + "search.html" if base else (site / "search.html").as_uri()) + "?q=" + quote(query))
     page.wait_for_function(ANSWERED, timeout=60_000)
     index = [u.split("/search/", 1)[1] for u in requested if "/search/" in u]
     return {"status": page.inner_text("#search-status"), "files": index,
@@ -57,6 +67,15 @@ def test_a_whole_archive_answer_fetches_a_few_tens_of_kb(watched, site_10k, quer
     assert len(got["hrefs"]) == 10
     assert got["gzip"] < 300_000, got  # the issue's budget; measured figures are in benchmarks/RESULTS.md
     assert not [f for f in got["files"] if f.startswith("p/")]  # positions only for phrases and names
+
+
+@pytest.mark.parametrize("query", QUERIES[:2])
+def test_over_http_the_worker_answers_alike(watched, site_10k, http_10k, query):
+    from_disk = answer(watched.page, site_10k, query)
+    over_http = answer(watched.page, site_10k, query, http_10k)
+    assert watched.page.get_attribute("#search-status", "data-engine") == "worker"
+    assert over_http["hrefs"] == from_disk["hrefs"] and over_http["status"] == from_disk["status"]
+    assert over_http["gzip"] < 300_000, over_http
 
 
 def test_the_browser_ranks_as_the_engine_does_in_node(watched, site_10k):
