@@ -111,8 +111,8 @@
   }
 
   // The first time the reader focuses the search box (outside the search page), ask the
-  // browser to fetch what the search page will need first: lunr.js, the search scripts and
-  // the index's manifest. Nothing is loaded on a plain page view.
+  // browser to fetch what the search page will need first: lunr.js, the search scripts (the
+  // worker's too) and the index's manifest. Nothing is loaded on a plain page view.
   var form = document.querySelector("form.search-form[data-prefetch]");
   var box = document.getElementById("site-search");
   function prefetch(url) {

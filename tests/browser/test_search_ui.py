@@ -131,9 +131,9 @@ def test_other_pages_load_no_index_until_the_search_box_is_focused(page, http_si
     assert not [u for u in requested if "/search/" in u or "lunr" in u]
     with page.expect_request(lambda r: r.url.endswith("/search/manifest.js"), timeout=10_000):
         page.focus("#site-search")
-    page.wait_for_function("document.querySelectorAll('link[rel=prefetch]').length === 4")
+    page.wait_for_function("document.querySelectorAll('link[rel=prefetch]').length === 5")
     fetched = {u.split("/")[-1] for u in requested if "/search/" in u or "lunr" in u or "search" in u}
-    assert {"manifest.js", "lunr.min.js", "search-engine.js", "search.js"} <= fetched, fetched
+    assert {"manifest.js", "lunr.min.js", "search-engine.js", "search-worker.js", "search.js"} <= fetched, fetched
     assert not [u for u in requested if "/search/t/" in u or "/search/d/" in u]  # no index chunk ahead
 
 
