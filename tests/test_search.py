@@ -291,3 +291,25 @@ def test_search_page_and_assets_exist(seed_site):
                              ("data-worker", "static/search-worker.js")):
         assert f'{attribute}="{asset}"' in page and (seed_site / asset).is_file()
     assert (seed_site / "static/vendor/lunr.min.js").read_bytes() == (ROOT / "node_modules/lunr/lunr.min.js").read_bytes()
+
+
+def test_terms_outside_the_bmp_are_ordered_and_found_as_javascript_compares(tmp_path, monkeypatch):
+    """Chunks are cut in JavaScript's string order (UTF-16 code units), where U+1D400 (a
+    surrogate pair, D835 DC00) sorts before U+FF21, unlike Python's code point order; with a
+    chunk per term, the engine finds every term through the manifest's binary search."""
+    monkeypatch.setattr(search, "TERM_CHUNK", 1)
+    monkeypatch.setattr(search, "WORD_CHUNK", 1)
+    words = ["\U0001d400bold", "\uff21wide", "plain", "zebra", "\u00e9t\u00e9"]
+    docs = [search.SearchDocument(n, f"{w} paper", f"about {w}", "", f"papers/{n}.html", ())
+            for n, w in enumerate(words)]
+    files = search.index_files(docs)
+    site = tmp_path / "site"
+    for path, data in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
+    manifest = load_manifest(files["search/manifest.js"].decode())
+    assert manifest["terms"] == sorted(manifest["terms"], key=lambda t: t.encode("utf-16-be", "surrogatepass"))
+    assert manifest["terms"] != sorted(manifest["terms"])  # the two orders differ here
+    answers = node("--find", str(site), queries=[w + " " for w in words])
+    for n, (word, answer) in enumerate(zip(words, answers)):
+        assert [ref for ref, *_ in answer["results"]] == [f"p{n}"], (word, answer)
