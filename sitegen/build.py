@@ -1,7 +1,7 @@
 """The pipeline, end to end: read -> dedupe -> assemble -> render/index -> write.
 
 `sources` finds and reads the listing files, `dedupe` makes the catalogue, `site` assembles the
-pages, `render_site` turns them into bytes for the one writer (`output`), and the cache
+pages, `rendering.render_site` turns them into bytes for the one writer (`output`), and the cache
 (`cache`) remembers what a next build can reuse. Where work runs (forked workers, pipes, the
 garbage collector) is `workers` and `jobs`, apart from the pipeline. Everything is gathered and
 rendered before the output is swapped in.
@@ -13,23 +13,23 @@ import gc
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import cache as build_cache
-from . import dedupe, feeds, listing, search, urls
 from .config import Config
-from .model import Catalog, Problem, evolve
-from .output import (MemoryWriter, Writer, check_replaceable, clear_leftovers, extra_files, locked, publish)
 from .errors import BuildError
-from .jobs import IndexJob, RelatedJob, RenderHelper, write_email
-from .mail import compose, email_files
-from .render import Renderer, RenderSettings, TemplateError, syntax_problems
-from .sources import Discovery, Source, cache_dir, discover, listing_key, read_listings
-from .workers import ForkedJob, fewer_collections
-from .theme import Theme, ThemeError, find_lunr, load_theme
-from .feeds import catalog_json
-from .site import assemble, assemble_papers, paper_text
-from .views import Link, PaperText, Site
+from .model import Catalog, Problem, evolve
+from .output import MemoryWriter, check_replaceable, clear_leftovers, extra_files, locked, publish
+from .sources import Discovery, Source, cache_dir, discover
+from .theme import Theme, ThemeError, load_theme, lunr_js
+from .workers import fewer_collections
 
+if TYPE_CHECKING:
+    from .jobs import IndexJob, RelatedJob
+    from .views import Site
+
+# The stages themselves (dedupe, assembly, rendering, the workers' jobs) are imported where
+# they are used: a build that finds nothing changed never loads them (see `_build`).
 
 
 class Progress:
@@ -119,17 +119,12 @@ def theme_dirs(config: Config) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
     return found.templates, found.static
 
 
-def lunr_js(config: Config) -> Path:
-    """lunr.js from the npm registry (`npm ci`) or as packaged with sitegen: never a committed copy."""
-    path = find_lunr(config)
-    if path is None:
-        raise BuildError("lunr.js is not installed: run `npm ci` in the sitegen folder (`make setup` does it)")
-    return path
-
-
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
                  found: Discovery | None = None, parse=None, slug_of=None) -> Catalog:
     """Read and dedupe (`parse` and `slug_of`: the stages' functions, or the cache's memos of them)."""
+    from . import dedupe, listing
+    from .sources import read_listings
+
     t0 = time.perf_counter()
     found = found or discover(inputs, config)
     listings = read_listings(found.sources, config, parse or listing.parse)
@@ -162,147 +157,12 @@ def fingerprint(sources: list[Source], config: Config, theme: str, static: Path)
     return fp.hexdigest()
 
 
-def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static: tuple[Path, ...], timings: dict[str, float],
-                index: IndexJob, progress: Progress = QUIET, renders: build_cache.RenderCache | None = None,
-                helper: ForkedJob | None = None) -> None:
-    """Render every page, email and feed, copy the static files, and add the search index
-    (built meanwhile by `index`). With `renders`, a page rendered last time from the same
-    inputs is linked to the published file instead of rendered again.
-
-    `helper` (a `RenderHelper`, forked at the start of the build) renders a share of the pages
-    and emails into the same staging folder: whenever its pipe has room for it, the next one to
-    render is sent to it (pickled: the bytes its render key digests anyway) instead of rendered here, so
-    the two processes share the work at whatever pace each goes, and the helper only ever holds
-    the page it is working on. Every path is claimed here first, in order, so two outputs that
-    claim one path are refused as before."""
-    t0 = time.perf_counter()
-    _raise_theme_problems(syntax_problems(templates))
-    _claim_rendered(site, writer)
-    try:
-        if helper is not None:
-            helper.send(writer.part(), templates, RenderSettings(site.config, site.has_feed))
-        bar = progress("render", len(site.pages) + len(site.emailed_digests))
-        _render_pages(site, writer, templates, bar, renders, helper)
-        _render_emails(site, writer, templates, bar, renders, helper)
-        writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
-        if helper is not None:
-            helper.finish()
-            writer.merge(*helper.result())
-        bar.close()
-    except BaseException as e:
-        if helper is not None:
-            helper.cancel()  # before the staging folder it writes into is removed
-        if isinstance(e, TemplateError):  # report every template that fails, not just the first
-            _raise_theme_problems(_render_problems(site, templates))
-        raise
-    t1 = time.perf_counter()
-    _add_files(site, writer, static)
-    t2 = time.perf_counter()
-    _add_index(writer, index, progress)
-    # The index is built beside the other stages: its figure is how long the build waited for it.
-    timings["index"] = time.perf_counter() - t2
-    timings["render"] = t1 - t0
-    timings["feeds"] = t2 - t1
-
-
-def _claim_rendered(site: Site, writer: Writer) -> None:
-    """Claim, in order, every path that rendering fills (pages, emails, the catalogue)."""
-    for page in site.pages:
-        writer.claim(page.path, f"page {page.kind}")
-    for digest in site.emailed_digests:
-        for path, origin in email_files(digest).items():
-            writer.claim(path, origin)
-    writer.claim(urls.CATALOG, "catalogue")
-
-
-def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -> None:
-    """Each page: linked if its render key is unchanged, else sent to the helper if its pipe
-    has room, else rendered here."""
-    renderer = Renderer(site, templates)
-    for n, page in enumerate(site.pages, 1):
-        record = None
-        if renders:
-            record = build_cache.pickled(page, site.has_feed)
-            if renders.unchanged(page.path, record) and writer.reuse(page.path):
-                continue
-        if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
-            writer.put(page.path, renderer.render(page))
-        if n % 100 == 0:
-            bar.update(100)
-    bar.update(len(site.pages) % 100)
-
-
-def _render_problems(site: Site, templates: tuple[Path, ...]) -> list[Problem]:
-    """After a template failed: the first page of each template, and the first email, rendered
-    again, so that every broken template is reported in this build, not one per build. (A
-    mistake only later pages meet is reported as it was met.)"""
-    problems, renderer, tried = [], Renderer(site, templates), set()
-    for page in site.pages:
-        if page.template not in tried:
-            tried.add(page.template)
-            try:
-                renderer.render(page)
-            except TemplateError as e:
-                problems.append(_render_problem(e, page.template))
-    if site.emailed_digests:
-        try:
-            compose(site, site.emailed_digests[0], templates)
-        except TemplateError as e:
-            problems.append(_render_problem(e, "email.txt" if str(e).startswith("email.txt") else "email.html"))
-    return problems
-
-
-def _raise_theme_problems(problems: list[Problem]) -> None:
-    """Every template compiled before anything is rendered (`syntax_problems`), or every
-    template's first page tried after one failed (`_render_problems`): all reported together,
-    each on a line of its own; nothing is written."""
-    if len(problems) > 1:
-        raise BuildError(f"{len(problems)} template errors (above); nothing was built", tuple(problems))
-    if problems:
-        raise BuildError(str(problems[0]))
-
-
-def _render_problem(error: TemplateError, template: str) -> Problem:
-    return Problem(template, 0, str(error).removeprefix(f"{template}: "), "error", "template-render")
-
-
-def _render_emails(site: Site, writer: Writer, templates, bar, renders, helper) -> None:
-    """Each dated digest's email page and text, as pages are (`_render_pages`)."""
-    for digest in site.emailed_digests:
-        bar.update()
-        record = build_cache.pickled(digest) if renders or helper is not None else None
-        fresh = tuple(path for path in email_files(digest)
-                      if not (renders and renders.unchanged(path, record) and writer.reuse(path)))
-        if not fresh:
-            continue
-        if not (helper and helper.offer(("email", fresh, record))):
-            write_email(site, digest, templates, fresh, writer)
-
-
-def _add_files(site: Site, writer: Writer, static: tuple[Path, ...]) -> None:
-    """Feeds and crawler files, static files, the project's extra files, lunr.js."""
-    for path, data in feeds.files(site).items():
-        writer.add(path, data, "feeds and crawler files")
-    for rel, path in Theme((), static).static_files():
-        writer.add(f"static/{rel}", path.read_bytes(), "static file")
-    writer.copy_extra(site.config.resolve(site.config.extra))
-    writer.add(urls.LUNR, lunr_js(site.config).read_bytes(), "lunr.js (npm)")
-
-
-def _add_index(writer: Writer, index: IndexJob, progress: Progress) -> None:
-    """The search index files, as the index worker hands them back, and their sizes."""
-    bar = progress("search index", 1)  # shown while the build waits for the index
-    sizes = {}
-    for path, data in index.files():
-        writer.add(path, data, "search index")
-        sizes[path] = len(data)
-    bar.update()
-    bar.close()
-    writer.index_bytes = search.index_size(sizes)
 
 
 def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
     """Read, dedupe and assemble without rendering: for commands that need one part of the site."""
+    from .site import assemble
+
     return assemble(load_catalog(config, inputs, {}), config)
 
 
@@ -353,6 +213,10 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         record = build_cache.load_record(cache, out)
         if key and record and record.fingerprint == key and build_cache.intact(out, record.manifest):
             return _unchanged(out, record, strict, timings, started)
+    from .jobs import IndexJob, RelatedJob, RenderHelper  # there is work to do: load the stages
+    from .rendering import render_site
+    from .views import Link, PaperText
+
     index = IndexJob(cache)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text
@@ -404,6 +268,10 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
               index: IndexJob, similar: RelatedJob, timings: dict[str, float]) -> tuple[Catalog, Site]:
     """Read, dedupe and assemble (sending the workers their inputs on the way): the catalogue
     and the site."""
+    from . import dedupe, listing
+    from .site import assemble, assemble_papers, paper_text
+    from .sources import listing_key
+
     parsed, slugs, texts = memos
     catalog = load_catalog(config, inputs, timings, found, parsed.remembered(listing.parse, listing_key),
                            slugs.remembered(dedupe.slug_for, lambda title: title))

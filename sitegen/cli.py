@@ -13,19 +13,15 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .add import AddError
 from .build import assemble_only, build, load_catalog, theme_dirs
-from .errors import BuildError
-from .sources import SaveError, cache_dir
-from .config import ConfigError, load
-from .fetch import FetchError
-from .mail import MailError
-from .new import NewError
+from .config import load
+from .errors import UserError
 from .output import OutputError
-from .render import TemplateError
-from .theme import ThemeError
+from .sources import cache_dir
 
-FATAL = (BuildError, ConfigError, OutputError, TemplateError, MailError, SaveError, NewError, ThemeError)
+# Each command imports what it needs when it runs (`sitegen build` never imports httpx, a
+# no-change build never imports Jinja or markdown-it): every error a user can cause is a
+# `UserError`, printed as one line.
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -232,7 +228,7 @@ def cmd_serve(args) -> int:
             state.bump()
             verb = "Up to date:" if result.up_to_date else "Built"
             print(f"{verb} {result.report()['papers']} papers in {result.timings['total']:.2f} s", flush=True)
-        except FATAL as e:
+        except UserError as e:
             _print_problems(getattr(e, "problems", ()))
             print(f"sitegen: error: {e} (still serving the previous build)", file=sys.stderr, flush=True)
 
@@ -259,7 +255,7 @@ def cmd_serve(args) -> int:
 def cmd_add(args) -> int:
     import datetime as dt
 
-    from .add import add
+    from .add import AddError, add
 
     config = _config(args)
     date = None
@@ -290,7 +286,7 @@ def cmd_add(args) -> int:
 def cmd_fetch(args) -> int:
     import datetime as dt
 
-    from .fetch import ENDPOINT, fetch
+    from .fetch import ENDPOINT, FetchError, fetch
 
     config = _config(args)
     try:
@@ -335,32 +331,32 @@ def cmd_email(args) -> int:
 
     config = _config(args)
     if not config.base_url:
-        raise MailError("an emailed digest needs absolute links: give --base-url or set base_url in the config")
+        raise mail.MailError("an emailed digest needs absolute links: give --base-url or set base_url in the config")
     site = assemble_only(config, args.inputs or None)
     dated = site.dated_digests
     if args.date == "latest":
         if not dated:
-            raise MailError("no listing has a date, so there is no latest digest")
+            raise mail.MailError("no listing has a date, so there is no latest digest")
         digest = max(dated, key=lambda d: d.date)
     else:
         try:
             day = dt.date.fromisoformat(args.date)
         except ValueError:
-            raise MailError(f"DATE must be YYYY-MM-DD or `latest`, not {args.date!r}") from None
+            raise mail.MailError(f"DATE must be YYYY-MM-DD or `latest`, not {args.date!r}") from None
         digest = next((d for d in dated if d.date == day), None)
         if digest is None:
             known = ", ".join(d.date.isoformat() for d in dated[-5:]) or "none"
-            raise MailError(f"no digest on {day.isoformat()} (latest dates: {known})")
+            raise mail.MailError(f"no digest on {day.isoformat()} (latest dates: {known})")
     templates, _ = theme_dirs(config)
     composed = mail.compose(site, digest, templates)
     sending = bool(args.smtp)
     recipients = [a.strip() for value in args.to or () for a in value.split(",") if a.strip()]
     if sending and not (recipients and args.sender):
-        raise MailError("sending needs --to and --from")
+        raise mail.MailError("sending needs --to and --from")
     if sending:
         host, _, port = args.smtp.rpartition(":")
         if not host or not port.isdigit():
-            raise MailError(f"--smtp must be HOST:PORT, not {args.smtp!r}")
+            raise mail.MailError(f"--smtp must be HOST:PORT, not {args.smtp!r}")
         outgoing = mail.outgoing(composed, args.sender, recipients, args.bcc, config.list_unsubscribe)
     if args.out or not sending:
         msg = mail.message(composed, args.sender, recipients, list_unsubscribe=config.list_unsubscribe)
@@ -386,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"build": cmd_build, "check": cmd_check, "serve": cmd_serve, "email": cmd_email,
                 "add": cmd_add, "new": cmd_new, "theme": cmd_theme, "fetch": cmd_fetch}[args.command](args)
-    except FATAL as e:
+    except UserError as e:
         _print_problems(getattr(e, "problems", ()))
         print(f"sitegen: error: {e}", file=sys.stderr)
         return 1

@@ -10,10 +10,11 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import UserError
 from .model import XML_UNSAFE
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The config file cannot be used; the message names the file and every bad key."""
 
 

@@ -1,10 +1,16 @@
-"""The one fatal error of a build: a one-line message for the user, and the problems behind it."""
+"""The errors a user can cause: a one-line message for them (never a traceback), and for a
+build the problems behind it. Every command's error is a UserError, which the CLI prints."""
 from __future__ import annotations
 
 from .model import Problem
 
 
-class BuildError(Exception):
+class UserError(Exception):
+    """A mistake in what the user gave (inputs, config, theme, arguments) or a refusal of their
+    machine's; its message is one line for the user."""
+
+
+class BuildError(UserError):
     """A fatal problem with the inputs or the theme; the message is one line for the user."""
 
     def __init__(self, message: str, problems: tuple[Problem, ...] = ()):

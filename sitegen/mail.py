@@ -18,6 +18,7 @@ from email.utils import format_datetime, formatdate, make_msgid
 import css_inline
 
 from . import urls
+from .errors import UserError
 from .render import environment, rendering
 from .text import excerpt
 from .views import Digest, Site, noon_utc
@@ -29,7 +30,7 @@ EXCERPT_STEPS = (280, 160, 80, 0)
 _INLINER = css_inline.CSSInliner(keep_style_tags=True)
 
 
-class MailError(Exception):
+class MailError(UserError):
     """The digest cannot be mailed; the message says why."""
 
 

@@ -12,6 +12,8 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from .errors import UserError
+
 FILES = Path(__file__).resolve().parent / "project_files"
 LAYOUT = {  # what is written -> where it comes from in project_files/
     "sitegen.toml": "sitegen.toml",
@@ -22,7 +24,7 @@ LAYOUT = {  # what is written -> where it comes from in project_files/
 }
 
 
-class NewError(Exception):
+class NewError(UserError):
     """The project cannot be made there; the message says why."""
 
 

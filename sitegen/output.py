@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 from . import urls
+from .errors import UserError
 
 MARKER = ".sitegen"  # written into every output; its presence says "sitegen may replace this"
 MARKER_HEAD = b"This folder was written by sitegen. The files listed below are replaced by each build;\n" \
@@ -30,7 +31,7 @@ MARKER_HEAD = b"This folder was written by sitegen. The files listed below are r
 _SEGMENT = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
-class OutputError(Exception):
+class OutputError(UserError):
     """The output cannot be written; the message says why and what to do."""
 
 

@@ -17,11 +17,12 @@ from markupsafe import Markup
 
 from . import __version__, urls
 from .config import Config
+from .errors import UserError
 from .model import Problem
 from .views import Page, Site
 
 
-class TemplateError(Exception):
+class TemplateError(UserError):
     """A template is missing or broken; the message names the template and line."""
 
 

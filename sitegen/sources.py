@@ -9,9 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import listing
 from .config import Config
-from .errors import BuildError
+from .errors import BuildError, UserError
 from .model import Listing, Problem, evolve
 from .output import write_file
 
@@ -127,9 +126,11 @@ def _walk(folder: Path, excluded: set[Path], skipped: list[tuple[Path, str]], pr
     return sorted(found)
 
 
-def read_listings(sources: list[Source], config: Config, parse=listing.parse) -> list[Listing]:
-    """Read and parse every listing (`parse`: `listing.parse`, or the build cache's memo of it,
-    keyed by `listing_key`)."""
+def read_listings(sources: list[Source], config: Config, parse=None) -> list[Listing]:
+    """Read and parse every listing (`parse`: `listing.parse` unless given, or the build cache's
+    memo of it, keyed by `listing_key`)."""
+    if parse is None:
+        from .listing import parse
     listings = []
     for s in sources:
         try:
@@ -156,7 +157,7 @@ class Saved:
     written: bool  # False when the same bytes were already there
 
 
-class SaveError(Exception):
+class SaveError(UserError):
     """A listing file cannot be saved; the message says why and what to do, after the problems
     found in it, if any (the CLI prints those first)."""
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
+from .errors import BuildError, UserError
 
 PACKAGE = Path(__file__).resolve().parent
 CHECKOUT = PACKAGE.parent  # where the repository keeps templates/ and static/
 
 
-class ThemeError(Exception):
+class ThemeError(UserError):
     """The theme cannot be found or copied; the message says what to do."""
 
 
@@ -73,6 +74,14 @@ def find_lunr(config: Config) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def lunr_js(config: Config) -> Path:
+    """lunr.js from the npm registry (`npm ci`) or as packaged with sitegen: never a committed copy."""
+    path = find_lunr(config)
+    if path is None:
+        raise BuildError("lunr.js is not installed: run `npm ci` in the sitegen folder (`make setup` does it)")
+    return path
 
 
 def export(dest: Path, force: bool = False) -> list[Path]:
