@@ -213,7 +213,9 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         record = build_cache.load_record(cache, out)
         if key and record and record.fingerprint == key and build_cache.intact(out, record.manifest):
             return _unchanged(out, record, strict, timings, started)
-    from .jobs import IndexJob, RelatedJob, RenderHelper  # there is work to do: load the stages
+    # There is work to do: load the stages now, before the workers fork, so they inherit them.
+    from . import dedupe, listing, search, site  # noqa: F401
+    from .jobs import IndexJob, RelatedJob, RenderHelper
     from .rendering import render_site
     from .views import Link, PaperText
 
