@@ -214,7 +214,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         if key and record and record.fingerprint == key and build_cache.intact(out, record.manifest):
             return _unchanged(out, record, strict, timings, started)
     # There is work to do: load the stages now, before the workers fork, so they inherit them.
-    from . import dedupe, listing, search, site  # noqa: F401
+    from . import dedupe, listing  # noqa: F401  (site and search come with jobs)
     from .jobs import IndexJob, RelatedJob, RenderHelper
     from .rendering import render_site
     from .views import Link, PaperText
