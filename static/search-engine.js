@@ -71,13 +71,11 @@
     this._postings = new Map(); // term -> decoded postings
     this._words = new Map(); // word chunk number -> sorted terms
     this.failures = 0; // files that could not be loaded so far
-    this.requested = new Set();
   }
 
   Engine.prototype.file = function (key) {
     var self = this, pending = this._files.get(key);
     if (!pending) {
-      this.requested.add(key);
       pending = Promise.resolve().then(function () { return self._load(key); })
         .catch(function () {
           self.failures++;
@@ -201,14 +199,6 @@
     cached = { term: term, chunk: chunk.k, row: chunk.terms.get(term), fields: fields, idf: idf };
     this._postings.set(term, cached);
     return cached;
-  };
-
-  // lunr.Builder's BM25 weight of a term in a field of a paper, rounded as lunr stores it.
-  Engine.prototype.weight = function (posting, f, i) {
-    var m = this.manifest, tf = posting.fields[f].tfs[i], length = posting.fields[f].lens[i];
-    var score = posting.idf * ((m.k1 + 1) * tf) / (m.k1 * (1 - m.b + m.b * (length / this.average[f])) + tf);
-    score *= m.boosts[f];
-    return Math.round(score * 1000) / 1000;
   };
 
   /* Everything a query's clauses stand for, loaded: per clause, per term the pipeline makes of
@@ -447,16 +437,39 @@
     });
   };
 
-  // Results `from` to `from + n` of `answer`, with what a result line shows: [{id, doc, terms}]
-  // (doc: [title, url, dates, abstract], null if its file failed; terms: the matched terms).
+  // Results `from` to `from + n` of `answer`, with what a result line shows: [{id, doc, marks}]
+  // (doc: [title, url, dates, abstract], null if its file failed; marks: where the matched
+  // words are in the title and in the abstract, `marks`).
   Engine.prototype.page = function (answer, from, n) {
     var self = this, hits = answer.results.slice(from, from + n);
     return this.documents(hits.map(function (r) { return r.id; })).then(function (docs) {
       return hits.map(function (r) {
         var doc = docs[r.id], terms = self.matched(answer, r.id);
-        return { id: r.id, doc: doc, terms: terms, marks: doc ? [self.marks(doc[0], terms), self.marks(doc[3], terms)] : [[], []] };
+        return { id: r.id, doc: doc, marks: doc ? [self.marks(doc[0], terms), self.marks(doc[3], terms)] : [[], []] };
       });
     });
+  };
+
+  /* The search box's side of the engine, wherever it runs (on the page, or in the worker):
+   * answers are numbered by the page, and only the latest is kept for paging through. */
+  function Session(engine) {
+    this.engine = engine;
+    this.latest = { id: -1, answer: null };
+  }
+
+  // The answer to `text` as the page shows it: {mode, error, empty, incomplete, count}.
+  Session.prototype.find = function (text, id) {
+    var self = this;
+    return this.engine.find(text).then(function (answer) {
+      self.latest = { id: id, answer: answer };
+      return { mode: answer.mode, error: answer.error || null, empty: !!answer.empty, incomplete: !!answer.incomplete,
+               count: answer.results.length };
+    });
+  };
+
+  // Results `from` to `from + n` of answer `id` (`Engine.page`); none for an older answer.
+  Session.prototype.page = function (id, from, n) {
+    return this.latest.id === id ? this.engine.page(this.latest.answer, from, n) : Promise.resolve([]);
   };
 
   // Where `terms` (lunr terms) occur in `text`: [start, end, term] for each word whose stem, or
@@ -620,12 +633,18 @@
 
   // ---- loading files by <script> ---------------------------------------------------------
 
+  // The URL of index file `key` ("t3": search/t/3.js, as `urls.search_file` names it), beside
+  // the manifest at `base`.
+  function fileUrl(key, base) {
+    return new URL(key.charAt(0) + "/" + key.slice(1) + ".js", base).href;
+  }
+
   // A `load` for Engine in a page: each file by a <script> next to the manifest's.
   function scriptLoader(base) {
     return function (key) {
       return new Promise(function (resolve, reject) {
         var script = document.createElement("script");
-        script.src = new URL(key.charAt(0) + "/" + key.slice(1) + ".js", base).href;
+        script.src = fileUrl(key, base);
         script.async = true;
         script.onload = function () {
           var all = window.SITEGEN_INDEX || {}, data = all[key];
@@ -653,14 +672,15 @@
   // A `load` for Engine in a worker: each file fetched (in parallel) next to the manifest.
   function fetchLoader(base) {
     return function (key) {
-      return fetch(new URL(key.charAt(0) + "/" + key.slice(1) + ".js", base).href).then(function (response) {
+      return fetch(fileUrl(key, base)).then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status + " for " + response.url);
         return response.text();
       }).then(parseIndexFile);
     };
   }
 
-  var api = { Engine: Engine, scriptLoader: scriptLoader, fetchLoader: fetchLoader, parseIndexFile: parseIndexFile };
+  var api = { Engine: Engine, Session: Session, scriptLoader: scriptLoader, fetchLoader: fetchLoader,
+              parseIndexFile: parseIndexFile };
   if (typeof module !== "undefined" && module.exports) module.exports = api;
   else root.sitegenSearch = api;
 })(typeof self !== "undefined" ? self : this);

@@ -192,16 +192,12 @@
   }
 
   // ---- where the engine runs ---------------------------------------------------------------
-  function summary(answer) {
-    return { mode: answer.mode, error: answer.error || null, empty: !!answer.empty, incomplete: !!answer.incomplete,
-             count: answer.results.length };
-  }
-
   function absolute(attribute) { return new URL(script.getAttribute(attribute), document.baseURI).href; }
 
-  // lunr.js and the engine, loaded on the page by <script> (only where the page runs it).
+  // lunr.js and the engine, loaded on the page by <script> (only where the page runs it): a
+  // `Session` over an Engine.
   var code = null;
-  function pageCode() {
+  function pageSession() {
     code = code || Promise.all(["data-lunr", "data-engine"].map(function (attribute) {
       return new Promise(function (resolve, reject) {
         var tag = document.createElement("script");
@@ -211,25 +207,21 @@
         document.head.appendChild(tag);
       });
     })).then(function () {
-      return new window.sitegenSearch.Engine(lunr, manifest, window.sitegenSearch.scriptLoader(manifestScript.src));
+      var api = window.sitegenSearch;
+      return new api.Session(new api.Engine(lunr, manifest, api.scriptLoader(manifestScript.src)));
     });
     return code;
   }
 
   // The engine on this page, its files loaded by <script> (what works from file://).
   function onPage() {
-    var latest = { id: -1, answer: null };
     return {
       kind: "page",
       find: function (text, id) {
-        return pageCode().then(function (engine) { return engine.find(text); }).then(function (answer) {
-          latest = { id: id, answer: answer };
-          return summary(answer);
-        });
+        return pageSession().then(function (session) { return session.find(text, id); });
       },
       page: function (id, from, n) {
-        return latest.id === id ? pageCode().then(function (engine) { return engine.page(latest.answer, from, n); })
-          : Promise.resolve([]);
+        return pageSession().then(function (session) { return session.page(id, from, n); });
       }
     };
   }
