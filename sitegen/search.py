@@ -118,10 +118,9 @@ class Postings:
         numbers = np.frombuffer(self.numbers, dtype=np.int32)
         keep = numbers >= 0
         by_name = sorted(range(len(names)), key=lambda i: names[i].encode("utf-16-be", "surrogatepass"))
-        rank = np.empty(len(names), dtype=np.int64)
-        rank[by_name] = np.arange(len(names))
         nf = len(FIELDS)
-        rank = rank.astype(np.int32) * np.int32(nf)
+        rank = np.empty(len(names), dtype=np.int32)  # a term's place in that order, times nf
+        rank[by_name] = np.arange(0, nf * len(names), nf, dtype=np.int32)
         key = rank[numbers[keep]] + np.frombuffer(self.field, dtype=np.uint8)[keep]  # (term, field)
         del rank, numbers
         self.numbers = self.field = None  # the occurrences are kept as numpy arrays from here
@@ -240,9 +239,7 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         rows, positions = postings.rows(run)
         yield urls.search_file("t", k), _js(f"t{k}", rows)
         yield urls.search_file("p", k), _js(f"p{k}", positions)
-    terms = [term for term, _ in entries]
-    term_chunks = [run[0][0] for run in term_chunks]
-    word_chunks = chunk(terms, lambda t: len(t) + 3, WORD_CHUNK)
+    word_chunks = chunk([term for term, _ in entries], lambda t: len(t) + 3, WORD_CHUNK)
     for k, run in enumerate(word_chunks):
         yield urls.search_file("w", k), _js(f"w{k}", run)
     if cache_dir is not None and analyzer.memo_grew:
@@ -251,7 +248,7 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         "version": lunr_target_version, "papers": postings.papers, "fields": list(FIELDS), "boosts": list(BOOSTS),
         "k1": analyzer.k1, "b": analyzer.b, "lengths": postings.lengths,
         "pipeline": analyzer.search_pipeline.serialize(), "store": STORE_PAPERS,
-        "terms": term_chunks, "words": [run[0] for run in word_chunks],
+        "terms": [run[0][0] for run in term_chunks], "words": [run[0] for run in word_chunks],
     })
 
 
