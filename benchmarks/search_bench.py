@@ -85,10 +85,19 @@ def gzip_size(path: Path) -> int:
 
 
 def load_index_file(path: Path):
-    text = path.read_text(encoding="utf-8")
-    literal = text.split("]=JSON.parse('", 1)[1][:-4]
-    return json.loads(re.sub(r"\\(\\|'|u2028|u2029)", lambda m: {"u2028": "\u2028", "u2029": "\u2029"}.get(m[1], m[1]),
-                             literal))
+    return _tests_conftest().load_index_file(path.read_text(encoding="utf-8"))[1]
+
+
+def load_manifest(site: Path) -> dict:
+    return _tests_conftest().load_manifest((site / "search" / "manifest.js").read_text(encoding="utf-8"))
+
+
+def _tests_conftest():
+    """The tests' readers of the index's files (tests/conftest.py), one place for the format."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import conftest
+
+    return conftest
 
 
 def rare_word(site: Path) -> str:
@@ -97,7 +106,7 @@ def rare_word(site: Path) -> str:
     from lunr.stemmer import stemmer
     from lunr.token import Token
 
-    manifest = json.loads((site / "search" / "manifest.js").read_text()[len("window.SITEGEN_SEARCH="):-2])
+    manifest = load_manifest(site)
     firsts = manifest["terms"]
 
     def papers_with(term: str) -> int:
@@ -240,7 +249,7 @@ def main() -> int:
         args.site = built / "site"
     site = args.site.resolve()
     queries = QUERIES + [args.rare or rare_word(site)]
-    papers = json.loads((site / "search" / "manifest.js").read_text()[len("window.SITEGEN_SEARCH="):-2])["papers"]
+    papers = load_manifest(site)["papers"]
     work = Path(tempfile.mkdtemp(prefix="search-bench-"))
     results: dict = {"papers": papers, "queries": {}}
     try:
