@@ -23,7 +23,12 @@ from .views import Page, Site
 
 
 class TemplateError(UserError):
-    """A template is missing or broken; the message names the template and line."""
+    """A template is missing or broken; the message names the template and line, and
+    `template` is the template's name where it is known."""
+
+    def __init__(self, message: str, template: str = ""):
+        super().__init__(message)
+        self.template = template
 
 
 def loader(templates) -> jinja2.FileSystemLoader:
@@ -111,11 +116,11 @@ def rendering(template: str, path: str):
     except jinja2.TemplateNotFound as e:
         raise TemplateError(f"template not found: {e.name}") from None
     except jinja2.UndefinedError as e:
-        raise TemplateError(f"{template}: {e.message} (while rendering {path})") from None
+        raise TemplateError(f"{template}: {e.message} (while rendering {path})", template) from None
     except TemplateError:
         raise
     except Exception as e:  # a template's own mistake, e.g. a filter given the wrong type
-        raise TemplateError(f"{template}: {type(e).__name__}: {e} (while rendering {path})") from None
+        raise TemplateError(f"{template}: {type(e).__name__}: {e} (while rendering {path})", template) from None
 
 
 def syntax_problems(templates) -> list[Problem]:

@@ -110,7 +110,7 @@ def _render_problems(site: Site, templates: tuple[Path, ...]) -> list[Problem]:
         try:
             compose(site, site.emailed_digests[0], templates)
         except TemplateError as e:
-            problems.append(_render_problem(e, "email.txt" if str(e).startswith("email.txt") else "email.html"))
+            problems.append(_render_problem(e, "email.html"))
     return problems
 
 
@@ -125,6 +125,8 @@ def _raise_theme_problems(problems: list[Problem]) -> None:
 
 
 def _render_problem(error: TemplateError, template: str) -> Problem:
+    """`error` as a problem of its template (the one it names, else `template`)."""
+    template = error.template or template
     return Problem(template, 0, str(error).removeprefix(f"{template}: "), "error", "template-render")
 
 
