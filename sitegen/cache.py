@@ -444,12 +444,10 @@ class Memo:
         this build uses goes into `used`. The stage itself never sees the memo."""
         def call(*args):
             k = key(*args)
-            value = self.used.get(k)
+            value = self.peek(k)
             if value is None:
-                value = self.known.get(k)
-                if value is None:
-                    value = fn(*args)
-                self.used[k] = value
+                value = fn(*args)
+            self.used[k] = value
             return value
         return call
 
