@@ -132,6 +132,62 @@ def test_an_incremental_build_equals_a_cold_build(project, change):
     assert report["unchanged_files"] == len(kept)
 
 
+def seed_papers(seed: Path) -> list[tuple[str, str]]:
+    """(title, abstract) of each paper of a seed listing, in order."""
+    blocks = [b.strip() for b in seed.read_text().split("\n\n") if b.strip()]
+    start = next(i for i, b in enumerate(blocks) if b.startswith("Mar "))  # the date line
+    body = blocks[start + 1:]
+    return [(body[i], body[i + 1]) for i in range(0, len(body) - 1, 2)]
+
+
+def add_day(project: Path, name: str, day: str, papers: list[tuple[str, str]]) -> None:
+    """A new listing of the seed layout: the page header, the date, then title and abstract."""
+    header = "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nbyAK and the research community\n\n"
+    body = "\n\n".join(f"{title}\n\n{abstract}" for title, abstract in papers)
+    (project / "in" / name).write_text(f"{header}{day}\n\n{body}\n")
+
+
+def page_of(site: Path, title: str) -> Path:
+    """The paper page whose heading is `title`."""
+    found = [p for p in (site / "papers").glob("*.html") if f">{title}</h1>" in p.read_text()]
+    assert len(found) == 1, f"{title!r}: {len(found)} pages"
+    return found[0]
+
+
+def test_a_new_days_entry_merged_into_an_old_paper_equals_a_cold_build(project):
+    """A new day lists a paper an old day listed (same title and abstract) beside a new one:
+    the old paper gains the date, nothing is duplicated, and the output is the cold build's."""
+    first = build(project)
+    old_title, old_abstract = seed_papers(SEEDS[0])[3]
+    before = page_of(project / "site", old_title).read_text()
+    assert "Listed on 1 day" in before
+    add_day(project, "zz-new-day.txt", "Mar 20", [
+        ("A Genuinely New Paper About Tidal Energy Forecasting",
+         "We forecast tidal energy output with a small recurrent model and report errors per site."),
+        (old_title, old_abstract),
+    ])
+    report = build(project)
+    assert report["papers"] == first["papers"] + 1 and report["merged"] == first["merged"] + 1
+    after = page_of(project / "site", old_title).read_text()
+    assert "Listed on 2 days" in after and after != before
+    assert tree_hash(project / "site") == cold(project)
+
+
+def test_a_new_paper_that_enters_an_old_papers_related_list_equals_a_cold_build(project):
+    """A new day's paper close to an old one (a follow-up with its predecessor's abstract): the
+    old paper's related list now leads with it, and the output is the cold build's."""
+    build(project)
+    old_title, old_abstract = seed_papers(SEEDS[0])[0]
+    sequel = "Synaptic Resonance Two: Scaling Contextual Memory to Million-Token Documents"
+    page = page_of(project / "site", old_title)
+    assert sequel not in page.read_text()
+    add_day(project, "zz-new-day.txt", "Mar 20", [(sequel, old_abstract + " We scale it to a million tokens.")])
+    build(project)
+    related = page_of(project / "site", old_title).read_text().split('class="related"', 1)[1]
+    assert sequel in related.split("</a>", 1)[0], "the sequel is the old paper's first related paper"
+    assert tree_hash(project / "site") == cold(project)
+
+
 def test_template_and_static_changes_reach_only_what_uses_them(project):
     build(project)
     before = tree_hash(project / "site")
