@@ -37,6 +37,7 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
 STAGES = ("parse", "dedupe", "assemble", "index", "render", "feeds", "total")
+PROCESSES = ("build", "related", "index", "render_helper")  # the report's cpu_seconds
 
 
 def _tree(pid: int) -> list[int]:
@@ -222,6 +223,11 @@ def index_sizes(site: Path) -> dict:
             "index_gzip_mb": sum(len(gzip.compress(f, 6)) for f in files) / 1e6, "index_files": len(files)}
 
 
+def split(names, reports: list[dict], key: str) -> dict[str, float]:
+    """The median of each of `names` in the reports' `key` (stage wall times or CPU per process)."""
+    return {n: median([r.get(key, {}).get(n, 0.0) for r in reports]) for n in names}
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -263,10 +269,11 @@ def bench_size(size: int, work: Path, rounds: list, cold_only: bool = False) -> 
     hugo_runs = [h for _, h in rounds if h is not None]
     rep = cold[-1][1]
     pages = rep["pages"]
-    stages = {s: median([r[1]["seconds"].get(s, 0.0) for r in cold]) for s in STAGES}
+    stages = split(STAGES, [r[1] for r in cold], "seconds")
     cold_figures = medians([r for r, _ in cold], "cold")
     result = {"papers": rep["papers"], "pages": pages, "files": rep["files"], **cold_figures,
-              "pages_per_s": pages / cold_figures["cold_s"], "stages": stages}
+              "pages_per_s": pages / cold_figures["cold_s"], "stages": stages,
+              "processes": split(PROCESSES, [r[1] for r in cold], "cpu_seconds")}
     if hugo_runs:
         result.update(medians(hugo_runs, "hugo"))
     if cold_only:
@@ -278,7 +285,7 @@ def bench_size(size: int, work: Path, rounds: list, cold_only: bool = False) -> 
     name, extra = next_day(size, work)
     day = listings / name
     assert not day.exists(), day
-    add_day, rewritten = [], []
+    add_day, rewritten, day_reports = [], [], []
     try:
         for _ in range(runs):  # each run adds the day to a warm build of the plain corpus
             day.unlink(missing_ok=True)
@@ -286,6 +293,7 @@ def bench_size(size: int, work: Path, rounds: list, cold_only: bool = False) -> 
             day.write_text(extra)
             measured, rep_day = sitegen_build(listings, out, report, cache)
             add_day.append(measured.wall)
+            day_reports.append(rep_day)
             rewritten.append(rep_day["files"] - rep_day["unchanged_files"])
             added = rep_day["papers"] - rep["papers"]
     finally:
@@ -293,7 +301,8 @@ def bench_size(size: int, work: Path, rounds: list, cold_only: bool = False) -> 
     sitegen_build(listings, out, report, cache)  # leave the plain corpus's site for the size figures
     result.update({
         "nochange_s": median(nochange), "add_day_s": median(add_day), "add_day_rewritten": median(rewritten),
-        "add_day_papers": added,
+        "add_day_papers": added, "add_day_stages": split(STAGES, day_reports, "seconds"),
+        "add_day_processes": split(PROCESSES, day_reports, "cpu_seconds"),
         "output_mb": du(out) / 1e6, **index_sizes(out),
     })
     return result
@@ -335,7 +344,8 @@ def main() -> int:
                       f"ratio sitegen/hugo {r['cold_s'] / r['hugo_s']:.2f}")
                 print(f"    CPU: user {r['hugo_user_s']:.2f} s, kernel {r['hugo_sys_s']:.2f} s "
                       f"(its runs alternate with sitegen's cold builds)")
-            print("  stages            " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
+            print("  stages (wall)     " + "  ".join(f"{s} {r['stages'][s]:.2f}" for s in STAGES))
+            print("  CPU by process    " + "  ".join(f"{p} {r['processes'][p]:.2f}" for p in PROCESSES))
             if args.cold_only:
                 print()
                 continue
@@ -343,6 +353,8 @@ def main() -> int:
             print(f"  add one day       {r['add_day_s']:7.2f} s   ({r['add_day_papers']} new papers; "
                   f"{100 * r['add_day_s'] / r['cold_s']:.0f}% of cold; "
                   f"{r['add_day_rewritten']:.0f} of {r['files']:,} files rewritten, the rest kept)")
+            print("    stages (wall)   " + "  ".join(f"{s} {r['add_day_stages'][s]:.2f}" for s in STAGES))
+            print("    CPU by process  " + "  ".join(f"{p} {r['add_day_processes'][p]:.2f}" for p in PROCESSES))
             print(f"  output {r['output_mb']:.1f} MB; search index {r['index_raw_mb']:.1f} MB raw, "
                   f"{r['index_gzip_mb']:.2f} MB gzip ({1000 * r['index_gzip_mb'] / r['papers']:.2f} MB gzip per 1k papers) "
                   f"in {r['index_files']:,} files (a query loads a few: benchmarks/search_bench.py)\n")

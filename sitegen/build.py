@@ -22,7 +22,7 @@ from .model import Catalog, Problem, evolve
 from .output import MemoryWriter, check_replaceable, clear_leftovers, extra_files, locked, publish
 from .sources import Discovery, Source, cache_dir, discover
 from .theme import Theme, ThemeError, load_theme, lunr_js
-from .workers import fewer_collections
+from .workers import cpu_seconds, fewer_collections
 
 if TYPE_CHECKING:
     from .jobs import IndexJob, RelatedJob
@@ -63,6 +63,8 @@ class BuildResult:
     index_bytes: dict = field(default_factory=dict)  # search index sizes: raw, files, largest_raw
     unchanged: int = 0  # files whose bytes were already published (linked, their mtime kept)
     record: build_cache.Record | None = None  # the cache's record, when the output was up to date
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process: the build's (start-up
+    # included), and each worker's up to its result
 
     @property
     def up_to_date(self) -> bool:
@@ -102,6 +104,7 @@ class BuildResult:
             "unchanged_files": self.unchanged,
             "search_index": dict(self.index_bytes),
             "seconds": {k: round(v, 4) for k, v in self.timings.items()},
+            "cpu_seconds": {k: round(v, 4) for k, v in self.cpu.items()},
             "sources": per_source,
             "warnings": [{"source": p.source, "line": p.line, "message": p.message, "code": p.code}
                          for p in c.problems if p.severity == "warning"],
@@ -241,9 +244,13 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
                 job.cancel()
         raise
     timings["total"] = time.perf_counter() - started
+    cpu = {"build": cpu_seconds()}  # this process's, start-up included
+    for name, job in (("related", similar), ("index", index), ("render_helper", helper)):
+        if job is not None and job.cpu is not None:  # a worker that was forked and finished
+            cpu[name] = job.cpu
     result = BuildResult(catalog, site, out, len(writer.origins), writer.bytes_written, timings,
                          writer.files if out is None else None, found.skipped + writer.notes, writer.index_bytes,
-                         writer.unchanged)
+                         writer.unchanged, cpu=cpu)
     for memo in memos:
         memo.save()
     if out is not None and cache is not None and key:

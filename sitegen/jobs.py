@@ -62,6 +62,11 @@ class RelatedJob:
     def cancel(self) -> None:
         self._job.cancel()
 
+    @property
+    def cpu(self) -> float | None:
+        """The worker's CPU seconds, once it has handed back its result (None without one)."""
+        return self._job.cpu
+
 
 def _related_papers(items, cache: Path | None) -> Then:
     """The related-papers worker: ready itself while the build parses (imports, memo), receive
@@ -137,6 +142,10 @@ class IndexJob:
     def cancel(self) -> None:
         self._job.cancel()
         self._file.close()
+
+    @property
+    def cpu(self) -> float | None:
+        return self._job.cpu
 
 
 def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:

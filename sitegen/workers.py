@@ -41,6 +41,7 @@ class ForkedJob:
     def __init__(self, fn):
         self._proc = self._inbox = self._spill = None
         self._capacity = 0
+        self.cpu: float | None = None  # the worker's CPU seconds up to its result (`result`)
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         context = multiprocessing.get_context("fork")
@@ -142,7 +143,7 @@ class ForkedJob:
         try:
             self._results.recv()  # the worker's word that its outcome is in the file
             self._spill.seek(0)
-            status, value = pickle.load(self._spill)
+            status, value, self.cpu = pickle.load(self._spill)
         except (EOFError, pickle.UnpicklingError):  # the worker died without a (whole) word
             status, value = None, None
         finally:
@@ -209,12 +210,13 @@ def _run_forked(fn, sender, spill, inbox) -> None:
             outcome, after = ("ok", outcome[1].value), outcome[1].after
     except BaseException as e:  # handed to the parent, which raises it
         outcome = ("error", e)
+    cpu = cpu_seconds()
     try:
-        pickle.dump(outcome, spill, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((*outcome, cpu), spill, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # an exception that does not pickle: its message still gets through
         spill.seek(0)
         spill.truncate()
-        pickle.dump(("error", BuildError(f"a build worker failed: {outcome[1]!r}")), spill)
+        pickle.dump(("error", BuildError(f"a build worker failed: {outcome[1]!r}"), cpu), spill)
     spill.flush()
     sender.send("written")  # a few bytes: the pipe takes them without waiting for a reader
     sender.close()
@@ -227,6 +229,14 @@ def _run_forked(fn, sender, spill, inbox) -> None:
             after()
         except Exception:
             pass
+
+
+def cpu_seconds() -> float:
+    """CPU time (user and kernel) this process has used; a forked worker counts from its fork."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _glibc(name: str, *args) -> None:

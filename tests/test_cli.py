@@ -20,6 +20,11 @@ def test_build_seeds_with_report(seed_site, seed_report):
     assert by_source["seeds/002_03c9e8e5c680292e.txt"] == {
         "source": "seeds/002_03c9e8e5c680292e.txt", "entries": 44, "date": "2025-12-11", "warnings": 0}
     assert seed_report["warnings"] == []
+    # CPU per process: the build's own and each forked worker's, all spent, none beyond the wall
+    # time of the whole build times the processes that ran.
+    cpu = seed_report["cpu_seconds"]
+    assert set(cpu) == {"build", "related", "index", "render_helper"}
+    assert all(0 < v < 4 * 60 for v in cpu.values())
 
 
 def test_python_m_and_summary_line(tmp_path):
