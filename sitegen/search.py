@@ -22,9 +22,13 @@ and from `file://` alike (browsers refuse `fetch()` of local files). Under `sear
 
 Chunks are cut by size, so a common word's postings fill a chunk of their own and rare words
 share one. Terms are ordered by UTF-16 code units, as JavaScript compares strings.
+
+With a cache folder, each build keeps its postings (`Saved`) and the next copies those of
+every paper whose text is unchanged, analysing only the rest (the files are the same either way).
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from array import array
@@ -34,6 +38,7 @@ from pathlib import Path
 
 from lunr import __TARGET_JS_VERSION__ as lunr_target_version
 from lunr import __VERSION__ as lunr_version
+import msgpack
 
 from . import cache as build_cache
 from . import urls
@@ -81,32 +86,192 @@ def lunr_documents(docs: list[SearchDocument]) -> list[dict]:
             for d in docs]
 
 
+KEY_BYTES = 16
+
+
+def text_key(doc: SearchDocument) -> bytes:
+    """A digest of what the index analyses of a paper (its fields' text): equal keys, equal postings."""
+    return hashlib.blake2b("\0".join((doc.title, doc.abstract, doc.organization)).encode("utf-8", "surrogatepass"),
+                           digest_size=KEY_BYTES).digest()
+
+
+@dataclass
+class Saved:
+    """The postings of the last build, for the next to copy from (`Postings`): the terms as it
+    numbered them, each paper's `text_key` (`place`: key -> the paper's number then), and the
+    occurrences: term numbers in text order, tokens per paper and field (`counts`, and where
+    each paper's field starts: `starts`), field lengths, and the positions that are not simply
+    0, 1, 2... (`irregular`)."""
+
+    names: list[str]
+    place: dict[bytes, int]
+    keys: bytes
+    numbers: object  # numpy int32 arrays from here on
+    counts: object
+    starts: object
+    field_lengths: object
+    irregular: dict[int, bytes]
+
+    def pack(self) -> bytes:
+        return msgpack.packb({"names": self.names, "keys": self.keys, "numbers": self.numbers.tobytes(),
+                              "counts": self.counts.tobytes(), "field_lengths": self.field_lengths.tobytes(),
+                              "irregular": self.irregular}, use_bin_type=True)
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "Saved | None":
+        """What `pack` made, or None for anything else (a damaged cache costs only time)."""
+        import numpy as np
+
+        try:
+            d = msgpack.unpackb(data, raw=False, strict_map_key=False)
+            names, keys, irregular = d["names"], d["keys"], d["irregular"]
+            numbers, counts, lengths = (np.frombuffer(d[k], dtype=np.int32) for k in ("numbers", "counts", "field_lengths"))
+        except (ValueError, TypeError, KeyError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError):
+            return None
+        nf, papers = len(FIELDS), len(keys) // KEY_BYTES
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names) and isinstance(irregular, dict)
+                and len(keys) == papers * KEY_BYTES and len(counts) == len(lengths) == nf * papers
+                and (counts >= 0).all() and int(counts.sum()) == len(numbers)
+                and (len(numbers) == 0 or (numbers.min() >= -1 and numbers.max() < len(names)))
+                and all(isinstance(k, int) and 0 <= k < nf * papers and isinstance(v, bytes)
+                        and len(v) == 4 * int(counts[k]) for k, v in irregular.items())):
+            return None
+        starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        place = {keys[i:i + KEY_BYTES]: n for n, i in enumerate(range(0, len(keys), KEY_BYTES))}
+        return cls(names, place, keys, numbers, counts, starts, lengths, irregular)
+
+
 class Postings:
     """Every occurrence of every term of the archive, in text order, as flat arrays: the
     term's number (`analyzer.names`), the paper, the field and the token's position; and,
-    per paper and field, the field's length. `terms` groups them by term (with numpy)."""
+    per paper and field, the field's length. `terms` groups them by term (with numpy).
 
-    def __init__(self, analyzer: Analyzer):
+    With `saved` (the `Saved` postings of the last build), a paper whose analysed text is the
+    same as one the last build indexed takes that paper's occurrences from there instead of
+    analysing its text again; papers met in the order they were saved are copied as one run.
+    `state` gives what the next build can take: the output does not depend on it."""
+
+    def __init__(self, analyzer: Analyzer, saved: "Saved | None" = None):
         self.analyzer = analyzer
         self.numbers, self.paper, self.position = array("i"), array("i"), array("i")
         self.field = bytearray()
+        self._parts: list[tuple] = []  # (numbers, paper, field, position) arrays: the occurrences so far
         self.field_lengths = array("i")  # per paper, per field
         self.lengths = [0] * len(FIELDS)  # each field's total length over the archive
         self.papers = 0
+        self.keys = bytearray()  # per paper: `text_key` of what was analysed
+        self.counts = array("i")  # per paper, per field: tokens (those the pipeline drops included)
+        self.irregular: dict[int, bytes] = {}  # paper * fields + field -> positions, where not 0, 1, 2...
+        assert saved is None or analyzer.names[:len(saved.names)] == saved.names, "the analyser numbers terms as saved"
+        self._saved = saved
+        self._run: list[int] | None = None  # [first saved paper, first paper here, papers] being copied
+        self.reused = 0  # papers taken from `saved`
 
     def add(self, doc: SearchDocument) -> None:
         assert doc.number == self.papers, "papers are numbered in the order they are added"
         self.papers += 1
+        key = text_key(doc)
+        self.keys += key
+        at = self._saved.place.get(key) if self._saved is not None else None
+        if at is not None:
+            run = self._run
+            if run is not None and run[0] + run[2] == at:
+                run[2] += 1
+            else:
+                self._copy()
+                self._run = [at, doc.number, 1]
+            return
+        self._copy()
+        nf = len(FIELDS)
         for f, text in enumerate((doc.title, doc.abstract, doc.organization)):
             numbers, positions = self.analyzer.numbered(text)
             k = len(numbers)
             self.numbers.extend(numbers)
             self.paper.extend(array("i", [doc.number]) * k)
             self.field.extend(bytes([f]) * k)
-            self.position.extend(positions)
+            if isinstance(positions, range):
+                self.position.extend(positions)
+            else:
+                self.position.extend(positions)
+                self.irregular[doc.number * nf + f] = array("i", positions).tobytes()
+            self.counts.append(k)
             length = k - numbers.count(-1)
             self.field_lengths.append(length)
             self.lengths[f] += length
+
+    def _copy(self) -> None:
+        """Add the run of saved papers being copied (`_run`), if any: their occurrences as the
+        last build analysed them, renumbered."""
+        import numpy as np
+
+        if self._run is None:
+            return
+        at, first, n = self._run
+        self._run = None
+        self.reused += n
+        saved, nf = self._saved, len(FIELDS)
+        self._flush()
+        counts = saved.counts[nf * at:nf * (at + n)]
+        a, b = int(saved.starts[nf * at]), int(saved.starts[nf * (at + n)])
+        per_paper = counts.reshape(n, nf).sum(axis=1)
+        segment = np.repeat(saved.starts[nf * at:nf * (at + n)] - a, counts)
+        position = np.arange(b - a, dtype=np.int32) - segment.astype(np.int32)
+        for s in range(nf * at, nf * (at + n)):
+            positions = saved.irregular.get(s)
+            if positions is not None:  # rare: a token of several terms, each at the token's place
+                lo = int(saved.starts[s]) - a
+                position[lo:lo + int(saved.counts[s])] = np.frombuffer(positions, dtype=np.int32)
+                self.irregular[s + nf * (first - at)] = positions
+        self._parts.append((saved.numbers[a:b], np.repeat(np.arange(first, first + n, dtype=np.int32), per_paper),
+                            np.repeat(np.tile(np.arange(nf, dtype=np.uint8), n), counts), position))
+        self.counts.extend(counts.tolist())
+        lengths = saved.field_lengths[nf * at:nf * (at + n)]
+        self.field_lengths.extend(lengths.tolist())
+        for f, total in enumerate(lengths.reshape(n, nf).sum(axis=0).tolist()):
+            self.lengths[f] += total
+
+    def _flush(self) -> None:
+        """Move the occurrences added one paper at a time into `_parts`."""
+        import numpy as np
+
+        if self.numbers:
+            self._parts.append((np.frombuffer(self.numbers, dtype=np.int32), np.frombuffer(self.paper, dtype=np.int32),
+                                np.frombuffer(self.field, dtype=np.uint8), np.frombuffer(self.position, dtype=np.int32)))
+            self.numbers, self.paper, self.position = array("i"), array("i"), array("i")
+            self.field = bytearray()
+
+    def _occurrences(self) -> tuple:
+        """The four arrays of occurrences, whole (and the parts let go of)."""
+        import numpy as np
+
+        self._copy()
+        self._flush()
+        parts, self._parts = self._parts, []
+        if not parts:
+            return (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.uint8), np.zeros(0, np.int32))
+        if len(parts) == 1:
+            return parts[0]
+        return tuple(np.concatenate(column) for column in zip(*parts))
+
+    def state(self) -> "Saved":
+        """What the next build can reuse (see `Saved`); call before `terms`."""
+        import numpy as np
+
+        self._parts = [self._occurrences()]
+        numbers, names = self._parts[0][0], list(self.analyzer.names)
+        used = np.zeros(len(names) + 1, dtype=bool)
+        used[numbers + 1] = True  # (-1, a dropped token, lands on the extra first place)
+        if not used[1:].all():  # terms no paper has now (an earlier build's): numbered without them
+            renumber = np.cumsum(used[1:], dtype=np.int32) - 1
+            numbers = np.where(numbers >= 0, renumber[numbers], -1).astype(np.int32)
+            names = [name for name, u in zip(names, used[1:].tolist()) if u]
+        counts = np.frombuffer(self.counts, dtype=np.int32)
+        starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        place = {bytes(self.keys[i:i + KEY_BYTES]): n for n, i in enumerate(range(0, len(self.keys), KEY_BYTES))}
+        return Saved(names, place, bytes(self.keys), numbers, counts, starts,
+                     np.frombuffer(self.field_lengths, dtype=np.int32), dict(self.irregular))
 
     def terms(self) -> list[tuple[str, list[int]]]:
         """Each term in JavaScript's order (UTF-16 code units, as lunr.js's token set needs),
@@ -115,21 +280,18 @@ class Postings:
         import numpy as np  # the index worker's alone: the build's process does not need it
 
         names = self.analyzer.names
-        numbers = np.frombuffer(self.numbers, dtype=np.int32)
+        numbers, paper, field, position = self._occurrences()
         keep = numbers >= 0
         by_name = sorted(range(len(names)), key=lambda i: names[i].encode("utf-16-be", "surrogatepass"))
         nf = len(FIELDS)
         rank = np.empty(len(names), dtype=np.int32)  # a term's place in that order, times nf
         rank[by_name] = np.arange(0, nf * len(names), nf, dtype=np.int32)
-        key = rank[numbers[keep]] + np.frombuffer(self.field, dtype=np.uint8)[keep]  # (term, field)
-        del rank, numbers
-        self.numbers = self.field = None  # the occurrences are kept as numpy arrays from here
+        key = rank[numbers[keep]] + field[keep]  # (term, field)
+        del rank, numbers, field
         order = np.argsort(key, kind="stable")  # stable: each group stays in text order
         key = key[order]
-        paper = np.frombuffer(self.paper, dtype=np.int32)[keep][order]
-        self.paper = None
-        position = np.frombuffer(self.position, dtype=np.int32)[keep][order]
-        self.position = None
+        paper = paper[keep][order]
+        position = position[keep][order]
         del order, keep
         run = np.ones(len(key), dtype=bool)  # a run: one term in one field of one paper, a posting
         run[1:] = (key[1:] != key[:-1]) | (paper[1:] != paper[:-1])
@@ -223,8 +385,9 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
     cache folder, the pipeline's terms for each token are kept between builds (only new words
     are stemmed)."""
     memo = _load_memo(cache_dir)
-    analyzer = Analyzer(memo)
-    postings = Postings(analyzer)
+    saved = _load_postings(cache_dir)
+    analyzer = Analyzer(memo, saved.names if saved else ())
+    postings = Postings(analyzer, saved)
     stream = iter(docs)
     for k in itertools.count():
         group = list(itertools.islice(stream, STORE_PAPERS))
@@ -233,6 +396,10 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         for d in group:
             postings.add(d)
         yield urls.search_file("d", k), _js(f"d{k}", [[d.title, d.url, list(d.dates), d.abstract] for d in group])
+    if cache_dir is not None and not (saved is not None and postings.reused == postings.papers == len(saved.place)
+                                      and saved.keys == bytes(postings.keys)):
+        _save_postings(cache_dir, postings.state())
+    del saved
     entries = postings.terms()
     term_chunks = chunk(entries, postings.size, TERM_CHUNK)
     for k, run in enumerate(term_chunks):
@@ -280,6 +447,30 @@ def _load_memo(cache_dir: Path | None) -> dict:
             isinstance(v, list) and all(isinstance(t, str) for t in v) for v in memo.values()):
         return {}
     return memo
+
+
+def _postings_path(cache_dir: Path) -> Path:
+    code = hashlib.blake2b(build_cache.code_identity(), digest_size=8).hexdigest()
+    return cache_dir / f"search-postings-{code}.msgpack"
+
+
+def _load_postings(cache_dir: Path | None) -> Saved | None:
+    """The last build's postings (`Saved`), or None: no cache, another code version, damaged."""
+    if cache_dir is None:
+        return None
+    data = build_cache.read_signed(_postings_path(cache_dir))
+    return Saved.unpack(data) if data is not None else None
+
+
+def _save_postings(cache_dir: Path, saved: Saved) -> None:
+    try:
+        path = _postings_path(cache_dir)
+        build_cache.write_signed(path, saved.pack())
+        for stale in cache_dir.glob("search-postings-*"):
+            if stale != path:
+                stale.unlink()
+    except OSError:
+        pass  # a cache that cannot be written only costs time
 
 
 def _save_memo(cache_dir: Path, memo: dict) -> None:

@@ -13,6 +13,7 @@ pipeline gives the same token the same terms whatever the field.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from lunr import get_default_builder
 from lunr.token import Token
@@ -28,7 +29,7 @@ class Analyzer:
     """Text to lunr terms, field by field. `memo` (token -> its terms) may come from an earlier
     build; `memo_grew` says whether this one added to it."""
 
-    def __init__(self, memo: dict[str, list[str]] | None = None):
+    def __init__(self, memo: dict[str, list[str]] | None = None, names: Iterable[str] = ()):
         builder = get_default_builder()
         self.pipeline, self.search_pipeline = builder.pipeline, builder.search_pipeline
         self.k1, self.b = builder._k1, builder._b
@@ -38,7 +39,9 @@ class Analyzer:
         self._known = len(self.memo)
         self._single: dict[str, object] = {}  # token -> its one term's number, -1 if dropped, _MULTI
         self.numbers: dict[str, int] = {}  # term -> its number in this build
-        self.names: list[str] = []  # number -> term
+        self.names: list[str] = []  # number -> term (`names`: numbered as an earlier build did, first)
+        for term in names:
+            self.number(term)
 
     @property
     def memo_grew(self) -> bool:

@@ -6,6 +6,7 @@ order, with the same scores, from the partitioned files.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -270,6 +271,82 @@ def test_known_words_are_not_stemmed_again_and_the_files_stay_the_same(seed_docu
     warm = search.index_files(seed_documents, tmp_path)
     assert warm == cold
     assert not [t for t in calls if t not in search._load_memo(tmp_path)]
+
+
+def renumbered(docs: list[search.SearchDocument]) -> list[search.SearchDocument]:
+    return [dataclasses.replace(d, number=n) for n, d in enumerate(docs)]
+
+
+def edits(docs: list[search.SearchDocument]) -> dict[str, list[search.SearchDocument]]:
+    """What a later build's papers may be, against an earlier one's: each as a user's change
+    makes it (a new day appended, a paper gone, an abstract edited, papers in another order,
+    a paper merged into an earlier one, new words nobody indexed before)."""
+    new = [dataclasses.replace(docs[n], title=f"Fresh {docs[n].title} zyxwordnew{n}") for n in range(5)]
+    edited = list(docs)
+    edited[7] = dataclasses.replace(edited[7], abstract=edited[7].abstract + " With a new closing sentence.")
+    return {
+        "day added": renumbered(docs + new),
+        "paper removed": renumbered(docs[:20] + docs[21:]),
+        "abstract edited": edited,
+        "order changed": renumbered(docs[100:] + docs[:100]),
+        "paper dropped and words gone": renumbered(docs[1:]),
+        "same": list(docs),
+    }
+
+
+@pytest.mark.parametrize("change", ["day added", "paper removed", "abstract edited", "order changed",
+                                    "paper dropped and words gone", "same"])
+def test_postings_reused_from_the_last_build_give_the_cold_builds_files(seed_documents, tmp_path, change):
+    """The index copies each paper's occurrences from the last build where its text is the
+    same, and analyses only the rest: the files are byte for byte those of a build without."""
+    docs = list(seed_documents)
+    search.index_files(docs, tmp_path)  # the last build: its postings saved in the cache
+    assert search._load_postings(tmp_path).keys
+    later = edits(docs)[change]
+    analysed = []
+    original = search.Postings.add
+
+    def add(self, doc):
+        before = self.reused + (self._run[2] if self._run else 0)
+        original(self, doc)
+        if self.reused + (self._run[2] if self._run else 0) == before:
+            analysed.append(doc.number)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(search.Postings, "add", add)
+        warm = search.index_files(later, tmp_path)
+    assert warm == search.index_files(later, None)
+    expected = {"day added": 5, "abstract edited": 1}.get(change, 0)
+    assert len(analysed) == expected, "only papers whose text is new are analysed"
+    assert search.index_files(later, tmp_path) == warm  # and again, from what this build saved
+
+
+def test_irregular_positions_are_reused_as_saved(seed_documents, tmp_path, monkeypatch):
+    """A token the pipeline turns into two terms (none does today: a step may) keeps both at
+    the token's place when its paper is copied from the last build."""
+    original = Analyzer.terms
+    monkeypatch.setattr(Analyzer, "terms", lambda self, token: ["split", "token"] if token == "diffusion"
+                        else original(self, token))
+    docs = list(seed_documents)
+    search.index_files(docs, None)
+    first = search.index_files(docs, tmp_path)
+    assert search._load_postings(tmp_path).irregular
+    later = edits(docs)["order changed"]
+    assert search.index_files(later, tmp_path) == search.index_files(later, None)
+    search.index_files(later, tmp_path / "fresh")  # what is saved of the same papers analysed afresh
+    assert search._load_postings(tmp_path).irregular == search._load_postings(tmp_path / "fresh").irregular
+    again = renumbered(later[50:] + later[:50])  # copied from the positions the last build copied
+    assert search.index_files(again, tmp_path) == search.index_files(again, None)
+    assert first == search.index_files(docs, None)
+
+
+def test_damaged_saved_postings_cost_only_time(seed_documents, tmp_path):
+    docs = list(seed_documents)
+    search.index_files(docs, tmp_path)
+    path = search._postings_path(tmp_path)
+    path.write_bytes(path.read_bytes()[:-200] + b"x" * 200)
+    assert search._load_postings(tmp_path) is None
+    assert search.index_files(renumbered(docs[1:]), tmp_path) == search.index_files(renumbered(docs[1:]), None)
 
 
 def test_chunks_are_cut_by_size_in_order():
