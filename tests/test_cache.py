@@ -432,4 +432,4 @@ def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project
         assert tree_hash(project / "site") == cold(project)
     assert result.unchanged > 0  # the last build linked what it did not change
     memos = {p.name.split("-")[0] for p in (project / ".sitegen-cache").glob("*-*.*") if p.is_file()}
-    assert memos == {"listings", "lunr", "paper", "related", "slugs"}  # each stage kept its memo
+    assert memos == {"listings", "lunr", "paper", "related", "search", "slugs"}  # each stage kept its memo
