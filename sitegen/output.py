@@ -1,8 +1,10 @@
-"""The only stage that writes: one writer for every output file, an atomic swap, a lock.
+"""The only stage that writes: one writer for every output file, staged, then put in place; a lock.
 
-The site is written into a staging folder beside the output and swapped in at the end, so
-a build that fails or is killed leaves the previous site as it was (and a build killed between
-the two renames of the swap is recovered by the next one). A lock file beside the output keeps
+The site is written into a staging folder beside the output first, so a build that fails or is
+killed before the end leaves the previous site as it was. Then either the whole staged site is
+swapped in (a build killed between the two renames of the swap is recovered by the next one),
+or, when the build knows the published site's manifest, only the changed files were staged and
+are moved over their old versions, under a journal the next build finishes from if need be. A lock file beside the output keeps
 two builds from interleaving. The marker file lists every file sitegen wrote: any other file in
 the output (a `CNAME`, notes) is the user's, and is carried into the new site untouched. A
 folder without the marker that holds files is never replaced.
@@ -52,8 +54,12 @@ class Writer:
     manifest recorded, else it is written afresh. `reuse` links a published file whose bytes
     the caller knows are right without making them. `manifest` describes what was written."""
 
-    def __init__(self, root: Path, published: Path | None = None, previous: dict[str, list] | None = None):
+    def __init__(self, root: Path, published: Path | None = None, previous: dict[str, list] | None = None,
+                 in_place: bool = False):
         self.root = root
+        # In place (`publish` patching the published site): an unchanged file is left where it
+        # is, not linked, and only new bytes are written into `root`.
+        self.in_place = in_place
         self.origins: dict[str, str] = {}
         self.bytes_written = 0
         self._folders: set[str] = set()
@@ -99,6 +105,10 @@ class Writer:
         if before and before[2] == digest and self._link_published(rel, target, before):
             os.unlink(part)
             self.unchanged += 1
+            if self.in_place:
+                self.bytes_written += before[0]
+                self.manifest[rel] = list(before)
+                return
         else:
             os.replace(part, target)
         st = os.stat(target)
@@ -120,6 +130,9 @@ class Writer:
         before = self.previous.get(rel)
         if before and before[2] == digest and self._link_published(rel, target, before):
             self.unchanged += 1
+            if self.in_place:
+                self.manifest[rel] = list(before)
+                return
         else:
             with open(target, "wb") as f:
                 f.write(data)
@@ -130,7 +143,7 @@ class Writer:
         """Link the published file for the claimed path `rel` (its bytes are known to be right)
         instead of adding bytes; False if there is none to link, and the caller puts the bytes."""
         before = self.previous.get(rel)
-        if before is None or not self._link_published(rel, self._target(rel), before):
+        if before is None or not self._link_published(rel, None if self.in_place else self._target(rel), before):
             return False
         self.bytes_written += before[0]
         self.unchanged += 1
@@ -141,20 +154,23 @@ class Writer:
         """A writer for a share of the claimed paths, filled in another process (the claims stay
         here, so it is sent without them): its `manifest`, `bytes_written` and `unchanged` cover
         only what it stored, for `merge` to add to this writer's."""
-        return type(self)(self.root, self.published, self.previous)
+        return type(self)(self.root, self.published, self.previous, self.in_place)
 
     def merge(self, manifest: dict[str, list], bytes_written: int, unchanged: int) -> None:
         self.manifest.update(manifest)
         self.bytes_written += bytes_written
         self.unchanged += unchanged
 
-    def _link_published(self, rel: str, target: str, before: list) -> bool:
+    def _link_published(self, rel: str, target: str | None, before: list) -> bool:
+        """Whether the published file for `rel` is as recorded (`before`), linked to `target`
+        unless the site is patched in place (there it stays as it is)."""
         source = f"{self.published}/{rel}"
         try:
             st = os.lstat(source)
             if not stat.S_ISREG(st.st_mode) or [st.st_size, st.st_mtime_ns] != before[:2]:
                 return False  # changed since it was published: write it afresh
-            os.link(source, target)
+            if not self.in_place:
+                os.link(source, target)
             return True
         except OSError:
             return False  # e.g. a filesystem without hard links: writing is always right
@@ -332,9 +348,15 @@ def recover_swap(out: Path) -> None:
 
 def clear_leftovers(out: Path) -> None:
     """Remove the staging and old folders a killed build left beside `out`, after recovering
-    the previous site if the build was killed mid-swap (hold the lock; a build does this once,
-    when it takes the lock)."""
+    the previous site if the build was killed mid-swap, or completing a patch it had begun to
+    move into place (hold the lock; a build does this once, when it takes the lock)."""
     recover_swap(out)
+    for journal in out.parent.glob(f".{out.name}.commit-*"):
+        try:
+            _apply_patch(out, journal)
+        except (OSError, ValueError):
+            pass  # what cannot be completed is rewritten: the build's record was dropped before it
+        journal.unlink(missing_ok=True)
     for stale in out.parent.glob(f".{out.name}.staging-*"):
         shutil.rmtree(stale, ignore_errors=True)
     for stale in out.parent.glob(f".{out.name}.old-*"):
@@ -343,21 +365,31 @@ def clear_leftovers(out: Path) -> None:
 
 @contextlib.contextmanager
 def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = None):
-    """Yield a Writer into a staging folder; on success swap it in for `out`, on failure discard it.
-    With lock=False the caller already holds `locked(out)` (a build holds it from its first read).
-    `previous` is the manifest of the site now in `out`, if known: unchanged files are linked.
-    The user's files in `out` (those its marker does not list) are carried into the new site."""
+    """Yield a Writer into a staging folder; on success put it in place of `out`, on failure
+    discard it. With lock=False the caller already holds `locked(out)` (a build holds it from
+    its first read). The user's files in `out` (those its marker does not list) are kept.
+
+    Without `previous` the staging folder holds the whole new site and is swapped in for `out`.
+    With `previous` (the manifest of the site now in `out`, from the build cache) the site is
+    patched in place: the staging folder holds only files whose bytes changed, each is moved
+    over its old version, and files sitegen no longer writes are removed; unchanged files are
+    not touched at all. A journal written before the first move lets the next build finish a
+    patch that was killed midway (`clear_leftovers`)."""
     out = out.absolute()
     with (locked(out) if lock else contextlib.nullcontext()):
         if lock:
             clear_leftovers(out)  # a build that holds the lock cleared them when it took it
         check_replaceable(out)
+        in_place = previous is not None and is_site(out) and written_by_sitegen(out) is not None
         staging = out.parent / f".{out.name}.staging-{os.getpid()}"
         staging.mkdir()
         try:
-            writer = Writer(staging, out, previous)
+            writer = Writer(staging, out, previous, in_place)
             yield writer
             writer.add(MARKER, marker_bytes(writer.paths + [MARKER]), "sitegen")
+            if in_place:
+                _patch(out, staging, writer)
+                return
             carry_user_files(out, staging, writer.origins)
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             if out.exists():
@@ -365,8 +397,64 @@ def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = Non
             os.rename(staging, out)
             shutil.rmtree(old, ignore_errors=True)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            if not list(out.parent.glob(f".{out.name}.commit-{os.getpid()}")):  # else the next build finishes it
+                shutil.rmtree(staging, ignore_errors=True)
             raise
+
+
+def _patch(out: Path, staging: Path, writer: Writer) -> None:
+    """Move the staged files of `writer` into the published site `out` and remove the files
+    sitegen wrote there before and no longer writes (see `publish`)."""
+    ours = written_by_sitegen(out)
+    ours = set(writer.previous) | (ours or set())
+    clash = [rel for rel in writer.origins if rel not in ours and os.path.lexists(out / rel)]
+    if clash:
+        raise OutputError(f"{out} holds your file(s) {', '.join(sorted(clash)[:5])} where sitegen now writes a page: "
+                          f"move them (files for the site root go in extra/); nothing was replaced")
+    journal = out.parent / f".{out.name}.commit-{os.getpid()}"
+    write_file(journal, json.dumps({"staging": staging.name, "ours": sorted(ours | set(writer.origins)),
+                                    "remove": sorted(rel for rel in ours if rel not in writer.origins)}).encode())
+    _apply_patch(out, journal)
+    journal.unlink()
+
+
+def _apply_patch(out: Path, journal: Path) -> None:
+    """Carry out what a patch's journal says: every file left in its staging folder moved into
+    `out` (each replaces its old version whole), the files it lists removed (with the folders
+    they leave empty), then the staging folder removed. Safe to repeat.
+
+    While files move, the marker lists the old site's files and the new one's together (if the
+    set changes), and the new marker goes in last: whenever the patch stops, every file sitegen
+    wrote is known as sitegen's, so none is ever mistaken for the user's and kept for good."""
+    plan = json.loads(journal.read_bytes())
+    staging = out.parent / plan["staging"]
+    if not (isinstance(plan["staging"], str) and staging.parent == out.parent
+            and all(isinstance(plan[k], list) and all(isinstance(rel, str) for rel in plan[k])
+                    for k in ("remove", "ours"))):
+        raise ValueError(f"{journal}: not a journal sitegen wrote")
+    marker = staging / MARKER
+    if marker.is_file():  # the set of files changes: the old and the new, while both are there
+        write_file(out / MARKER, marker_bytes(plan["ours"]))
+    for folder, _dirs, files in os.walk(staging):
+        rel_folder = os.path.relpath(folder, staging)
+        target_folder = out if rel_folder == "." else out / rel_folder
+        if files:
+            target_folder.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            if rel_folder != "." or name != MARKER:
+                os.replace(os.path.join(folder, name), target_folder / name)
+    for rel in plan["remove"]:
+        check_path(rel)
+        path = out / rel
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+            folder = path.parent
+            while folder != out and not any(folder.iterdir()):  # a folder only sitegen's files were in
+                folder.rmdir()
+                folder = folder.parent
+    if marker.is_file():
+        os.replace(marker, out / MARKER)
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextlib.contextmanager

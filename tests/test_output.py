@@ -1,8 +1,10 @@
 """The write stage: one writer, safe paths, atomic swap, refusing foreign folders, the lock."""
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -136,6 +138,93 @@ def test_a_build_killed_mid_swap_is_recovered_by_the_next(tmp_path):
     output.clear_leftovers(out)
     assert (out / "index.html").read_bytes() == b"one" and (out / "CNAME").read_text() == "x.org"
     assert not list(tmp_path.glob("._site.old-*"))
+
+
+def _site_with_user_files(out: Path) -> dict[str, list]:
+    """A published site (with the user's CNAME beside it); its manifest, as the cache keeps it."""
+    with output.publish(out) as w:
+        w.add("index.html", b"one", "t")
+        w.add("papers/a.html", b"paper a", "t")
+        w.add("papers/b.html", b"paper b", "t")
+        w.add("old/gone.html", b"no longer written", "t")
+    (out / "CNAME").write_text("x.org")
+    return w.manifest
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns
+
+
+def test_a_patched_site_touches_only_what_changed(tmp_path):
+    """Given the published site's manifest, publish patches it in place: a changed file is
+    replaced, a new one added, one no longer written removed (and its emptied folder), and an
+    unchanged file is not touched (same inode, same time); the user's file stays."""
+    out = tmp_path / "_site"
+    manifest = _site_with_user_files(out)
+    kept = _stamp(out / "papers" / "a.html")
+    with output.publish(out, previous=manifest) as w:
+        assert w.in_place
+        w.add("index.html", b"two", "t")
+        w.add("papers/a.html", b"paper a", "t")
+        w.add("papers/b.html", b"paper b, edited", "t")
+        w.add("papers/c.html", b"paper c", "t")
+    assert _stamp(out / "papers" / "a.html") == kept
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == {
+        "index.html": b"two", "papers/a.html": b"paper a", "papers/b.html": b"paper b, edited",
+        "papers/c.html": b"paper c", "CNAME": b"x.org", ".sitegen": (out / ".sitegen").read_bytes()}
+    assert not (out / "old").exists()
+    assert output.written_by_sitegen(out) == {"index.html", "papers/a.html", "papers/b.html", "papers/c.html", ".sitegen"}
+    assert w.manifest["papers/a.html"] == manifest["papers/a.html"] and w.unchanged == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.lock", "_site"]  # no staging folder or journal left
+
+
+def test_a_patch_that_would_overwrite_a_users_file_is_refused_and_nothing_replaced(tmp_path):
+    out = tmp_path / "_site"
+    manifest = _site_with_user_files(out)
+    before = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(output.OutputError, match="CNAME"):
+        with output.publish(out, previous=manifest) as w:
+            w.add("index.html", b"two", "t")
+            w.add("CNAME", b"generated", "t")
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.lock", "_site"]
+
+
+class Killed(BaseException):
+    """The process killed at this point (nothing after it runs, in the build's own code)."""
+
+
+@pytest.mark.parametrize("moves", [0, 1, 2, 3, 4, 5])
+def test_a_patch_killed_while_moving_files_in_is_finished_by_the_next_build(tmp_path, monkeypatch, moves):
+    """Killed after `moves` files were moved in: until the next build the marker names every
+    file sitegen wrote, old and new, so none is taken for the user's; the next build's
+    `clear_leftovers` completes the patch from its journal."""
+    out = tmp_path / "_site"
+    manifest = _site_with_user_files(out)
+    real, done = os.replace, []
+
+    def replace(src, dst):
+        if Path(dst).parent != tmp_path and len(done) >= moves:  # a move into the site, not the journal's
+            raise Killed
+        done.append(dst)
+        return real(src, dst)
+
+    with pytest.raises(Killed):
+        with output.publish(out, previous=manifest) as w:
+            w.add("index.html", b"two", "t")
+            w.add("papers/a.html", b"paper a", "t")
+            w.add("papers/b.html", b"paper b, edited", "t")
+            w.add("papers/c.html", b"paper c", "t")
+            monkeypatch.setattr(output.os, "replace", replace)
+    monkeypatch.setattr(output.os, "replace", real)
+    assert output.user_files(out) == ["CNAME"]  # every file sitegen wrote, old or new, is known as its own
+    output.clear_leftovers(out)
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".sitegen"} == {
+        "index.html": b"two", "papers/a.html": b"paper a", "papers/b.html": b"paper b, edited",
+        "papers/c.html": b"paper c", "CNAME": b"x.org"}
+    assert output.written_by_sitegen(out) == {"index.html", "papers/a.html", "papers/b.html", "papers/c.html", ".sitegen"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["._site.lock", "_site"]
 
 
 def test_an_output_folder_that_is_a_mount_point_is_refused(monkeypatch, tmp_path):
