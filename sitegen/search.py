@@ -112,10 +112,17 @@ class Saved:
     field_lengths: object
     irregular: dict[int, bytes]
 
-    def pack(self) -> bytes:
-        return msgpack.packb({"names": self.names, "keys": self.keys, "numbers": self.numbers.tobytes(),
-                              "counts": self.counts.tobytes(), "field_lengths": self.field_lengths.tobytes(),
-                              "irregular": self.irregular}, use_bin_type=True)
+    def pack(self):
+        """As MessagePack, in pieces: the arrays go out as they are in memory, never copied (at
+        100k papers the occurrences are 90 MB, while the index worker holds all its postings)."""
+        packer = msgpack.Packer(use_bin_type=True)
+        yield packer.pack_map_header(6)
+        for key, value in (("names", self.names), ("keys", self.keys), ("irregular", self.irregular)):
+            yield packer.pack(key) + packer.pack(value)
+        for key, values in (("numbers", self.numbers), ("counts", self.counts), ("field_lengths", self.field_lengths)):
+            data = memoryview(values).cast("B")
+            yield packer.pack(key) + b"\xc6" + len(data).to_bytes(4, "big")  # MessagePack's bin 32 header
+            yield data
 
     @classmethod
     def unpack(cls, data: bytes) -> "Saved | None":
