@@ -49,10 +49,11 @@ class Writer:
     """Writes output files into a folder, refusing two outputs that claim the same path.
 
     Given the manifest of the site already published in `published` (from the build cache), a
-    file whose bytes are unchanged is hard-linked to the published one instead of written, so it
-    keeps its modification time; the published file must still have the size and time the
-    manifest recorded, else it is written afresh. `reuse` links a published file whose bytes
-    the caller knows are right without making them. `manifest` describes what was written."""
+    file whose bytes are unchanged is not written: it is left where it is when the site is
+    patched in place (`in_place`), else hard-linked into the new site; either way it keeps its
+    modification time. The published file must still have the size and time the manifest
+    recorded, else it is written afresh. `reuse` keeps a published file whose bytes the caller
+    knows are right without making them. `manifest` describes the site as written."""
 
     def __init__(self, root: Path, published: Path | None = None, previous: dict[str, list] | None = None,
                  in_place: bool = False):
@@ -68,7 +69,7 @@ class Writer:
         self.published = published
         self.previous = previous or {}
         self.manifest: dict[str, list] = {}  # path -> [size, mtime_ns, digest]
-        self.unchanged = 0  # files linked to the published site rather than written
+        self.unchanged = 0  # files kept from the published site (left in place or linked) rather than written
 
     def _claim(self, rel: str, origin: str) -> None:
         check_path(rel)

@@ -29,7 +29,7 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
                 helper: ForkedJob | None = None) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
     (built meanwhile by `index`). With `renders`, a page rendered last time from the same
-    inputs is linked to the published file instead of rendered again.
+    inputs keeps the published file instead of being rendered again.
 
     `helper` (a `RenderHelper`, forked at the start of the build) renders a share of the pages
     and emails into the same staging folder: whenever its pipe has room for it, the next one to
