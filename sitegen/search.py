@@ -293,31 +293,46 @@ class Postings:
         nf = len(FIELDS)
         rank = np.empty(len(names), dtype=np.int32)  # a term's place in that order, times nf
         rank[by_name] = np.arange(0, nf * len(names), nf, dtype=np.int32)
-        key = rank[numbers[keep]] + field[keep]  # (term, field)
-        del rank, numbers, field
-        order = np.argsort(key, kind="stable")  # stable: each group stays in text order
-        key = key[order]
-        paper = paper[keep][order]
-        position = position[keep][order]
-        del order, keep
-        run = np.ones(len(key), dtype=bool)  # a run: one term in one field of one paper, a posting
+        numbers = numbers[keep]  # (each step lets go of what it replaces: the worker is at its largest here)
+        key = rank[numbers]  # (term, field)
+        del rank, numbers
+        key += field[keep]
+        del field
+        paper, position = paper[keep], position[keep]
+        del keep
+        # A stable sort by key (each group stays in text order): key and place as one number,
+        # sorted in place (`_keyed_places`); then the places are the order.
+        keyed = _keyed_places(key)
+        del key
+        keyed.sort()
+        places, key = _halves(keyed)
+        paper, position = paper[places], position[places]
+        key = key.astype(np.int32)
+        del places, keyed
+        # From here on, per posting (one term in one field of one paper): int32 throughout, and
+        # each array let go of as soon as it is used, since this is the index worker's peak.
+        occurrences = len(key)
+        run = np.ones(occurrences, dtype=bool)  # where a posting starts
         run[1:] = (key[1:] != key[:-1]) | (paper[1:] != paper[:-1])
-        starts = np.flatnonzero(run)
+        starts = np.flatnonzero(run).astype(np.int32)
+        del run
         run_key, run_paper = key[starts], paper[starts]
-        count = np.diff(np.append(starts, len(key)))
+        del key, paper
+        count = np.diff(starts, append=np.int32(occurrences))
         length = np.frombuffer(self.field_lengths, dtype=np.int32)[run_paper * nf + run_key % nf]
         group = np.ones(len(run_key), dtype=bool)
         group[1:] = run_key[1:] != run_key[:-1]
-        step = np.diff(run_paper, prepend=0)  # a posting's paper, from the previous posting's
+        step = np.diff(run_paper, prepend=np.int32(0))  # a posting's paper, from the previous posting's
         step[group] = run_paper[group]
-        self._triples = np.stack([step, count.astype(np.int32), length], axis=1).ravel()
-        del step, count, length, run_paper, paper
-        self._steps = np.diff(position, prepend=0)  # a position, from the posting's previous one
+        del run_paper
+        self._triples = np.stack([step, count, length], axis=1).ravel()
+        del step, count, length
+        self._steps = np.diff(position, prepend=np.int32(0))  # a position, from the posting's previous one
         self._steps[starts] = position[starts]
         del position
         groups = np.flatnonzero(group)
         self._runs = np.append(groups, len(run_key)).tolist()  # each group's first posting
-        self._places = np.append(starts[groups], len(key)).tolist()  # and its first position
+        self._places = np.append(starts[groups], occurrences).tolist()  # and its first position
         out: list[tuple[str, list[int]]] = []
         for g, k in enumerate(run_key[groups].tolist()):
             term = names[by_name[k // nf]]
@@ -351,6 +366,32 @@ class Postings:
         """About how many characters a term's postings take in its chunk."""
         term, fields = entry
         return len(term) + 4 + sum(12 * (self._runs[g] - self._runs[g - 1]) for g in fields if g)
+
+
+def _keyed_places(key):
+    """Each of `key` (int32, not negative) in the high half of an unsigned 64-bit number and
+    its place in the low half: sorting these sorts `key` stably, and the low halves are then
+    the order. One in-place sort of one array: `np.argsort(kind="stable")` gives the same
+    order but needs an int64 result and a merge buffer beside it, and took three times as long
+    (2.9 s against 1.0 s for 23M random keys)."""
+    import numpy as np
+
+    keyed = key.astype(np.uint64)
+    keyed <<= np.uint64(32)
+    block = 1 << 22
+    for start in range(0, len(keyed), block):  # the places a block at a time: never a whole int64 range
+        keyed[start:start + block] |= np.arange(start, min(len(keyed), start + block), dtype=np.uint64)
+    return keyed
+
+
+def _halves(keyed):
+    """The low and high 32-bit halves of `_keyed_places`'s numbers, as views (no copies)."""
+    import sys
+
+    import numpy as np
+
+    halves = keyed.view(np.uint32)
+    return (halves[0::2], halves[1::2]) if sys.byteorder == "little" else (halves[1::2], halves[0::2])
 
 
 def chunk(items: list, size_of, target: int) -> list[list]:
