@@ -363,9 +363,9 @@ MEMO_ADDITIONS = 8  # a memo is saved whole again after this many additions...
 MEMO_STALE = 0.25  # ...or when more than this share of what it holds went unused
 
 
-def _memo_path(cache_dir: Path, name: str, addition: int = 0) -> Path:
-    """A memo is valid for one version of the code and libraries: its name says which. What later
-    builds added to it is kept beside it, numbered."""
+def memo_path(cache_dir: Path, name: str, addition: int = 0) -> Path:
+    """A memo (or any cache file made by the code) is valid for one version of the code and
+    libraries: its name says which. What later builds added to a memo is kept beside it, numbered."""
     code = hashlib.blake2b(code_identity(), digest_size=8).hexdigest()
     return cache_dir / (f"{name}-{code}.msgpack" if not addition else f"{name}-{code}+{addition}.msgpack")
 
@@ -373,7 +373,7 @@ def _memo_path(cache_dir: Path, name: str, addition: int = 0) -> Path:
 def _memo_parts(cache_dir: Path, name: str) -> list[Path]:
     """The saved memo, then each addition in order, up to the first one missing."""
     parts, n = [], 0
-    while (path := _memo_path(cache_dir, name, n)).is_file():
+    while (path := memo_path(cache_dir, name, n)).is_file():
         parts.append(path)
         n += 1
     return parts
@@ -415,15 +415,22 @@ def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | No
             if unused <= MEMO_STALE * len(known):
                 new = {k: memo[k] for k, h in zip(memo, hashes) if h not in known}
                 if new:
-                    write_signed(_memo_path(cache_dir, name, len(parts)), dump_chunks(new))
+                    write_signed(memo_path(cache_dir, name, len(parts)), dump_chunks(new))
                 return
-        path = _memo_path(cache_dir, name)
-        write_signed(path, dump_chunks(memo))
-        for stale in cache_dir.glob(f"{name}-*"):
-            if stale != path and stale.suffix in (".msgpack", ".json", ".pickle"):
-                stale.unlink()
+        write_versioned(cache_dir, name, dump_chunks(memo))
     except OSError:
         pass
+
+
+def write_versioned(cache_dir: Path, name: str, data) -> None:
+    """`data` (as `write_signed` takes it) as the cache file `name` of this code version
+    (`memo_path`), and the files of that name other versions left (and their additions)
+    removed. OSError if it cannot be written."""
+    path = memo_path(cache_dir, name)
+    write_signed(path, data)
+    for stale in cache_dir.glob(f"{name}-*"):
+        if stale != path and stale.suffix in (".msgpack", ".json", ".pickle"):
+            stale.unlink()
 
 
 class Memo:

@@ -49,6 +49,7 @@ TERM_CHUNK = 24_000  # about this many characters of postings in a term chunk (8
 WORD_CHUNK = 16_000  # characters of terms in a word chunk
 STORE_PAPERS = 4  # papers in a document chunk: a result page of 10 loads at most 10 of them
 GLOBAL = "SITEGEN_INDEX"
+POSTINGS = "search-postings"  # the cache file of the last build's postings (`Saved`)
 
 
 @dataclass(frozen=True)
@@ -497,26 +498,17 @@ def _load_memo(cache_dir: Path | None) -> dict:
     return memo
 
 
-def _postings_path(cache_dir: Path) -> Path:
-    code = hashlib.blake2b(build_cache.code_identity(), digest_size=8).hexdigest()
-    return cache_dir / f"search-postings-{code}.msgpack"
-
-
 def _load_postings(cache_dir: Path | None) -> Saved | None:
     """The last build's postings (`Saved`), or None: no cache, another code version, damaged."""
     if cache_dir is None:
         return None
-    data = build_cache.read_signed(_postings_path(cache_dir))
+    data = build_cache.read_signed(build_cache.memo_path(cache_dir, POSTINGS))
     return Saved.unpack(data) if data is not None else None
 
 
 def _save_postings(cache_dir: Path, saved: Saved) -> None:
     try:
-        path = _postings_path(cache_dir)
-        build_cache.write_signed(path, saved.pack())
-        for stale in cache_dir.glob("search-postings-*"):
-            if stale != path:
-                stale.unlink()
+        build_cache.write_versioned(cache_dir, POSTINGS, saved.pack())
     except OSError:
         pass  # a cache that cannot be written only costs time
 

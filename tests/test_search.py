@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from lunr import get_default_builder, lunr
 
-from sitegen import config, search
+from sitegen import cache, config, search
 from sitegen.build import assemble_only, build
 from sitegen.config import Config
 from sitegen.search_terms import BOOSTS, FIELDS, Analyzer
@@ -343,7 +343,7 @@ def test_irregular_positions_are_reused_as_saved(seed_documents, tmp_path, monke
 def test_damaged_saved_postings_cost_only_time(seed_documents, tmp_path):
     docs = list(seed_documents)
     search.index_files(docs, tmp_path)
-    path = search._postings_path(tmp_path)
+    path = cache.memo_path(tmp_path, search.POSTINGS)
     path.write_bytes(path.read_bytes()[:-200] + b"x" * 200)
     assert search._load_postings(tmp_path) is None
     assert search.index_files(renumbered(docs[1:]), tmp_path) == search.index_files(renumbered(docs[1:]), None)
