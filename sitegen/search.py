@@ -28,6 +28,7 @@ every paper whose text is unchanged, analysing only the rest (the files are the 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -99,19 +100,30 @@ def text_key(doc: SearchDocument) -> bytes:
 @dataclass
 class Saved:
     """The postings of the last build, for the next to copy from (`Postings`): the terms as it
-    numbered them, each paper's `text_key` (`place`: key -> the paper's number then), and the
-    occurrences: term numbers in text order, tokens per paper and field (`counts`, and where
-    each paper's field starts: `starts`), field lengths, and the positions that are not simply
-    0, 1, 2... (`irregular`)."""
+    numbered them, each paper's `text_key`, and the occurrences: term numbers in text order,
+    tokens per paper and field (`counts`), field lengths, and the positions that are not simply
+    0, 1, 2... (`irregular`). `place` and `starts` are found from them when a build copies."""
 
     names: list[str]
-    place: dict[bytes, int]
     keys: bytes
     numbers: object  # numpy int32 arrays from here on
     counts: object
-    starts: object
     field_lengths: object
     irregular: dict[int, bytes]
+
+    @functools.cached_property
+    def place(self) -> dict[bytes, int]:
+        """Each paper's `text_key` -> the paper's number in the last build."""
+        return {self.keys[i:i + KEY_BYTES]: n for n, i in enumerate(range(0, len(self.keys), KEY_BYTES))}
+
+    @functools.cached_property
+    def starts(self):
+        """Where each paper's field starts among the occurrences (one more: where they end)."""
+        import numpy as np
+
+        starts = np.zeros(len(self.counts) + 1, dtype=np.int64)
+        np.cumsum(self.counts, out=starts[1:])
+        return starts
 
     def pack(self):
         """As MessagePack, in pieces: the arrays go out as they are in memory, never copied (at
@@ -144,10 +156,7 @@ class Saved:
                 and all(isinstance(k, int) and 0 <= k < nf * papers and isinstance(v, bytes)
                         and len(v) == 4 * int(counts[k]) for k, v in irregular.items())):
             return None
-        starts = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=starts[1:])
-        place = {keys[i:i + KEY_BYTES]: n for n, i in enumerate(range(0, len(keys), KEY_BYTES))}
-        return cls(names, place, keys, numbers, counts, starts, lengths, irregular)
+        return cls(names, keys, numbers, counts, lengths, irregular)
 
 
 class Postings:
@@ -198,10 +207,8 @@ class Postings:
             self.numbers.extend(numbers)
             self.paper.extend(array("i", [doc.number]) * k)
             self.field.extend(bytes([f]) * k)
-            if isinstance(positions, range):
-                self.position.extend(positions)
-            else:
-                self.position.extend(positions)
+            self.position.extend(positions)
+            if not isinstance(positions, range):
                 self.irregular[doc.number * nf + f] = array("i", positions).tobytes()
             self.counts.append(k)
             length = k - numbers.count(-1)
@@ -274,11 +281,7 @@ class Postings:
             renumber = np.cumsum(used[1:], dtype=np.int32) - 1
             numbers = np.where(numbers >= 0, renumber[numbers], -1).astype(np.int32)
             names = [name for name, u in zip(names, used[1:].tolist()) if u]
-        counts = np.frombuffer(self.counts, dtype=np.int32)
-        starts = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=starts[1:])
-        place = {bytes(self.keys[i:i + KEY_BYTES]): n for n, i in enumerate(range(0, len(self.keys), KEY_BYTES))}
-        return Saved(names, place, bytes(self.keys), numbers, counts, starts,
+        return Saved(names, bytes(self.keys), numbers, np.frombuffer(self.counts, dtype=np.int32),
                      np.frombuffer(self.field_lengths, dtype=np.int32), dict(self.irregular))
 
     def terms(self) -> list[tuple[str, list[int]]]:
@@ -445,8 +448,8 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         for d in group:
             postings.add(d)
         yield urls.search_file("d", k), _js(f"d{k}", [[d.title, d.url, list(d.dates), d.abstract] for d in group])
-    if cache_dir is not None and not (saved is not None and postings.reused == postings.papers == len(saved.place)
-                                      and saved.keys == bytes(postings.keys)):
+    # The same papers' text as last time (each then copied from it): what is saved stays as it is.
+    if cache_dir is not None and (saved is None or saved.keys != bytes(postings.keys)):
         _save_postings(cache_dir, postings.state())
     del saved
     entries = postings.terms()
