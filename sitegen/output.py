@@ -267,10 +267,7 @@ def carry_user_files(out: Path, staging: Path, claimed) -> None:
     """Link (or copy) the user's files from the published site into the new one; refuse, naming
     them, if the new site has a file of the same name (nothing is deleted then)."""
     mine = user_files(out)
-    clash = [p for p in mine if p in claimed]
-    if clash:
-        raise OutputError(f"{out} holds your file(s) {', '.join(clash[:5])} where sitegen now writes a page: "
-                          f"move them (files for the site root go in extra/); nothing was replaced")
+    _refuse_clash(out, [p for p in mine if p in claimed])
     for rel in mine:
         source, target = out / rel, staging / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -281,6 +278,13 @@ def carry_user_files(out: Path, staging: Path, claimed) -> None:
             os.link(source, target)
         except OSError:
             shutil.copy2(source, target)
+
+
+def _refuse_clash(out: Path, clash: list[str]) -> None:
+    """OutputError naming the user's files in `out` where the new site has a file (if any)."""
+    if clash:
+        raise OutputError(f"{out} holds your file(s) {', '.join(sorted(clash)[:5])} where sitegen now writes a page: "
+                          f"move them (files for the site root go in extra/); nothing was replaced")
 
 
 _HELD_LOCKS: set[int] = set()  # descriptors of the locks this process holds
@@ -381,7 +385,8 @@ def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = Non
         if lock:
             clear_leftovers(out)  # a build that holds the lock cleared them when it took it
         check_replaceable(out)
-        in_place = previous is not None and is_site(out) and written_by_sitegen(out) is not None
+        listed = written_by_sitegen(out) if previous is not None and is_site(out) else None
+        in_place = listed is not None  # patched: the published site and what sitegen wrote in it are known
         staging = out.parent / f".{out.name}.staging-{os.getpid()}"
         staging.mkdir()
         try:
@@ -389,7 +394,7 @@ def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = Non
             yield writer
             writer.add(MARKER, marker_bytes(writer.paths + [MARKER]), "sitegen")
             if in_place:
-                _patch(out, staging, writer)
+                _patch(out, staging, writer, listed)
                 return
             carry_user_files(out, staging, writer.origins)
             old = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -403,15 +408,12 @@ def publish(out: Path, lock: bool = True, previous: dict[str, list] | None = Non
             raise
 
 
-def _patch(out: Path, staging: Path, writer: Writer) -> None:
+def _patch(out: Path, staging: Path, writer: Writer, listed: set[str]) -> None:
     """Move the staged files of `writer` into the published site `out` and remove the files
-    sitegen wrote there before and no longer writes (see `publish`)."""
-    ours = written_by_sitegen(out)
-    ours = set(writer.previous) | (ours or set())
-    clash = [rel for rel in writer.origins if rel not in ours and os.path.lexists(out / rel)]
-    if clash:
-        raise OutputError(f"{out} holds your file(s) {', '.join(sorted(clash)[:5])} where sitegen now writes a page: "
-                          f"move them (files for the site root go in extra/); nothing was replaced")
+    sitegen wrote there before (`listed` by its marker, or in the last manifest) and no longer
+    writes (see `publish`)."""
+    ours = set(writer.previous) | listed
+    _refuse_clash(out, [rel for rel in writer.origins if rel not in ours and os.path.lexists(out / rel)])
     journal = out.parent / f".{out.name}.commit-{os.getpid()}"
     write_file(journal, json.dumps({"staging": staging.name, "ours": sorted(ours | set(writer.origins)),
                                     "remove": sorted(rel for rel in ours if rel not in writer.origins)}).encode())
