@@ -103,7 +103,7 @@ class Writer:
                 f.write(chunk)
         digest = digest.hexdigest()
         before = self.previous.get(rel)
-        if before and before[2] == digest and self._link_published(rel, target, before):
+        if before and before[2] == digest and self._keep_published(rel, target, before):
             os.unlink(part)
             self.unchanged += 1
             if self.in_place:
@@ -129,7 +129,7 @@ class Writer:
         target = self._target(rel)
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         before = self.previous.get(rel)
-        if before and before[2] == digest and self._link_published(rel, target, before):
+        if before and before[2] == digest and self._keep_published(rel, target, before):
             self.unchanged += 1
             if self.in_place:
                 self.manifest[rel] = list(before)
@@ -144,7 +144,7 @@ class Writer:
         """Link the published file for the claimed path `rel` (its bytes are known to be right)
         instead of adding bytes; False if there is none to link, and the caller puts the bytes."""
         before = self.previous.get(rel)
-        if before is None or not self._link_published(rel, None if self.in_place else self._target(rel), before):
+        if before is None or not self._keep_published(rel, None if self.in_place else self._target(rel), before):
             return False
         self.bytes_written += before[0]
         self.unchanged += 1
@@ -162,7 +162,7 @@ class Writer:
         self.bytes_written += bytes_written
         self.unchanged += unchanged
 
-    def _link_published(self, rel: str, target: str | None, before: list) -> bool:
+    def _keep_published(self, rel: str, target: str | None, before: list) -> bool:
         """Whether the published file for `rel` is as recorded (`before`), linked to `target`
         unless the site is patched in place (there it stays as it is)."""
         source = f"{self.published}/{rel}"
