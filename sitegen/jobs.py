@@ -23,7 +23,30 @@ from .site import related_inputs, related_texts
 from .workers import HELPER_COLLECT, ForkedJob, Then, received
 
 
-class RelatedJob:
+class _Job:
+    """A worker forked at once and sent its arguments (the build cache folder) at once, so it
+    readies itself (imports, memos) while the build parses; what the two jobs below share.
+    `_local` is for where processes cannot be forked: the work the build then does itself."""
+
+    def __init__(self, fn, cache: Path | None):
+        self._job = ForkedJob(fn)
+        self._cache = cache
+        self._local = None
+        self._job.send(cache)
+
+    def join(self) -> None:
+        self._job.join()
+
+    def cancel(self) -> None:
+        self._job.cancel()
+
+    @property
+    def cpu(self) -> float | None:
+        """The worker's CPU seconds, once it has handed back its result (None without one)."""
+        return self._job.cpu
+
+
+class RelatedJob(_Job):
     """Related papers (every paper compared with every other), found in a worker forked at the
     start of the build, while it is small. Once the catalogue exists it is sent each paper's
     text (its plain text from the paper-text memo where known, else as listed), a slice at a
@@ -35,12 +58,9 @@ class RelatedJob:
     CHUNK = 2000  # papers per message to the worker
 
     def __init__(self, cache: Path | None = None):
-        self._job = ForkedJob(_related_papers)
-        self._cache = cache
-        self._local = None  # where processes cannot be forked: what to compute in `result`
-        # Sent at once: the worker imports numpy and scipy and loads its memo (0.4 s at 10k)
-        # while the build parses and dedupes, instead of after.
-        self._job.send(cache)
+        # The worker imports numpy and scipy and loads its memo (0.4 s at 10k) while the build
+        # parses and dedupes, instead of after. Unforked, `_local` is what to compare in `result`.
+        super().__init__(_related_papers, cache)
 
     def send(self, catalog: Catalog, config: Config, saved_text) -> None:
         """The papers' text (`related_inputs`; `saved_text` is the paper-text memo's `peek`)."""
@@ -55,17 +75,6 @@ class RelatedJob:
             found.after()
             return found.value
         return self._job.result()
-
-    def join(self) -> None:
-        self._job.join()
-
-    def cancel(self) -> None:
-        self._job.cancel()
-
-    @property
-    def cpu(self) -> float | None:
-        """The worker's CPU seconds, once it has handed back its result (None without one)."""
-        return self._job.cpu
 
 
 def _related_papers(items, cache: Path | None) -> Then:
@@ -95,7 +104,7 @@ def _drained(items: list) -> Iterator:
         yield items.pop()
 
 
-class IndexJob:
+class IndexJob(_Job):
     """The search index, built in a worker forked at the start of the build (it inherits none of
     the build's data) and sent the search documents as soon as the papers' views exist
     (`assemble_papers`), a slice of the catalogue at a time, so neither process ever holds the
@@ -109,10 +118,8 @@ class IndexJob:
 
     def __init__(self, cache: Path | None = None):
         self._file = tempfile.TemporaryFile(prefix="sitegen-index-")
-        self._job = ForkedJob(functools.partial(_search_index, self._file))
-        self._cache = cache
-        self._local = None  # where processes cannot be forked: the documents, indexed in `files`
-        self._job.send(cache)  # as `RelatedJob`: the worker's arguments at once, its items later
+        # Unforked, `_local` is the documents, indexed in `files`.
+        super().__init__(functools.partial(_search_index, self._file), cache)
 
     def send(self, views: tuple) -> None:
         """The papers' views (`assemble_papers`), sent a slice at a time as what their search
@@ -136,16 +143,9 @@ class IndexJob:
         finally:
             self._file.close()
 
-    def join(self) -> None:
-        self._job.join()
-
     def cancel(self) -> None:
-        self._job.cancel()
+        super().cancel()
         self._file.close()
-
-    @property
-    def cpu(self) -> float | None:
-        return self._job.cpu
 
 
 def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:
