@@ -78,7 +78,7 @@ def _claim_rendered(site: Site, writer: Writer) -> None:
 
 
 def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -> None:
-    """Each page: linked if its render key is unchanged, else sent to the helper if its pipe
+    """Each page: kept as published if its render key is unchanged, else sent to the helper if its pipe
     has room, else rendered here."""
     renderer = Renderer(site, templates)
     for n, page in enumerate(site.pages, 1):
