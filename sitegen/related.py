@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable
-from itertools import chain
+from itertools import chain, count as numbers
 
 import numpy as np
 from lunr.stemmer import stemmer
@@ -70,21 +71,20 @@ def document_stems():
 def _term_matrix(stemmed: list[tuple[tuple[str, ...], tuple[str, ...]]], chunk: int = 2048):
     """Papers x stems, as counts (title stems count twice).
 
-    Columns are numbered in order of each stem's first occurrence; every stem occurrence
-    becomes one (paper, column, weight) triple and the sparse matrix sums the triples, so no
-    Python loop runs per occurrence. Papers are read a chunk at a time."""
-    columns: dict[str, int] = {}
+    Columns are numbered in order of each stem's first occurrence (a stem not seen before gets
+    the next number as it is looked up); every stem occurrence becomes one (paper, column,
+    weight) triple and the sparse matrix sums the triples, so no Python loop runs per
+    occurrence. Papers are read a chunk at a time."""
+    columns: defaultdict[str, int] = defaultdict(numbers().__next__)
     parts = []
     for start in range(0, len(stemmed), chunk):
         block = stemmed[start:start + chunk]
-        for stem in dict.fromkeys(chain.from_iterable(chain.from_iterable(block))):
-            columns.setdefault(stem, len(columns))
-        lengths = np.fromiter((len(t) + len(a) for t, a in block), dtype=np.int64, count=len(block))
+        sizes = np.fromiter(chain.from_iterable((len(t), len(a)) for t, a in block), dtype=np.int64,
+                            count=2 * len(block))  # title, abstract, title, ...
         cols = np.fromiter(map(columns.__getitem__, chain.from_iterable(chain.from_iterable(block))),
-                           dtype=np.int64, count=int(lengths.sum()))
-        weights = np.fromiter(chain.from_iterable((2,) * len(t) + (1,) * len(a) for t, a in block),
-                              dtype=np.float64, count=len(cols))
-        rows = np.repeat(np.arange(len(block)), lengths)
+                           dtype=np.int64, count=int(sizes.sum()))
+        weights = np.repeat(np.tile([2.0, 1.0], len(block)), sizes)
+        rows = np.repeat(np.arange(len(block)), sizes[0::2] + sizes[1::2])
         part = sparse.csr_matrix((weights, (rows, cols)), shape=(len(block), len(columns) or 1))
         part.sum_duplicates()
         parts.append(part)
