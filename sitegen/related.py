@@ -23,7 +23,8 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from itertools import chain, count as numbers
+from itertools import chain, repeat
+from itertools import count as numbers
 
 import numpy as np
 from lunr.stemmer import stemmer
@@ -225,13 +226,9 @@ def _best(block, start: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _as_lists(row: np.ndarray, idx: np.ndarray, score: np.ndarray, rows: int) -> list[list[tuple[int, float]]]:
     """`_best`'s arrays as a list per row of (index, score to 6 places)."""
-    counts = np.bincount(row, minlength=rows).tolist()
-    ids, scores = idx.tolist(), score.tolist()
-    out, first = [], 0
-    for count in counts:
-        out.append([(ids[j], round(scores[j], 6)) for j in range(first, first + count)])
-        first += count
-    return out
+    ends = np.cumsum(np.bincount(row, minlength=rows)).tolist()
+    pairs = list(zip(idx.tolist(), map(round, score.tolist(), repeat(6))))
+    return [pairs[start:end] for start, end in zip([0] + ends[:-1], ends)]
 
 
 def _firsts(counts: np.ndarray) -> np.ndarray:
