@@ -35,7 +35,7 @@ from scipy import sparse
 TOP_K = 5
 MAX_DF = 0.05  # fraction of papers; a word in more of them is too common to relate two papers
 TERMS_PER_PAPER = 32  # a paper is compared through its most distinctive words only
-POSTINGS_PER_TERM = 32  # ...and each word through the papers it matters most to (64 found no more)
+POSTINGS_PER_TERM = 64  # ...and each word through the papers it matters most to
 POOL = 2 * TOP_K  # candidates per paper from the pruned product, scored again by the full cosine
 BLOCK = 2048  # rows per sparse product
 SLICES = 64  # a row of a product is cut into this many slices to find a floor under its best scores
