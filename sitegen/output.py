@@ -102,16 +102,11 @@ class Writer:
                 digest.update(chunk)
                 f.write(chunk)
         digest = digest.hexdigest()
-        before = self.previous.get(rel)
-        if before and before[2] == digest and self._keep_published(rel, target, before):
+        if self._kept(rel, digest):
             os.unlink(part)
-            self.unchanged += 1
-            if self.in_place:
-                self.bytes_written += before[0]
-                self.manifest[rel] = list(before)
-                return
-        else:
-            os.replace(part, target)
+            self.bytes_written += self.manifest[rel][0]
+            return
+        os.replace(part, target)
         st = os.stat(target)
         self.bytes_written += st.st_size
         self.manifest[rel] = [st.st_size, st.st_mtime_ns, digest]
@@ -126,29 +121,21 @@ class Writer:
         return f"{self.root}/{rel}"
 
     def _store(self, rel: str, data: bytes) -> None:
-        target = self._target(rel)
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        before = self.previous.get(rel)
-        if before and before[2] == digest and self._keep_published(rel, target, before):
-            self.unchanged += 1
-            if self.in_place:
-                self.manifest[rel] = list(before)
-                return
-        else:
-            with open(target, "wb") as f:
-                f.write(data)
+        if self._kept(rel, digest):
+            return
+        target = self._target(rel)
+        with open(target, "wb") as f:
+            f.write(data)
         st = os.stat(target)
         self.manifest[rel] = [st.st_size, st.st_mtime_ns, digest]
 
     def reuse(self, rel: str) -> bool:
-        """Link the published file for the claimed path `rel` (its bytes are known to be right)
-        instead of adding bytes; False if there is none to link, and the caller puts the bytes."""
-        before = self.previous.get(rel)
-        if before is None or not self._keep_published(rel, None if self.in_place else self._target(rel), before):
+        """Keep the published file for the claimed path `rel` (its bytes are known to be right)
+        instead of adding bytes; False if there is none to keep, and the caller puts the bytes."""
+        if not self._kept(rel):
             return False
-        self.bytes_written += before[0]
-        self.unchanged += 1
-        self.manifest[rel] = list(before)
+        self.bytes_written += self.manifest[rel][0]
         return True
 
     def part(self) -> "Writer":
@@ -162,19 +149,26 @@ class Writer:
         self.bytes_written += bytes_written
         self.unchanged += unchanged
 
-    def _keep_published(self, rel: str, target: str | None, before: list) -> bool:
-        """Whether the published file for `rel` is as recorded (`before`), linked to `target`
-        unless the site is patched in place (there it stays as it is)."""
+    def _kept(self, rel: str, digest: str | None = None) -> bool:
+        """Keep the published file for `rel` if it is still as the manifest recorded it (and
+        holds bytes of `digest`, if given): left where it is when the site is patched in place,
+        else linked into the new site. A kept file is counted and recorded as it was published
+        (a link has the same size and time); False if there is none to keep."""
+        before = self.previous.get(rel)
+        if before is None or (digest is not None and before[2] != digest):
+            return False
         source = f"{self.published}/{rel}"
         try:
             st = os.lstat(source)
             if not stat.S_ISREG(st.st_mode) or [st.st_size, st.st_mtime_ns] != before[:2]:
                 return False  # changed since it was published: write it afresh
             if not self.in_place:
-                os.link(source, target)
-            return True
+                os.link(source, self._target(rel))
         except OSError:
             return False  # e.g. a filesystem without hard links: writing is always right
+        self.unchanged += 1
+        self.manifest[rel] = list(before)
+        return True
 
     def copy_extra(self, source: Path, origin: str = "extra file") -> None:
         """Every file under `source` (dotfiles such as `.nojekyll` included, `.git` not) at the
