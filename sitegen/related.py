@@ -15,7 +15,7 @@ POSTINGS_PER_TERM places, since the paper it displaces loses that word's share o
 it had. Ranked by pruned scores, adding a day of 30 papers to 10,000 reordered or changed 1,185
 related lists (so as many paper pages were written again), only 142 of them because a new paper
 truly ranked there. The full cosine only moves with the words' weights (a little, as the archive
-grows); ranked by it, the same day changes 251 lists, 135 of them for a new paper.
+grows); ranked by it, the same day changes 251 lists, 133 of them for a new paper.
 """
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def related(documents: Iterable[tuple[str, str]], k: int = TOP_K,
     for start in range(0, n, BLOCK):
         rows = x[start:start + BLOCK]
         row, idx, _ = _best((rows @ xt).tocsr(), start, max(k, POOL))
-        out += _as_lists(*_best(_cosines(x, start, row, idx, rows.shape[0]), start, k), rows.shape[0])
+        out += _best_per_row(_cosines(x, start, row, idx, rows.shape[0]), start, k)
     return out
 
 
