@@ -107,14 +107,16 @@ def rare_word(site: Path) -> str:
     from lunr.token import Token
 
     manifest = load_manifest(site)
-    firsts = manifest["terms"]
 
     def papers_with(term: str) -> int:
-        k = max(i for i, first in enumerate(firsts) if first <= term) if term >= firsts[0] else -1
-        for row in load_index_file(site / "search" / "t" / f"{k}.js") if k >= 0 else []:
-            if row[0] == term:
-                return len({p for field in row[1:] for p in _papers(field)})
-        return 0
+        found = set()
+        for tier in manifest["tiers"]:  # the term's row in each tier that has it
+            firsts = tier["terms"]
+            k = max(i for i, first in enumerate(firsts) if first <= term) if term >= firsts[0] else -1
+            for row in load_index_file(site / "search" / "t" / f"{tier['name']}{k}.js") if k >= 0 else []:
+                if row[0] == term:
+                    found |= {p for field in row[1:] for p in _papers(field)}
+        return len(found)
 
     best: tuple[int, str] | None = None
     for k in range(min(50, len(list((site / "search" / "d").glob("*.js"))))):

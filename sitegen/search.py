@@ -23,6 +23,12 @@ and from `file://` alike (browsers refuse `fetch()` of local files). Under `sear
 Chunks are cut by size, so a common word's postings fill a chunk of their own and rare words
 share one. Terms are ordered by UTF-16 code units, as JavaScript compares strings.
 
+Term, position and word chunks come in two tiers: the papers before the last multiple of
+RECENT_PAPERS, and the rest (`t/3.js`, `t/r3.js`; the manifest's `tiers`). Papers are numbered
+in the order they were first listed, so a new day's papers join the recent tier and the first
+tier's files stay as they were until the boundary moves; the browser joins a term's rows from
+both tiers, so the postings are those of one index.
+
 With a cache folder, each build keeps its postings (`Saved`) and the next copies those of
 every paper whose text is unchanged, analysing only the rest (the files are the same either way).
 """
@@ -49,6 +55,8 @@ from .views import PaperView
 TERM_CHUNK = 24_000  # about this many characters of postings in a term chunk (8 to 10 KB gzip)
 WORD_CHUNK = 16_000  # characters of terms in a word chunk
 STORE_PAPERS = 4  # papers in a document chunk: a result page of 10 loads at most 10 of them
+RECENT_PAPERS = 1024  # the recent tier holds the papers after the last multiple of this many
+TIER_NAMES = ("", "r")  # in file names and keys: t/3.js (the first tier), t/r3.js (the second)
 GLOBAL = "SITEGEN_INDEX"
 POSTINGS = "search-postings"  # the cache file of the last build's postings (`Saved`)
 
@@ -284,10 +292,12 @@ class Postings:
         return Saved(names, bytes(self.keys), numbers, np.frombuffer(self.counts, dtype=np.int32),
                      np.frombuffer(self.field_lengths, dtype=np.int32), dict(self.irregular))
 
-    def terms(self) -> list[tuple[str, list[int]]]:
-        """Each term in JavaScript's order (UTF-16 code units, as lunr.js's token set needs),
-        with its group in each field (a group: the term's postings in one field; 0 where it
-        has none, else the group's number plus one). `rows` gives a run of terms' postings."""
+    def terms(self, split: int | None = None) -> list[list[tuple[str, list[int]]]]:
+        """The postings of each tier (`split`: the first paper of the second tier; None, one
+        tier): each term the tier's papers hold, in JavaScript's order (UTF-16 code units, as
+        lunr.js's token set needs), with its group in each field (a group: the term's
+        postings in one field; 0 where it has none, else the group's number plus one). `rows`
+        gives a run of one tier's terms' postings."""
         import numpy as np  # the index worker's alone: the build's process does not need it
 
         names = self.analyzer.names
@@ -298,10 +308,13 @@ class Postings:
         rank = np.empty(len(names), dtype=np.int32)  # a term's place in that order, times nf
         rank[by_name] = np.arange(0, nf * len(names), nf, dtype=np.int32)
         numbers = numbers[keep]  # (each step lets go of what it replaces: the worker is at its largest here)
-        key = rank[numbers]  # (term, field)
+        key = rank[numbers]  # (tier, term, field)
         del rank, numbers
         key += field[keep]
         del field
+        tier_size = nf * len(names)
+        if split is not None:
+            key += (paper[keep] >= split).astype(np.int32) * np.int32(tier_size)
         paper, position = paper[keep], position[keep]
         del keep
         # A stable sort by key (each group stays in text order): key and place as one number,
@@ -337,16 +350,17 @@ class Postings:
         groups = np.flatnonzero(group)
         self._runs = np.append(groups, len(run_key)).tolist()  # each group's first posting
         self._places = np.append(starts[groups], occurrences).tolist()  # and its first position
-        out: list[tuple[str, list[int]]] = []
+        tiers: list[list[tuple[str, list[int]]]] = [[], []] if split is not None else [[]]
         for g, k in enumerate(run_key[groups].tolist()):
-            term = names[by_name[k // nf]]
+            tier, k = divmod(k, tier_size)
+            term, out = names[by_name[k // nf]], tiers[tier]
             if not out or out[-1][0] != term:
                 out.append((term, [0] * nf))
             out[-1][1][k % nf] = g + 1
-        return out
+        return tiers
 
     def rows(self, run: list[tuple[str, list[int]]]) -> tuple[list, list]:
-        """A term chunk of `run` (consecutive entries of `terms()`): [term, postings per field]
+        """A term chunk of `run` (consecutive entries of a tier of `terms()`): [term, postings per field]
         with postings as flat (paper step, count, field length) triples; and its positions
         chunk: per term, per field, every posting's positions (steps from the previous)."""
         groups = [g - 1 for _, fields in run for g in fields if g]
@@ -452,22 +466,28 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
     if cache_dir is not None and (saved is None or saved.keys != bytes(postings.keys)):
         _save_postings(cache_dir, postings.state())
     del saved
-    entries = postings.terms()
-    term_chunks = chunk(entries, postings.size, TERM_CHUNK)
-    for k, run in enumerate(term_chunks):
-        rows, positions = postings.rows(run)
-        yield urls.search_file("t", k), _js(f"t{k}", rows)
-        yield urls.search_file("p", k), _js(f"p{k}", positions)
-    word_chunks = chunk([term for term, _ in entries], lambda t: len(t) + 3, WORD_CHUNK)
-    for k, run in enumerate(word_chunks):
-        yield urls.search_file("w", k), _js(f"w{k}", run)
+    split = postings.papers - postings.papers % RECENT_PAPERS
+    tiers = []
+    for entries, first in zip(postings.terms(split), (0, split)):
+        if not entries:  # a tier without papers (the recent one, just after a boundary) has no files
+            continue
+        name = TIER_NAMES[len(tiers)]
+        term_chunks = chunk(entries, postings.size, TERM_CHUNK)
+        for k, run in enumerate(term_chunks):
+            rows, positions = postings.rows(run)
+            yield urls.search_file("t", f"{name}{k}"), _js(f"t{name}{k}", rows)
+            yield urls.search_file("p", f"{name}{k}"), _js(f"p{name}{k}", positions)
+        word_chunks = chunk([term for term, _ in entries], lambda t: len(t) + 3, WORD_CHUNK)
+        for k, run in enumerate(word_chunks):
+            yield urls.search_file("w", f"{name}{k}"), _js(f"w{name}{k}", run)
+        tiers.append({"name": name, "first": first,
+                      "terms": [run[0][0] for run in term_chunks], "words": [run[0] for run in word_chunks]})
     if cache_dir is not None and analyzer.memo_grew:
         _save_memo(cache_dir, memo)
     yield urls.SEARCH_MANIFEST, _manifest({
         "version": lunr_target_version, "papers": postings.papers, "fields": list(FIELDS), "boosts": list(BOOSTS),
         "k1": analyzer.k1, "b": analyzer.b, "lengths": postings.lengths,
-        "pipeline": analyzer.search_pipeline.serialize(), "store": STORE_PAPERS,
-        "terms": [run[0][0] for run in term_chunks], "words": [run[0] for run in word_chunks],
+        "pipeline": analyzer.search_pipeline.serialize(), "store": STORE_PAPERS, "tiers": tiers,
     })
 
 

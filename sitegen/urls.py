@@ -31,8 +31,9 @@ LUNR = "static/vendor/lunr.min.js"
 SEARCH_MANIFEST = "search/manifest.js"
 
 
-def search_file(kind: str, k: int) -> str:
-    """One file of the search index: `kind` is t, p, w or d (see `search`)."""
+def search_file(kind: str, k: int | str) -> str:
+    """One file of the search index: `kind` is t, p, w or d, `k` its number, after its tier's
+    name for t, p and w (see `search`)."""
     return f"search/{kind}/{k}.js"
 
 

@@ -87,42 +87,62 @@
     return pending;
   };
 
-  Engine.prototype.termChunkOf = function (term) {
-    return upperBound(this.manifest.terms, term) - 1; // -1: before the first term of all
+  /* The index has tiers (sitegen/search.py): the papers up to a boundary, and those after it,
+   * each with term, position and word chunks of its own, named after the tier ("t3", "tr3").
+   * A term's postings are its rows in every tier, joined in paper order; its word is in the
+   * word chunks of each tier that has it. */
+
+  // The term chunks that may hold `term`: per tier, the one whose range it falls in ("3",
+  // "r0"); a tier whose first term comes after it has none.
+  Engine.prototype.termChunksOf = function (term) {
+    var out = [];
+    this.manifest.tiers.forEach(function (tier) {
+      var k = upperBound(tier.terms, term) - 1;
+      if (k >= 0) out.push(tier.name + k);
+    });
+    return out;
   };
 
-  Engine.prototype.termChunk = function (k) {
+  Engine.prototype.termChunk = function (id) {
     var self = this;
-    if (this._chunks.has(k)) return Promise.resolve(this._chunks.get(k));
-    return this.file("t" + k).then(function (rows) {
-      if (!rows) return { k: k, terms: new Map(), rows: [] }; // not kept: tried again next time
-      if (!self._chunks.has(k)) {
+    if (this._chunks.has(id)) return Promise.resolve(this._chunks.get(id));
+    return this.file("t" + id).then(function (rows) {
+      if (!rows) return { id: id, terms: new Map(), rows: [] }; // not kept: tried again next time
+      if (!self._chunks.has(id)) {
         var terms = new Map();
         rows.forEach(function (row, i) { terms.set(row[0], i); });
-        self._chunks.set(k, { k: k, terms: terms, rows: rows });
+        self._chunks.set(id, { id: id, terms: terms, rows: rows });
       }
-      return self._chunks.get(k);
+      return self._chunks.get(id);
     });
   };
 
-  // Whether `term` is in the archive (its term chunk is loaded for it).
+  // Whether `term` is in the archive (its term chunks are loaded for it).
   Engine.prototype.has = function (term) {
-    var k = this.termChunkOf(term);
-    if (k < 0) return Promise.resolve(false);
-    return this.termChunk(k).then(function (chunk) { return chunk.terms.has(term); });
+    var self = this;
+    return Promise.all(this.termChunksOf(term).map(function (id) { return self.termChunk(id); }))
+      .then(function (chunks) { return chunks.some(function (chunk) { return chunk.terms.has(term); }); });
+  };
+
+  // Whether every chunk that may hold `term` is loaded.
+  Engine.prototype.loaded = function (term) {
+    var self = this;
+    return this.termChunksOf(term).every(function (id) { return self._chunks.has(id); });
   };
 
   // The archive's terms starting with `prefix` ("" for all), in order.
   Engine.prototype.wordsStarting = function (prefix) {
-    var self = this, firsts = this.manifest.words;
-    var lo = Math.max(0, upperBound(firsts, prefix) - 1), hi = lo;
-    if (!prefix) hi = firsts.length - 1;
-    while (hi + 1 < firsts.length && firsts[hi + 1].lastIndexOf(prefix, 0) === 0) hi++;
-    var wanted = [];
-    for (var k = lo; k <= hi && k < firsts.length; k++) wanted.push(k);
-    return Promise.all(wanted.map(function (k) {
-      return self._words.has(k) ? self._words.get(k) : self.file("w" + k).then(function (words) {
-        if (words) self._words.set(k, words);
+    var self = this, wanted = [];
+    this.manifest.tiers.forEach(function (tier) {
+      var firsts = tier.words;
+      var lo = Math.max(0, upperBound(firsts, prefix) - 1), hi = lo;
+      if (!prefix) hi = firsts.length - 1;
+      while (hi + 1 < firsts.length && firsts[hi + 1].lastIndexOf(prefix, 0) === 0) hi++;
+      for (var k = lo; k <= hi && k < firsts.length; k++) wanted.push(tier.name + k);
+    });
+    return Promise.all(wanted.map(function (id) {
+      return self._words.has(id) ? self._words.get(id) : self.file("w" + id).then(function (words) {
+        if (words) self._words.set(id, words);
         return words || [];
       });
     })).then(function (lists) {
@@ -132,6 +152,11 @@
         if (at > 0 && words[at - 1] === prefix) at--;
         for (var i = at; i < words.length && words[i].lastIndexOf(prefix, 0) === 0; i++) out.push(words[i]);
       });
+      if (self.manifest.tiers.length > 1) {
+        // the tiers' words, one sorted list (JavaScript's string order, the index's), each once
+        out.sort();
+        out = out.filter(function (word, i) { return i === 0 || word !== out[i - 1]; });
+      }
       return out;
     });
   };
@@ -156,7 +181,7 @@
       }).then(function (terms) {
         return self.loadTerms(terms).then(function () {
           // a term whose chunk failed to load is left out (the answer is flagged incomplete)
-          return terms.filter(function (t) { return self._chunks.has(self.termChunkOf(t)); });
+          return terms.filter(function (t) { return self.loaded(t); });
         });
       });
     }
@@ -172,31 +197,43 @@
   // Load the term chunks holding `terms` (terms of the archive).
   Engine.prototype.loadTerms = function (terms) {
     var self = this, chunks = [];
-    terms.forEach(function (t) { var k = self.termChunkOf(t); if (chunks.indexOf(k) === -1) chunks.push(k); });
-    return Promise.all(chunks.map(function (k) { return self.termChunk(k); }));
+    terms.forEach(function (t) {
+      self.termChunksOf(t).forEach(function (id) { if (chunks.indexOf(id) === -1) chunks.push(id); });
+    });
+    return Promise.all(chunks.map(function (id) { return self.termChunk(id); }));
   };
 
-  // A term's postings: per field, the papers holding it, how often, and the field's length.
+  // A term's postings: per field, the papers holding it, how often, and the field's length;
+  // `parts`, its row in each tier's chunk that has it (each row's papers are numbered from 0,
+  // and a tier's papers all come after the previous tier's).
   Engine.prototype.postings = function (term) {
     var cached = this._postings.get(term);
     if (cached) return cached;
-    var chunk = this._chunks.get(this.termChunkOf(term));
-    var row = chunk.rows[chunk.terms.get(term)];
+    var self = this, parts = [];
+    this.termChunksOf(term).forEach(function (id) {
+      var chunk = self._chunks.get(id), row = chunk ? chunk.terms.get(term) : undefined;
+      if (row !== undefined) parts.push({ chunk: id, row: row, data: chunk.rows[row] });
+    });
     var fields = [], count = 0;
     for (var f = 0; f < this.fields.length; f++) {
-      var flat = row[f + 1], n = flat.length / 3;
-      var docs = new Int32Array(n), tfs = new Int32Array(n), lens = new Int32Array(n), doc = 0;
-      for (var i = 0; i < n; i++) {
-        doc += flat[3 * i];
-        docs[i] = doc;
-        tfs[i] = flat[3 * i + 1];
-        lens[i] = flat[3 * i + 2];
+      var n = 0, p, i;
+      for (p = 0; p < parts.length; p++) n += parts[p].data[f + 1].length / 3;
+      var docs = new Int32Array(n), tfs = new Int32Array(n), lens = new Int32Array(n), at = 0;
+      for (p = 0; p < parts.length; p++) {
+        var flat = parts[p].data[f + 1], doc = 0;
+        for (i = 0; i < flat.length; i += 3, at++) {
+          doc += flat[i];
+          docs[at] = doc;
+          tfs[at] = flat[i + 1];
+          lens[at] = flat[i + 2];
+        }
       }
       fields.push({ docs: docs, tfs: tfs, lens: lens });
       count += n;
     }
     var idf = Math.log(1 + Math.abs((this.papers - count + 0.5) / (count + 0.5))); // lunr.idf
-    cached = { term: term, chunk: chunk.k, row: chunk.terms.get(term), fields: fields, idf: idf };
+    cached = { term: term, parts: parts.map(function (part) { return { chunk: part.chunk, row: part.row }; }),
+               fields: fields, idf: idf };
     this._postings.set(term, cached);
     return cached;
   };
@@ -371,17 +408,23 @@
     var self = this;
     var chunks = [];
     terms.forEach(function (t) {
-      var p = self.postings(t);
-      if (chunks.indexOf(p.chunk) === -1) chunks.push(p.chunk);
+      self.postings(t).parts.forEach(function (part) {
+        if (chunks.indexOf(part.chunk) === -1) chunks.push(part.chunk);
+      });
     });
-    return Promise.all(chunks.map(function (k) { return self.file("p" + k); })).then(function (files) {
+    return Promise.all(chunks.map(function (id) { return self.file("p" + id); })).then(function (files) {
       var byChunk = new Map();
-      chunks.forEach(function (k, i) { byChunk.set(k, files[i]); });
+      chunks.forEach(function (id, i) { byChunk.set(id, files[i]); });
       var out = new Map(); // term -> per field: Map(paper -> [positions])
       terms.forEach(function (t) {
-        var posting = self.postings(t), file = byChunk.get(posting.chunk);
+        var posting = self.postings(t);
         out.set(t, posting.fields.map(function (field, f) {
-          var map = new Map(), flat = file ? file[posting.row][f] : [], at = 0;
+          // the tiers' rows joined, as the postings are (a row starts from position 0 again)
+          var flat = [].concat.apply([], posting.parts.map(function (part) {
+            var file = byChunk.get(part.chunk);
+            return file ? file[part.row][f] : [];
+          }));
+          var map = new Map(), at = 0;
           for (var i = 0; i < field.docs.length; i++) {
             var list = [], p = 0;
             for (var j = 0; j < field.tfs[i]; j++) { p += flat[at++]; list.push(p); }

@@ -69,13 +69,28 @@ def one_index(seed_documents, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def tiered_index(seed_documents, tmp_path_factory) -> Path:
+    """The seed papers' search index in two tiers (the first 400 papers, and the other 108), as
+    a site's search folder: the engine must answer from it as from one tier."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(search, "RECENT_PAPERS", 200)
+        files = search.index_files(seed_documents)
+    site = tmp_path_factory.mktemp("tiered")
+    for path, data in files.items():
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_bytes(data)
+    return site
+
+
 def index_files(site: Path) -> dict[str, object]:
     """Every file of a site's search index but the manifest, by key ("t0", "d3", ...)."""
     return dict(load_index_file(p.read_text()) for p in (site / "search").glob("*/*.js"))
 
 
-def test_the_engine_answers_every_query_as_one_lunr_index_of_the_archive(seed_site, one_index):
-    partitioned = node(str(seed_site), queries=QUERIES)
+@pytest.mark.parametrize("site", ["seed_site", "tiered_index"])
+def test_the_engine_answers_every_query_as_one_lunr_index_of_the_archive(site, one_index, request):
+    partitioned = node(str(request.getfixturevalue(site)), queries=QUERIES)
     single = node("--one", str(one_index), queries=QUERIES)
     compared = 0
     for query, mine, theirs in zip(QUERIES, partitioned, single):
@@ -101,7 +116,7 @@ def test_postings_are_what_lunr_py_counts(seed_documents):
     postings = search.Postings(Analyzer())
     for d in seed_documents:
         postings.add(d)
-    rows, _ = postings.rows(postings.terms())
+    rows, _ = postings.rows(postings.terms()[0])
     seen = Counter()
     for term, *fields in rows:
         for field, flat in zip(FIELDS, fields):
@@ -126,22 +141,55 @@ def test_positions_are_where_each_term_occurs():
     assert length == 9  # terms the pipeline made: stop words are not counted
 
 
-def test_every_term_is_in_the_chunk_the_manifest_points_to(seed_site):
-    manifest = load_manifest((seed_site / "search" / "manifest.js").read_text())
-    files = index_files(seed_site)
-    terms = [row[0] for k in range(len(manifest["terms"])) for row in files[f"t{k}"]]
-    js_order = sorted(terms, key=lambda t: t.encode("utf-16-be", "surrogatepass"))
-    assert terms == js_order and len(set(terms)) == len(terms) > 5000
-    for k, first in enumerate(manifest["terms"]):
-        rows = files[f"t{k}"]
-        assert rows[0][0] == first
-        assert len(files[f"p{k}"]) == len(rows)  # positions: one row per term of the chunk
-        size = sum(len(json.dumps(row)) for row in rows)
-        assert size < 2 * search.TERM_CHUNK or len(rows) == 1  # only a common word's postings are bigger
-    words = [w for k in range(len(manifest["words"])) for w in files[f"w{k}"]]
-    assert words == terms
-    assert [files[f"w{k}"][0] for k in range(len(manifest["words"]))] == manifest["words"]
+@pytest.mark.parametrize("site", ["seed_site", "tiered_index"])
+def test_every_term_is_in_the_chunk_the_manifest_points_to(site, seed_documents, request):
+    firsts = [0] if site == "seed_site" else [0, 400]  # 508 papers: one tier of 1024, or of 200 and the rest
+    site = request.getfixturevalue(site)
+    manifest = load_manifest((site / "search" / "manifest.js").read_text())
+    files = index_files(site)
+    tiers = manifest["tiers"]
+    assert [t["first"] for t in tiers] == firsts and [t["name"] for t in tiers] == list(search.TIER_NAMES[:len(tiers)])
+    every = set()
+    for n, tier in enumerate(tiers):
+        name, last = tier["name"], tiers[n + 1]["first"] if n + 1 < len(tiers) else len(seed_documents)
+        terms = [row[0] for k in range(len(tier["terms"])) for row in files[f"t{name}{k}"]]
+        js_order = sorted(terms, key=lambda t: t.encode("utf-16-be", "surrogatepass"))
+        assert terms == js_order and len(set(terms)) == len(terms) > 1000
+        for k, first in enumerate(tier["terms"]):
+            rows = files[f"t{name}{k}"]
+            assert rows[0][0] == first
+            assert len(files[f"p{name}{k}"]) == len(rows)  # positions: one row per term of the chunk
+            size = sum(len(json.dumps(row)) for row in rows)
+            assert size < 2 * search.TERM_CHUNK or len(rows) == 1  # only a common word's postings are bigger
+            for row in rows:  # a tier holds its own papers' postings, and only theirs
+                for flat in row[1:]:
+                    papers = [sum(flat[0:i + 1:3]) for i in range(0, len(flat), 3)]
+                    assert all(tier["first"] <= p < last for p in papers), (name, row[0])
+        words = [w for k in range(len(tier["words"])) for w in files[f"w{name}{k}"]]
+        assert words == terms
+        assert [files[f"w{name}{k}"][0] for k in range(len(tier["words"]))] == tier["words"]
+        every.update(terms)
+    assert len(every) > 5000
     assert manifest["papers"] == 508 and manifest["fields"] == list(FIELDS) and manifest["store"] == search.STORE_PAPERS
+
+
+def test_a_tier_s_files_stay_the_same_when_papers_are_added_after_it(seed_documents, monkeypatch):
+    """Adding papers (a new day) rewrites only the recent tier's files (and the manifest and the
+    new papers' documents): the papers before the tier boundary keep their files byte for byte."""
+    monkeypatch.setattr(search, "RECENT_PAPERS", 200)
+    before, after = search.index_files(seed_documents[:450]), search.index_files(seed_documents)
+    first_tier = {path for path in after if re.fullmatch(r"search/[tpw]/\d+\.js", path)}
+    assert len(first_tier) > 20 and all(after[path] == before[path] for path in first_tier)
+    recent = [path for path in after if re.fullmatch(r"search/[tpw]/r\d+\.js", path)]
+    assert recent and any(after[path] != before.get(path) for path in recent)
+
+
+def test_tiers_answer_phrases_prefixes_and_typos_as_one_tier(seed_site, tiered_index):
+    texts = ["diffusion models ", "transfor", '"stable diffusion"', "GPT-4 ", "difusion ", "*former", "consistency mod"]
+    one, two = (node("--find", str(site), queries=texts) for site in (seed_site, tiered_index))
+    for text, a, b in zip(texts, one, two):
+        assert a["results"] and a["results"] == b["results"], text
+        assert a["mode"] == b["mode"], text
 
 
 def test_document_chunks_have_what_a_result_shows(seed_site, seed_documents):
@@ -165,7 +213,7 @@ def test_a_query_loads_only_the_files_its_words_need(seed_site):
     assert kinds["transfor"]["w"] == 1 and kinds["transfor"]["p"] == 0  # a prefix looks through one word chunk
     assert kinds['"stable diffusion"']["p"] >= 1 and kinds["GPT-4 "]["p"] >= 1  # positions for phrases, names
     assert kinds["difusion "]["w"] == 1  # a typo looks only among words starting with its letter
-    assert kinds["*former"]["w"] == len(manifest["words"])  # a leading wildcard must look at every word
+    assert kinds["*former"]["w"] == sum(len(t["words"]) for t in manifest["tiers"])  # a leading wildcard: every word
 
 
 def find(site: Path, *texts: str) -> dict[str, dict]:
@@ -385,8 +433,9 @@ def test_terms_outside_the_bmp_are_ordered_and_found_as_javascript_compares(tmp_
         (site / path).parent.mkdir(parents=True, exist_ok=True)
         (site / path).write_bytes(data)
     manifest = load_manifest(files["search/manifest.js"].decode())
-    assert manifest["terms"] == sorted(manifest["terms"], key=lambda t: t.encode("utf-16-be", "surrogatepass"))
-    assert manifest["terms"] != sorted(manifest["terms"])  # the two orders differ here
+    firsts = manifest["tiers"][0]["terms"]
+    assert firsts == sorted(firsts, key=lambda t: t.encode("utf-16-be", "surrogatepass"))
+    assert firsts != sorted(firsts)  # the two orders differ here
     answers = node("--find", str(site), queries=[w + " " for w in words])
     for n, (word, answer) in enumerate(zip(words, answers)):
         assert [ref for ref, *_ in answer["results"]] == [f"p{n}"], (word, answer)
