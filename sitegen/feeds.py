@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 from feedgen.feed import FeedGenerator
 
 from . import __version__, urls
+from .jsonio import compact
 from .model import Catalog
 from .views import Site
 
@@ -160,6 +161,6 @@ def catalog_json(catalog: Catalog) -> Iterator[bytes]:
             "code_stars": p.code_stars,
             "ai_summary": p.ai_summary,
         }
-        # One paper per line: readable, diff-friendly, and written by the C encoder (indent= is pure Python).
-        yield (",\n" if n else "").encode() + json.dumps(row, ensure_ascii=False).encode("utf-8")
+        # One paper per line, compact: diff-friendly, and written by orjson (indent= is pure Python).
+        yield (b",\n" if n else b"") + compact(row)
     yield b"\n]\n"

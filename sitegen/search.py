@@ -49,6 +49,7 @@ import msgpack
 
 from . import cache as build_cache
 from . import urls
+from .jsonio import compact
 from .search_terms import BOOSTS, FIELDS, Analyzer
 from .views import PaperView
 
@@ -431,17 +432,18 @@ def _js(key: str, value) -> bytes:
     """A file of the index: its JSON in a string given to JSON.parse, which a browser reads much
     faster than the same data as an object literal. Only backslash, quote and the two line
     separators need escaping in the string."""
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    literal = (body.replace("\\", "\\\\").replace("'", "\\'")
-               .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-    return (f"(window.{GLOBAL}=window.{GLOBAL}||{{}})[{json.dumps(key)}]=JSON.parse('{literal}');\n"
-            .encode("utf-8", "surrogatepass"))
+    body = compact(value)
+    literal = (body.replace(b"\\", b"\\\\").replace(b"'", b"\\'")
+               .replace(_LS, b"\\u2028").replace(_PS, b"\\u2029"))
+    return f"(window.{GLOBAL}=window.{GLOBAL}||{{}})[{json.dumps(key)}]=JSON.parse('".encode() + literal + b"');\n"
+
+
+_LS, _PS = "\u2028".encode(), "\u2029".encode()  # the line separators a JavaScript string cannot hold raw
 
 
 def _manifest(value) -> bytes:
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return f"window.SITEGEN_SEARCH={body};\n".encode("utf-8", "surrogatepass")
+    body = compact(value).replace(_LS, b"\\u2028").replace(_PS, b"\\u2029")
+    return b"window.SITEGEN_SEARCH=" + body + b";\n"
 
 
 def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = None):

@@ -26,10 +26,11 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "views": set(),
     "site": {"periods", "related", "views"},
     "render": {"views"},
-    "feeds": {"views"},
+    "feeds": {"views", "jsonio"},
     "mail": {"views", "render"},  # the template lookup (`render.loader`) is the theme's, shared
     "search_terms": set(),  # Lunr's analysis of text: the lunr package only
-    "search": {"views", "cache", "search_terms"},
+    "search": {"views", "cache", "search_terms", "jsonio"},
+    "jsonio": set(),  # compact JSON (orjson) for the large files
     "theme": set(),
     "cache": {"output"},  # atomic writes (`output.replacing`)
     "output": set(),
