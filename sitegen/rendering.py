@@ -82,10 +82,13 @@ def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -
     has room, else rendered here."""
     renderer = Renderer(site, templates)
     for n, page in enumerate(site.pages, 1):
-        record = None
+        record = None  # the page pickled: what the helper is sent, and the key of a page without inputs
         if renders:
-            record = build_cache.pickled(page, site.has_feed)
-            if renders.unchanged(page.path, record) and writer.reuse(page.path):
+            inputs = site.render_inputs.get(page.path)
+            if inputs is None:
+                record = build_cache.pickled(page, site.has_feed)
+            if (renders.unchanged(page.path, record or build_cache.pickled(inputs, site.has_feed))
+                    and writer.reuse(page.path)):
                 continue
         if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
             writer.put(page.path, renderer.render(page))

@@ -148,6 +148,9 @@ class Site:
     catalog: Catalog  # for `catalog_json`, made as it is written
     weeks: tuple = ()
     months: tuple = ()
+    # For pages whose view is made from a few smaller records (paper pages: `site.paper_inputs`),
+    # those records by path: a page's render key digests them instead of the whole view.
+    render_inputs: dict = field(default_factory=dict)
 
     @property
     def dated_digests(self) -> list[Digest]:

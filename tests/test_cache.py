@@ -188,6 +188,37 @@ def test_a_new_paper_that_enters_an_old_papers_related_list_equals_a_cold_build(
     assert tree_hash(project / "site") == cold(project)
 
 
+def test_a_paper_page_is_a_function_of_its_render_inputs(project):
+    """A paper page's render key digests `Site.render_inputs` instead of its view: across a new
+    day that merges an entry into an old paper and brings a new paper into an old paper's
+    related list, paper pages with equal inputs are equal pages (so a page that changed always
+    has new inputs, and gets a new key)."""
+    from sitegen.build import assemble_only
+    from sitegen.config import load
+
+    def paper_pages() -> dict:
+        site = assemble_only(load(project / "sitegen.toml"))
+        return {p.path: (p, cache.pickled(site.render_inputs[p.path], site.has_feed))
+                for p in site.pages if p.kind == "paper"}
+
+    before = paper_pages()
+    (title, abstract), merged = seed_papers(SEEDS[0])[0], seed_papers(SEEDS[0])[3]
+    add_day(project, "zz-new-day.txt", "Mar 20", [
+        ("Synaptic Resonance Two: Scaling Contextual Memory to Million-Token Documents",
+         abstract + " We scale it to a million tokens."), merged])
+    after = paper_pages()
+    same = new_inputs = changed_pages = 0
+    for path in before.keys() & after.keys():
+        (page_before, inputs_before), (page_after, inputs_after) = before[path], after[path]
+        if inputs_before == inputs_after:
+            assert page_before == page_after, path
+            same += 1
+        else:
+            new_inputs += 1
+            changed_pages += page_before != page_after
+    assert same > 100 and changed_pages >= 2 and new_inputs >= changed_pages
+
+
 def test_template_and_static_changes_reach_only_what_uses_them(project):
     build(project)
     before = tree_hash(project / "site")
