@@ -299,7 +299,7 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     similar.send(catalog, config, texts.peek)
     papers = assemble_papers(catalog, config, texts.remembered(paper_text))
     texts.release()
-    index.send(papers.views)
+    index.send(papers.parts)
     site = assemble(catalog, config, papers, similar.result())
     timings["assemble"] = time.perf_counter() - t0
     return catalog, site

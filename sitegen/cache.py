@@ -325,7 +325,7 @@ class RenderCache:
     """Which pages need rendering. A page's render key digests everything its bytes depend on:
     the theme (templates, settings, sitegen code and library versions: `theme`) and the page
     record itself (path, template, and the whole view, pickled), or, for a page made from a few
-    smaller records (a paper's page: `Site.render_inputs`), those records. Site-wide
+    smaller records (a paper's page: `PaperParts.inputs`), those records. Site-wide
     navigation, related papers and neighbours are part of the view or of its records, so they
     are recomputed every build and a page whose neighbours changed gets a new key. Equal keys mean equal bytes, so a page whose key is
     the one the published file was rendered from is kept as published, not rendered."""

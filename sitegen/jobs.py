@@ -106,7 +106,7 @@ def _drained(items: list) -> Iterator:
 
 class IndexJob(_Job):
     """The search index, built in a worker forked at the start of the build (it inherits none of
-    the build's data) and sent the search documents as soon as the papers' views exist
+    the build's data) and sent the search documents as soon as the papers' parts exist
     (`assemble_papers`), a slice of the catalogue at a time, so neither process ever holds the
     whole archive pickled; it builds while this process finishes assembling and renders.
 
@@ -121,13 +121,13 @@ class IndexJob(_Job):
         # Unforked, `_local` is the documents, indexed in `files`.
         super().__init__(functools.partial(_search_index, self._file), cache)
 
-    def send(self, views: tuple) -> None:
-        """The papers' views (`assemble_papers`), sent a slice at a time as what their search
+    def send(self, parts: tuple) -> None:
+        """The papers' parts (`assemble_papers`), sent a slice at a time as what their search
         documents are made of; the worker makes the documents."""
         if not self._job.forked:
-            self._local = search.documents(views)
+            self._local = search.documents(parts)
             return
-        self._job.feed(views, search.document_inputs, self.CHUNK)
+        self._job.feed(parts, search.document_inputs, self.CHUNK)
 
     def files(self) -> Iterator[tuple[str, bytes]]:
         """(output path, bytes) of each search file, once the worker is done."""

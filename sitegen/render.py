@@ -19,7 +19,8 @@ from . import __version__, urls
 from .config import Config
 from .errors import UserError
 from .model import Problem
-from .views import Page, Site
+from .site import paper_view
+from .views import Page, PaperParts, Site
 
 
 class TemplateError(UserError):
@@ -86,6 +87,7 @@ class RenderSettings:
 class Renderer:
     def __init__(self, site: Site | RenderSettings, templates):
         self.env = environment(templates)
+        self.config = site.config
         self.globals = {
             "site": site.config,
             "generator": f"sitegen {__version__}",
@@ -100,7 +102,10 @@ class Renderer:
     def render(self, page: Page) -> bytes:
         with rendering(page.template, page.path):
             template = self.env.get_template(page.template)
-            html = template.render(page=page, view=page.view, **self.globals)
+            view = page.view
+            if isinstance(view, PaperParts):  # a paper's page: its view is made now, as it is rendered
+                view = paper_view(view, self.config)
+            html = template.render(page=page, view=view, **self.globals)
         return html.encode("utf-8")
 
 

@@ -18,7 +18,7 @@ from .model import Problem
 from .output import Writer
 from .render import Renderer, RenderSettings, TemplateError, syntax_problems
 from .theme import Theme, lunr_js
-from .views import Site
+from .views import PaperParts, Site
 from .workers import ForkedJob
 
 Progress = Callable  # `build.Progress`: progress(stage, total) gives a counter (update, close)
@@ -82,13 +82,13 @@ def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -
     has room, else rendered here."""
     renderer = Renderer(site, templates)
     for n, page in enumerate(site.pages, 1):
-        record = None  # the page pickled: what the helper is sent, and the key of a page without inputs
+        record = None  # the page pickled: what the helper is sent, and the key of a page but a paper's
         if renders:
-            inputs = site.render_inputs.get(page.path)
-            if inputs is None:
-                record = build_cache.pickled(page, site.has_feed)
-            if (renders.unchanged(page.path, record or build_cache.pickled(inputs, site.has_feed))
-                    and writer.reuse(page.path)):
+            if isinstance(page.view, PaperParts):  # keyed by what its view is made from
+                key = build_cache.pickled(page.view.inputs, site.has_feed)
+            else:
+                key = record = build_cache.pickled(page, site.has_feed)
+            if renders.unchanged(page.path, key) and writer.reuse(page.path):
                 continue
         if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
             writer.put(page.path, renderer.render(page))

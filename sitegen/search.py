@@ -51,7 +51,7 @@ from . import cache as build_cache
 from . import urls
 from .jsonio import compact
 from .search_terms import BOOSTS, FIELDS, Analyzer
-from .views import PaperView
+from .views import PaperParts
 
 TERM_CHUNK = 24_000  # about this many characters of postings in a term chunk (8 to 10 KB gzip)
 WORD_CHUNK = 16_000  # characters of terms in a word chunk
@@ -72,16 +72,16 @@ class SearchDocument:
     dates: tuple[str, ...]  # where the paper is listed, as the reader knows it
 
 
-def documents(papers: tuple[PaperView, ...], start: int = 0) -> list[SearchDocument]:
+def documents(papers: tuple[PaperParts, ...], start: int = 0) -> list[SearchDocument]:
     """The papers' search documents; `start` is the first one's place in the catalogue."""
     return documents_from(document_inputs(papers, start))
 
 
-def document_inputs(papers: tuple[PaperView, ...], start: int = 0) -> list[tuple]:
+def document_inputs(papers: tuple[PaperParts, ...], start: int = 0) -> list[tuple]:
     """What the papers' search documents are made of, as plain tuples: cheap to make, and to
     send to the index worker, which makes the documents (`documents_from`)."""
-    return [(n, p.title_text, p.abstract_text, p.organization or "", p.path,
-             tuple(a.digest.label for a in p.appearances)) for n, p in enumerate(papers, start)]
+    return [(n, p.text.title_text, p.text.abstract_text, p.paper.organization or "", p.path,
+             tuple(digest.label for digest in p.digests)) for n, p in enumerate(papers, start)]
 
 
 def documents_from(inputs: list[tuple]) -> list[SearchDocument]:

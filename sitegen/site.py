@@ -19,9 +19,9 @@ from slugify import slugify
 
 from . import periods, text, urls
 from .config import Config
-from .model import Catalog, Listing, Paper, evolve
-from .views import (INDEX_DATES, AppearanceView, ArchiveView, Digest, FrontView, Link, Page, PaperSummary, PaperText,
-                    PaperView, Site, long_date, short_date)
+from .model import Catalog, Listing, Paper
+from .views import (INDEX_DATES, AppearanceView, ArchiveView, Digest, FrontView, Link, Page, PaperParts, PaperSummary,
+                    PaperText, PaperView, Site, long_date, short_date)
 
 def paper_meta(p: Paper) -> tuple[str, ...]:
     meta = []
@@ -154,11 +154,11 @@ def _searches(title: str) -> tuple[Link, ...]:
 
 @dataclass(frozen=True)
 class Papers:
-    """The first half of assembly: the digests and every paper's view, without related papers
+    """The first half of assembly: the digests and every paper's parts, without related papers
     (the one step that compares every paper with every other). Enough for the search index, so
     it can be built while the rest of the site is assembled."""
 
-    views: tuple[PaperView, ...]
+    parts: tuple[PaperParts, ...]
     digests: tuple[Digest, ...]
 
 
@@ -169,7 +169,7 @@ def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
 
 
 def assemble_papers(catalog: Catalog, config: Config, text_of=None) -> Papers:
-    """Every paper's view and the digests, without related papers. `text_of` makes what a
+    """Every paper's parts and the digests, without related papers. `text_of` makes what a
     title and abstract become (`paper_text`, or the build cache's memo of it)."""
     text_of = text_of or paper_text
     texts: dict[str, PaperText] = {}
@@ -184,28 +184,29 @@ def assemble_papers(catalog: Catalog, config: Config, text_of=None) -> Papers:
             paper_of[(a.source, a.line)] = p.id
 
     digests = _digests(catalog, config, summaries, paper_of)
-    digest_of_source = {src: d for d in digests for src in d.sources}
-    paper_views = []
-    for p in catalog.papers:
-        appearances = tuple(
-            AppearanceView(Link(digest_of_source[a.source].path, digest_of_source[a.source].short_label),
-                           a.source, a.line, a.rank, a.upvotes, a.date)
-            for a in p.appearances
-        )
-        t = texts[p.id]
-        dates = p.dates  # computed from the appearances on each call: once per paper here
-        paper_views.append(PaperView(
-            id=p.id, path=urls.paper(p.id), title_html=summaries[p.id].title_html,
-            title_text=t.title_text, abstract_html=t.abstract_html, abstract_text=t.abstract_text,
-            description=t.description, meta=summaries[p.id].meta,
-            authors_count=p.authors_count, organization=p.organization,
-            published=p.published.isoformat() if p.published else p.published_text,
-            upvotes=p.upvotes, appearances=appearances, links_out=links_out(p, t.title_text),
-            structured_data=_scholarly_article(p, t.title_text, t.abstract_text, config, dates),
-            history=history_line(p, dates), arxiv_id=p.arxiv_id, submitter=p.submitter, authors=p.authors,
-            ai_summary=p.ai_summary,
-        ))
-    return Papers(tuple(paper_views), tuple(digests))
+    link_of_source = {src: Link(d.path, d.short_label) for d in digests for src in d.sources}
+    parts = tuple(PaperParts(p, texts[p.id], tuple(link_of_source[a.source] for a in p.appearances))
+                  for p in catalog.papers)
+    return Papers(parts, tuple(digests))
+
+
+def paper_view(parts: PaperParts, config: Config) -> PaperView:
+    """A paper page's view: made from its parts (`PaperParts`) when the page is rendered."""
+    p, t = parts.paper, parts.text
+    appearances = tuple(AppearanceView(digest, a.source, a.line, a.rank, a.upvotes, a.date)
+                        for a, digest in zip(p.appearances, parts.digests))
+    dates = p.dates  # computed from the appearances on each call: once here
+    return PaperView(
+        id=p.id, path=parts.path, title_html=t.title_html,
+        title_text=t.title_text, abstract_html=t.abstract_html, abstract_text=t.abstract_text,
+        description=t.description, meta=paper_meta(p),
+        authors_count=p.authors_count, organization=p.organization,
+        published=p.published.isoformat() if p.published else p.published_text,
+        upvotes=p.upvotes, appearances=appearances, links_out=links_out(p, t.title_text),
+        structured_data=_scholarly_article(p, t.title_text, t.abstract_text, config, dates),
+        history=history_line(p, dates), related=parts.related, arxiv_id=p.arxiv_id, submitter=p.submitter,
+        authors=p.authors, ai_summary=p.ai_summary,
+    )
 
 
 def related_inputs(papers, config: Config, saved_text=None) -> list[tuple[str, str, bool]]:
@@ -243,11 +244,9 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
     digests = list(papers.digests)
     if similar is None:
         similar = related_papers(catalog, config)
-    links = [Link(v.path, v.title_text) for v in papers.views]  # one per paper, shared by every list
-    paper_views = [
-        evolve(v, related=tuple([links[j] for j, _score in similar[n]]))
-        for n, v in enumerate(papers.views)
-    ]
+    links = [Link(pp.path, pp.text.title_text) for pp in papers.parts]  # one per paper, shared by every list
+    parts = [PaperParts(pp.paper, pp.text, pp.digests, tuple([links[j] for j, _score in similar[n]]))
+             for n, pp in enumerate(papers.parts)]
 
     newest = max((d.date for d in digests if d.date), default=None)
     dated = [d for d in digests if d.date]
@@ -275,30 +274,17 @@ def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
             pages.append(Page(view.path, "period.html", f"{period.label}{top} \u2013 {config.title}",
                               f"{len(period.papers)} papers listed in {period.label}.", period.kind, view,
                               lastmod=period.last_date, in_sitemap=view.ordering == "listing"))
-    render_inputs = {}
-    for p, v in zip(catalog.papers, paper_views):
-        dates = p.dates
-        pages.append(Page(v.path, "paper.html", f"{v.title_text} \u2013 {config.title}", v.description, "paper", v,
-                          lastmod=dates[-1] if dates else None, og_type="article"))
-        render_inputs[v.path] = paper_inputs(p, v)
+    for pp in parts:  # each paper's view is made when its page is rendered (`paper_view`)
+        dates = pp.paper.dates
+        pages.append(Page(pp.path, "paper.html", f"{pp.text.title_text} \u2013 {config.title}", pp.text.description,
+                          "paper", pp, lastmod=dates[-1] if dates else None, og_type="article"))
     pages.append(Page(urls.SEARCH, "search.html", f"Search \u2013 {config.title}",
                       f"Search {len(catalog.papers)} papers by title and abstract.", "search"))
     # Hosts serve 404.html at any depth, where relative links would break: with a known base
     # URL the page resolves its links against the site root instead.
     pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
                       "This page does not exist.", "404", base_href=config.base_url or None, in_sitemap=False))
-    return Site(config, tuple(pages), tuple(digests), tuple(paper_views), catalog, tuple(weeks), tuple(months),
-                render_inputs)
-
-
-def paper_inputs(p: Paper, view: PaperView) -> tuple:
-    """Everything a paper's page is made from besides the settings and the theme: the paper's
-    record, the digests it was listed in (their links) and its related papers (their links).
-    The page and its view (`assemble_papers`, `assemble`) are a function of these, so its
-    render key digests them: a few small records, where the view repeats the abstract as text,
-    HTML and excerpts (pickling the views was 60% of the render keys' time at 10k papers).
-    Whatever a paper's page comes to show must come from here."""
-    return (p, tuple(a.digest for a in view.appearances), view.related)
+    return Site(config, tuple(pages), tuple(digests), tuple(parts), catalog, tuple(weeks), tuple(months))
 
 
 def history_line(p: Paper, dates: tuple[dt.date, ...] | None = None) -> str:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from .config import Config
-from .model import MONTH_NAMES, Catalog
+from . import urls
+from .model import MONTH_NAMES, Catalog, Paper
 
 INDEX_DATES = 30  # the index shows this many newest dates; the archive has them all
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -132,7 +133,9 @@ class Page:
     title: str
     description: str
     kind: str
-    view: object = None  # the page's view record: a PaperView, Digest, period, FrontView, ArchiveView
+    # The page's view record: a Digest, period, FrontView or ArchiveView; for a paper's page its
+    # PaperParts, made into its PaperView only when the page is rendered (`render.Renderer`).
+    view: object = None
     lastmod: dt.date | None = None  # for the sitemap: the newest digest date the page shows
     og_type: str = "website"
     base_href: str | None = None  # a <base> for pages served at any depth (404)
@@ -144,13 +147,10 @@ class Site:
     config: Config
     pages: tuple[Page, ...]
     digests: tuple[Digest, ...]
-    papers: tuple[PaperView, ...]
+    papers: tuple[PaperParts, ...]
     catalog: Catalog  # for `catalog_json`, made as it is written
     weeks: tuple = ()
     months: tuple = ()
-    # For pages whose view is made from a few smaller records (paper pages: `site.paper_inputs`),
-    # those records by path: a page's render key digests them instead of the whole view.
-    render_inputs: dict = field(default_factory=dict)
 
     @property
     def dated_digests(self) -> list[Digest]:
@@ -181,3 +181,29 @@ class PaperText:
     abstract_html: Markup
     excerpt: str
     description: str
+
+
+@dataclass(frozen=True)
+class PaperParts:
+    """What a paper's page is made from: the paper's record, what its title and abstract become,
+    the digest each appearance is on (a link per appearance) and the related papers (links,
+    best first). `site.paper_view` makes the page's view of these and the settings when the
+    page is rendered, so a build makes views only for the pages it renders; the render key
+    digests `inputs` (the text is a function of the record and the settings)."""
+
+    paper: Paper
+    text: PaperText
+    digests: tuple[Link, ...]
+    related: tuple[Link, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return urls.paper(self.paper.id)
+
+    @property
+    def inputs(self) -> tuple:
+        """Everything the page is made from but the settings and the theme, in small records
+        (the view repeats the abstract as text, HTML, excerpts and structured data): what a
+        paper page's render key digests. Whatever a paper's page comes to show must come from
+        these."""
+        return (self.paper, self.digests, self.related)

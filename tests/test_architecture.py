@@ -25,7 +25,7 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "periods": set(),
     "views": set(),
     "site": {"periods", "related", "views"},
-    "render": {"views"},
+    "render": {"views", "site"},  # a paper page's view is made as the page is rendered (`site.paper_view`)
     "feeds": {"views", "jsonio"},
     "mail": {"views", "render"},  # the template lookup (`render.loader`) is the theme's, shared
     "search_terms": set(),  # Lunr's analysis of text: the lunr package only

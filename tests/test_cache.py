@@ -189,16 +189,17 @@ def test_a_new_paper_that_enters_an_old_papers_related_list_equals_a_cold_build(
 
 
 def test_a_paper_page_is_a_function_of_its_render_inputs(project):
-    """A paper page's render key digests `Site.render_inputs` instead of its view: across a new
-    day that merges an entry into an old paper and brings a new paper into an old paper's
-    related list, paper pages with equal inputs are equal pages (so a page that changed always
-    has new inputs, and gets a new key)."""
+    """A paper page's render key digests its parts' `inputs` (the paper's record and the links
+    of its digests and related papers), not its view: across a new day that merges an entry
+    into an old paper and brings a new paper into an old paper's related list, paper pages with
+    equal inputs have equal views (so a page that changed always has new inputs, and a new key)."""
     from sitegen.build import assemble_only
     from sitegen.config import load
+    from sitegen.site import paper_view
 
     def paper_pages() -> dict:
         site = assemble_only(load(project / "sitegen.toml"))
-        return {p.path: (p, cache.pickled(site.render_inputs[p.path], site.has_feed))
+        return {p.path: ((p, paper_view(p.view, site.config)), cache.pickled(p.view.inputs, site.has_feed))
                 for p in site.pages if p.kind == "paper"}
 
     before = paper_pages()

@@ -36,7 +36,7 @@ def test_related_lists_are_precise_on_papers_with_obvious_siblings():
     from sitegen import config
     from sitegen.build import assemble_only
 
-    papers = [(v.title_text, v.abstract_text) for v in assemble_only(config.load(ROOT / "sitegen.toml")).papers]
+    papers = [(p.text.title_text, p.text.abstract_text) for p in assemble_only(config.load(ROOT / "sitegen.toml")).papers]
     rng = random.Random(29)
     words = sorted({w for title, _ in papers for w in title.split() if w.isalpha() and len(w) > 3})
     sentences = [s for _, abstract in papers for s in abstract.split(". ")]

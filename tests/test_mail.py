@@ -202,7 +202,7 @@ def test_the_wordwrap_filter_wraps_every_seed_excerpt_as_jinjas():
 
     env = jinja2.Environment()
     site = assemble_only(load(ROOT / "sitegen.toml"))
-    excerpts = {p.excerpt for d in site.digests for p in d.papers} | {p.abstract_text for p in site.papers}
+    excerpts = {p.excerpt for d in site.digests for p in d.papers} | {p.text.abstract_text for p in site.papers}
     assert len(excerpts) > 900
     for text in excerpts:
         for width in (20, 72):
