@@ -228,14 +228,14 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     memos = [build_cache.Memo(cache, name) for name in ("listings", "slugs")]
     memos.append(build_cache.Memo(cache, "paper-text", (PaperText, Link)))
     try:
-        catalog, site = _assemble(config, inputs, found, strict, memos, index, similar, timings)
+        catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings)
         if out is None:
             writer = MemoryWriter()
-            render_site(site, writer, templates, static, timings, index, progress)
+            render_site(site, writer, templates, static, timings, index, progress, related=related)
         else:
             renders = build_cache.RenderCache(theme, record.renders if record else None) if key else None
             with publish(out, lock=False, previous=record.manifest if record else None) as writer:
-                render_site(site, writer, templates, static, timings, index, progress, renders, helper)
+                render_site(site, writer, templates, static, timings, index, progress, renders, helper, related)
                 if cache is not None:
                     build_cache.forget(cache, out)  # the output is about to change under the record
     except BaseException:
@@ -274,11 +274,12 @@ def _unchanged(out: Path, record: build_cache.Record, strict: bool, timings: dic
 
 
 def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict: bool, memos: list,
-              index: IndexJob, similar: RelatedJob, timings: dict[str, float]) -> tuple[Catalog, Site]:
-    """Read, dedupe and assemble (sending the workers their inputs on the way): the catalogue
-    and the site."""
+              index: IndexJob, similar: RelatedJob, timings: dict[str, float]) -> tuple[Catalog, Site, object]:
+    """Read, dedupe and assemble (sending the workers their inputs on the way): the catalogue,
+    the site without related papers, and what gives the function that joins them in once the
+    related-papers worker is done (for `render_site`)."""
     from . import dedupe, listing
-    from .site import assemble, assemble_papers, paper_text
+    from .site import RelatedLinks, assemble_pages, assemble_papers, paper_text
     from .sources import listing_key
 
     parsed, slugs, texts = memos
@@ -300,6 +301,6 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     papers = assemble_papers(catalog, config, texts.remembered(paper_text))
     texts.release()
     index.send(papers.parts)
-    site = assemble(catalog, config, papers, similar.result())
+    site = assemble_pages(catalog, config, papers)
     timings["assemble"] = time.perf_counter() - t0
-    return catalog, site
+    return catalog, site, lambda: RelatedLinks(papers.parts, similar.result()).join

@@ -4,6 +4,7 @@ only once it knows there is something to build, so a build with nothing to do ne
 Jinja, the Markdown parser or the feed library."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from .model import Problem
 from .output import Writer
 from .render import Renderer, RenderSettings, TemplateError, syntax_problems
 from .theme import Theme, lunr_js
-from .views import PaperParts, Site
+from .views import Page, PaperParts, Site
 from .workers import ForkedJob
 
 Progress = Callable  # `build.Progress`: progress(stage, total) gives a counter (update, close)
@@ -26,10 +27,16 @@ Progress = Callable  # `build.Progress`: progress(stage, total) gives a counter 
 
 def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static: tuple[Path, ...], timings: dict[str, float],
                 index: IndexJob, progress: Progress, renders: build_cache.RenderCache | None = None,
-                helper: ForkedJob | None = None) -> None:
+                helper: ForkedJob | None = None, related: Callable[[], Callable] | None = None) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
     (built meanwhile by `index`). With `renders`, a page rendered last time from the same
     inputs keeps the published file instead of being rendered again.
+
+    With `related` (a site from `site.assemble_pages`, whose paper pages hold no related papers
+    yet), everything else is done first: the catalogue, every other page, the emails, feeds and
+    static files; then `related()` gives the function that joins a paper's related papers into
+    its parts (`RelatedLinks.join`), waiting for the related-papers worker if it is not done,
+    and each paper page is joined as it is rendered.
 
     `helper` (a `RenderHelper`, forked at the start of the build) renders a share of the pages
     and emails into the same staging folder: whenever its pipe has room for it, the next one to
@@ -40,13 +47,23 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     t0 = time.perf_counter()
     _raise_theme_problems(syntax_problems(templates))
     _claim_rendered(site, writer)
+    papers = [page for page in site.pages if isinstance(page.view, PaperParts)]
+    others = [page for page in site.pages if not isinstance(page.view, PaperParts)]
+    files = waited = 0.0
     try:
         if helper is not None:
             helper.send(writer.part(), templates, RenderSettings(site.config, site.has_feed))
-        bar = progress("render", len(site.pages) + len(site.emailed_digests))
-        _render_pages(site, writer, templates, bar, renders, helper)
-        _render_emails(site, writer, templates, bar, renders, helper)
         writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
+        bar = progress("render", len(site.pages) + len(site.emailed_digests))
+        _render_pages(site, others, writer, templates, bar, renders, helper)
+        _render_emails(site, writer, templates, bar, renders, helper)
+        t1 = time.perf_counter()
+        _add_files(site, writer, static)
+        t2 = time.perf_counter()
+        files = t2 - t1
+        join = related() if related is not None else None  # the related-papers worker's lists
+        waited = time.perf_counter() - t2
+        _render_pages(site, papers, writer, templates, bar, renders, helper, join)
         if helper is not None:
             helper.finish()
             writer.merge(*helper.result())
@@ -57,14 +74,13 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
         if isinstance(e, TemplateError):  # report every template that fails, not just the first
             _raise_theme_problems(_render_problems(site, templates))
         raise
-    t1 = time.perf_counter()
-    _add_files(site, writer, static)
-    t2 = time.perf_counter()
+    t3 = time.perf_counter()
     _add_index(writer, index, progress)
-    # The index is built beside the other stages: its figure is how long the build waited for it.
-    timings["index"] = time.perf_counter() - t2
-    timings["render"] = t1 - t0
-    timings["feeds"] = t2 - t1
+    # The workers run beside the other stages: their figures are how long the build waited.
+    timings["index"] = time.perf_counter() - t3
+    timings["related"] = waited
+    timings["render"] = t3 - t0 - files - waited
+    timings["feeds"] = files
 
 
 def _claim_rendered(site: Site, writer: Writer) -> None:
@@ -77,24 +93,30 @@ def _claim_rendered(site: Site, writer: Writer) -> None:
     writer.claim(urls.CATALOG, "catalogue")
 
 
-def _render_pages(site: Site, writer: Writer, templates, bar, renders, helper) -> None:
+def _render_pages(site: Site, pages: list[Page], writer: Writer, templates, bar, renders, helper,
+                  join: Callable | None = None) -> None:
     """Each page: kept as published if its render key is unchanged, else sent to the helper if its pipe
-    has room, else rendered here."""
+    has room, else rendered here. `join` joins a paper page's related papers into its parts."""
     renderer = Renderer(site, templates)
-    for n, page in enumerate(site.pages, 1):
+    for n, page in enumerate(pages, 1):
         record = None  # the page pickled: what the helper is sent, and the key of a page but a paper's
+        parts = page.view if isinstance(page.view, PaperParts) else None
+        if parts is not None and join is not None:
+            parts = join(parts)
         if renders:
-            if isinstance(page.view, PaperParts):  # keyed by what its view is made from
-                key = build_cache.pickled(page.view.inputs, site.has_feed)
+            if parts is not None:  # keyed by what its view is made from
+                key = build_cache.pickled(parts.inputs, site.has_feed)
             else:
                 key = record = build_cache.pickled(page, site.has_feed)
             if renders.unchanged(page.path, key) and writer.reuse(page.path):
                 continue
+        if parts is not None and parts is not page.view:
+            page = dataclasses.replace(page, view=parts)
         if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
             writer.put(page.path, renderer.render(page))
         if n % 100 == 0:
             bar.update(100)
-    bar.update(len(site.pages) % 100)
+    bar.update(len(pages) % 100)
 
 
 def _render_problems(site: Site, templates: tuple[Path, ...]) -> list[Problem]:

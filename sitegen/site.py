@@ -236,17 +236,37 @@ def related_papers(catalog: Catalog, config: Config, saved_text=None, stems_of=N
     return related.related(documents, stems_of=stems_of)
 
 
+class RelatedLinks:
+    """Related papers (`related_papers`' lists, by catalogue place) joined into papers' parts as
+    links (`join`), one Link per paper shared by every list."""
+
+    def __init__(self, parts: tuple[PaperParts, ...], similar: list[list[tuple[int, float]]]):
+        self.links = [Link(pp.path, pp.text.title_text) for pp in parts]
+        self.place = {pp.path: n for n, pp in enumerate(parts)}
+        self.similar = similar
+
+    def join(self, parts: PaperParts) -> PaperParts:
+        links, similar = self.links, self.similar[self.place[parts.path]]
+        return PaperParts(parts.paper, parts.text, parts.digests, tuple([links[j] for j, _score in similar]))
+
+
 def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,
              similar: list[list[tuple[int, float]]] | None = None) -> Site:
     """The site as records: `papers` (from `assemble_papers`) completed with related papers
     (`similar`, from `related_papers`), and every page."""
     papers = papers or assemble_papers(catalog, config)
-    digests = list(papers.digests)
     if similar is None:
         similar = related_papers(catalog, config)
-    links = [Link(pp.path, pp.text.title_text) for pp in papers.parts]  # one per paper, shared by every list
-    parts = [PaperParts(pp.paper, pp.text, pp.digests, tuple([links[j] for j, _score in similar[n]]))
-             for n, pp in enumerate(papers.parts)]
+    return assemble_pages(catalog, config, papers, RelatedLinks(papers.parts, similar).join)
+
+
+def assemble_pages(catalog: Catalog, config: Config, papers: Papers, join=None) -> Site:
+    """Every page. Each paper page's parts go through `join` (`RelatedLinks.join`) if given;
+    else they hold no related papers yet, and whoever renders the pages joins them in (the
+    build does, as it renders each: `rendering.render_site`), so every other page can be
+    rendered while related papers are still being found."""
+    digests = list(papers.digests)
+    parts = [join(pp) for pp in papers.parts] if join else papers.parts
 
     newest = max((d.date for d in digests if d.date), default=None)
     dated = [d for d in digests if d.date]
