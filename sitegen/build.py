@@ -222,7 +222,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     from .rendering import render_site
     from .views import Link, PaperText
 
-    index = IndexJob(cache)  # forked now, while this process holds little; sent its documents later
+    index = IndexJob(cache, out)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text
     memos = [build_cache.Memo(cache, name) for name in ("listings", "slugs")]

@@ -116,10 +116,11 @@ class IndexJob(_Job):
 
     CHUNK = 2000  # papers per message to the worker
 
-    def __init__(self, cache: Path | None = None):
+    def __init__(self, cache: Path | None = None, published: Path | None = None):
         self._file = tempfile.TemporaryFile(prefix="sitegen-index-")
+        self._published = published  # the site the last build wrote, which may hold files to keep
         # Unforked, `_local` is the documents, indexed in `files`.
-        super().__init__(functools.partial(_search_index, self._file), cache)
+        super().__init__(functools.partial(_search_index, self._file, published), cache)
 
     def send(self, parts: tuple) -> None:
         """The papers' parts (`assemble_papers`), sent a slice at a time as what their search
@@ -132,7 +133,7 @@ class IndexJob(_Job):
     def files(self) -> Iterator[tuple[str, bytes]]:
         """(output path, bytes) of each search file, once the worker is done."""
         if self._local is not None:
-            yield from search.iter_index_files(self._local, self._cache)
+            yield from search.iter_index_files(self._local, self._cache, self._published)
             return
         try:
             for path, offset, length in self._job.result():
@@ -148,12 +149,12 @@ class IndexJob(_Job):
         self._file.close()
 
 
-def _search_index(out, items, cache: Path | None) -> list[tuple[str, int, int]]:
+def _search_index(out, published: Path | None, items, cache: Path | None) -> list[tuple[str, int, int]]:
     """The index worker: receive the documents, then write each search file into `out` as it
     is made; [(path, offset, length)]."""
     docs = (doc for chunk in received(items) for doc in search.documents_from(chunk))
     places, offset = [], 0
-    for path, data in search.iter_index_files(docs, cache):  # indexed as the documents arrive
+    for path, data in search.iter_index_files(docs, cache, published):  # indexed as the documents arrive
         out.write(data)
         places.append((path, offset, len(data)))
         offset += len(data)

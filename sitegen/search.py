@@ -38,6 +38,7 @@ import functools
 import hashlib
 import itertools
 import json
+import re
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -293,17 +294,20 @@ class Postings:
         return Saved(names, bytes(self.keys), numbers, np.frombuffer(self.counts, dtype=np.int32),
                      np.frombuffer(self.field_lengths, dtype=np.int32), dict(self.irregular))
 
-    def terms(self, split: int | None = None) -> list[list[tuple[str, list[int]]]]:
+    def terms(self, split: int | None = None, first_tier: bool = True) -> list[list[tuple[str, list[int]]]]:
         """The postings of each tier (`split`: the first paper of the second tier; None, one
         tier): each term the tier's papers hold, in JavaScript's order (UTF-16 code units, as
         lunr.js's token set needs), with its group in each field (a group: the term's
         postings in one field; 0 where it has none, else the group's number plus one). `rows`
-        gives a run of one tier's terms' postings."""
+        gives a run of one tier's terms' postings. Without `first_tier`, the first tier's
+        papers are left out (its files are already known), and its list is empty."""
         import numpy as np  # the index worker's alone: the build's process does not need it
 
         names = self.analyzer.names
         numbers, paper, field, position = self._occurrences()
         keep = numbers >= 0
+        if split is not None and not first_tier:
+            keep &= paper >= split
         by_name = sorted(range(len(names)), key=lambda i: names[i].encode("utf-16-be", "surrogatepass"))
         nf = len(FIELDS)
         rank = np.empty(len(names), dtype=np.int32)  # a term's place in that order, times nf
@@ -446,12 +450,14 @@ def _manifest(value) -> bytes:
     return b"window.SITEGEN_SEARCH=" + body + b";\n"
 
 
-def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = None):
+def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = None, published: Path | None = None):
     """(output path, bytes) of every search file, the manifest last. `docs` may be a stream:
     each document is indexed and its result data written as it comes, so its text need not be
     held (the index worker reads documents from the build as the build makes them). With a
     cache folder, the pipeline's terms for each token are kept between builds (only new words
-    are stemmed)."""
+    are stemmed), and so is what the first tier's files were: if its papers' text is unchanged
+    and `published` (the site the last build wrote) still holds those files, byte for byte,
+    they are read from there instead of made again."""
     memo = _load_memo(cache_dir)
     saved = _load_postings(cache_dir)
     analyzer = Analyzer(memo, saved.names if saved else ())
@@ -469,21 +475,31 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         _save_postings(cache_dir, postings.state())
     del saved
     split = postings.papers - postings.papers % RECENT_PAPERS
-    tiers = []
-    for entries, first in zip(postings.terms(split), (0, split)):
+    # The first tier as the last build made it, if its papers' text is the same (then so are its
+    # files) and its files are still published as they were: read, not made again.
+    tier_key = hashlib.blake2b(bytes(postings.keys[:split * KEY_BYTES]), digest_size=16).hexdigest()
+    kept = _kept_tier(cache_dir, published, tier_key) if split else None
+    tiers, made = [], {}
+    if kept is not None:
+        files, tier = kept
+        yield from files.items()
+        tiers.append(tier)
+    for entries, first in zip(postings.terms(split, first_tier=kept is None), (0, split)):
         if not entries:  # a tier without papers (the recent one, just after a boundary) has no files
             continue
         name = TIER_NAMES[len(tiers)]
         term_chunks = chunk(entries, postings.size, TERM_CHUNK)
         for k, run in enumerate(term_chunks):
             rows, positions = postings.rows(run)
-            yield urls.search_file("t", f"{name}{k}"), _js(f"t{name}{k}", rows)
-            yield urls.search_file("p", f"{name}{k}"), _js(f"p{name}{k}", positions)
+            yield _made(made, first, "t", f"{name}{k}", rows)
+            yield _made(made, first, "p", f"{name}{k}", positions)
         word_chunks = chunk([term for term, _ in entries], lambda t: len(t) + 3, WORD_CHUNK)
         for k, run in enumerate(word_chunks):
-            yield urls.search_file("w", f"{name}{k}"), _js(f"w{name}{k}", run)
+            yield _made(made, first, "w", f"{name}{k}", run)
         tiers.append({"name": name, "first": first,
                       "terms": [run[0][0] for run in term_chunks], "words": [run[0] for run in word_chunks]})
+    if cache_dir is not None and kept is None and split and tiers and tiers[0]["first"] == 0:
+        _save_tier(cache_dir, tier_key, made.get(0, {}), tiers[0])
     if cache_dir is not None and analyzer.memo_grew:
         _save_memo(cache_dir, memo)
     yield urls.SEARCH_MANIFEST, _manifest({
@@ -493,8 +509,54 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
     })
 
 
-def index_files(docs: list[SearchDocument], cache_dir: Path | None = None) -> dict[str, bytes]:
-    return dict(iter_index_files(docs, cache_dir))
+def index_files(docs: list[SearchDocument], cache_dir: Path | None = None,
+                published: Path | None = None) -> dict[str, bytes]:
+    return dict(iter_index_files(docs, cache_dir, published))
+
+
+TIER = "search-tier"  # the cache file of the first tier's files as the last build made them
+_TIER_FILE = re.compile(r"search/[tpw]/[a-z]?[0-9]+\.js")
+
+
+def _made(made: dict, first: int, kind: str, name: str, value) -> tuple[str, bytes]:
+    """A tier's file (path, bytes), its digest noted under the tier's first paper in `made`."""
+    path, data = urls.search_file(kind, name), _js(f"{kind}{name}", value)
+    made.setdefault(first, {})[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
+    return path, data
+
+
+def _save_tier(cache_dir: Path, key: str, files: dict[str, str], tier: dict) -> None:
+    try:
+        build_cache.write_versioned(cache_dir, TIER, compact({"key": key, "files": files, "tier": tier}))
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _kept_tier(cache_dir: Path | None, published: Path | None, key: str) -> tuple[dict[str, bytes], dict] | None:
+    """The first tier's files, read from the published site, and its manifest entry, if the last
+    build saved a tier of the same papers' text (`key`) and every one of its files is published
+    with the bytes it made; else None (and the tier is made)."""
+    if cache_dir is None or published is None:
+        return None
+    data = build_cache.read_signed(build_cache.memo_path(cache_dir, TIER))
+    try:
+        saved = json.loads(data) if data is not None else None
+        if not isinstance(saved, dict) or saved.get("key") != key:
+            return None
+        files, tier = saved["files"], saved["tier"]
+        out = {}
+        for path, digest in files.items():
+            if not _TIER_FILE.fullmatch(path):
+                return None
+            with open(published / path, "rb") as f:
+                out[path] = f.read()
+            if hashlib.blake2b(out[path], digest_size=16).hexdigest() != digest:
+                return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not (isinstance(tier, dict) and tier.get("first") == 0 and isinstance(tier.get("name"), str)):
+        return None
+    return out, tier
 
 
 def index_size(sizes: dict[str, int]) -> dict:

@@ -184,6 +184,41 @@ def test_a_tier_s_files_stay_the_same_when_papers_are_added_after_it(seed_docume
     assert recent and any(after[path] != before.get(path) for path in recent)
 
 
+def test_an_unchanged_first_tier_is_read_from_the_published_site(seed_documents, tmp_path, monkeypatch):
+    """With the last build's site and cache, a build whose first tier holds the same papers'
+    text reads that tier's files from the site instead of making them: the files are the cold
+    build's; a published file that was changed, or a changed paper of the tier, means the
+    tier is made again, and the result is still the cold build's."""
+    monkeypatch.setattr(search, "RECENT_PAPERS", 200)
+    cache_dir, site = tmp_path / "cache", tmp_path / "site"
+
+    def publish(files: dict[str, bytes]) -> None:
+        shutil.rmtree(site, ignore_errors=True)
+        for path, data in files.items():
+            (site / path).parent.mkdir(parents=True, exist_ok=True)
+            (site / path).write_bytes(data)
+
+    made = []
+    original = search.Postings.rows
+    monkeypatch.setattr(search.Postings, "rows", lambda self, run: made.append(run[0][0]) or original(self, run))
+    publish(search.index_files(seed_documents[:450], cache_dir, site))
+    made.clear()
+    later = search.index_files(seed_documents, cache_dir, site)
+    recent = len(made)  # term chunks made: the recent tier's only
+    first_tier = [path for path in later if re.fullmatch(r"search/[tp]/\d+\.js", path)]
+    assert later == search.index_files(seed_documents, None) and len(first_tier) > 10
+    assert 0 < recent and recent + len(first_tier) / 2 == len(made) - recent  # (the cold build made both tiers)
+    publish(later)
+    (site / first_tier[3]).write_bytes(b"changed by hand")
+    made.clear()
+    again = search.index_files(seed_documents, cache_dir, site)
+    assert len(made) == recent + len(first_tier) / 2  # the first tier was made again
+    assert again == search.index_files(seed_documents, None)
+    changed = [dataclasses.replace(seed_documents[5], title="A Changed Title")] + seed_documents[6:]
+    renumbered_docs = renumbered(seed_documents[:5] + changed)
+    assert search.index_files(renumbered_docs, cache_dir, site) == search.index_files(renumbered_docs, None)
+
+
 def test_tiers_answer_phrases_prefixes_and_typos_as_one_tier(seed_site, tiered_index):
     texts = ["diffusion models ", "transfor", '"stable diffusion"', "GPT-4 ", "difusion ", "*former", "consistency mod"]
     one, two = (node("--find", str(site), queries=texts) for site in (seed_site, tiered_index))
