@@ -38,7 +38,9 @@ import functools
 import hashlib
 import itertools
 import json
+import os
 import re
+import stat
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -546,8 +548,8 @@ def _kept_tier(cache_dir: Path | None, published: Path | None, key: str) -> tupl
         files, tier = saved["files"], saved["tier"]
         out = {}
         for path, digest in files.items():
-            if not _TIER_FILE.fullmatch(path):
-                return None
+            if not _TIER_FILE.fullmatch(path) or not stat.S_ISREG(os.lstat(published / path).st_mode):
+                return None  # (never a link, a pipe or a device in the site's place)
             with open(published / path, "rb") as f:
                 out[path] = f.read()
             if hashlib.blake2b(out[path], digest_size=16).hexdigest() != digest:

@@ -214,6 +214,13 @@ def test_an_unchanged_first_tier_is_read_from_the_published_site(seed_documents,
     again = search.index_files(seed_documents, cache_dir, site)
     assert len(made) == recent + len(first_tier) / 2  # the first tier was made again
     assert again == search.index_files(seed_documents, None)
+    publish(again)  # a file replaced by a link, even to the right bytes, is not read through
+    (tmp_path / "elsewhere.js").write_bytes((site / first_tier[3]).read_bytes())
+    (site / first_tier[3]).unlink()
+    (site / first_tier[3]).symlink_to(tmp_path / "elsewhere.js")
+    made.clear()
+    assert search.index_files(seed_documents, cache_dir, site) == again
+    assert len(made) == recent + len(first_tier) / 2
     changed = [dataclasses.replace(seed_documents[5], title="A Changed Title")] + seed_documents[6:]
     renumbered_docs = renumbered(seed_documents[:5] + changed)
     assert search.index_files(renumbered_docs, cache_dir, site) == search.index_files(renumbered_docs, None)
