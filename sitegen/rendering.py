@@ -40,7 +40,8 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
 
     `helper` (a `RenderHelper`, forked at the start of the build) renders a share of the pages
     and emails into the same staging folder: whenever its pipe has room for it, the next one to
-    render is sent to it (pickled: the bytes its render key digests anyway) instead of rendered here, so
+    render is sent to it (pickled: for a page but a paper's, the bytes its render key digests anyway;
+    a paper page goes with its parts, and the helper makes its view) instead of rendered here, so
     the two processes share the work at whatever pace each goes, and the helper only ever holds
     the page it is working on. Every path is claimed here first, in order, so two outputs that
     claim one path are refused as before."""
