@@ -52,14 +52,19 @@ _NUMBER = re.compile(r"\d+")
 _ELLIPSES = ("[...]", "...", "\u2026")  # how a cut-short abstract ends
 
 
-_ASCII_FOLD = {c: " " for c in range(128) if not chr(c).isalnum()}
-_ASCII_FOLD.update({c: c + 32 for c in range(ord("A"), ord("Z") + 1)})
+# For ASCII text, as bytes: letters lower-cased, digits kept, everything else a space.
+_ASCII_FOLD = bytes(c + 32 if 65 <= c <= 90 else c if chr(c).isalnum() and c < 128 else 32 for c in range(256))
 
 
 def _fold(s: str) -> str:
     """Lower case, every run of non-word characters one space (fast for ASCII, exact for the rest)."""
-    if s.isascii():
-        return " ".join(s.translate(_ASCII_FOLD).split())
+    if s.isascii():  # as bytes, translated by a table: several times faster than str.translate's dict
+        return b" ".join(s.encode("ascii").translate(_ASCII_FOLD).split()).decode("ascii")
+    return _fold_unicode(s)
+
+
+def _fold_unicode(s: str) -> str:
+    """`_fold` for any text (for ASCII text it gives what the fast path does)."""
     s = unicodedata.normalize("NFKC", s).translate(_TYPOGRAPHY).casefold()
     return _NON_WORD.sub(" ", s).strip()
 
