@@ -288,11 +288,15 @@ def _merge(entries: list[Entry]) -> Paper:
     abstract = max(complete or partial or [""], key=len)
     newest_first = entries[::-1]
 
-    def newest(attr):
-        return next((getattr(e, attr) for e in newest_first if getattr(e, attr) is not None), None)
+    def newest(attr):  # plain loops: a paper is merged from one entry in most archives, and this runs per field
+        for e in newest_first:
+            value = getattr(e, attr)
+            if value is not None:
+                return value
+        return None
 
     def most(attr):
-        values = [getattr(e, attr) for e in entries if getattr(e, attr) is not None]
+        values = [value for e in entries if (value := getattr(e, attr)) is not None]
         return max(values) if values else None
 
     upvotes = [e.upvotes for e in entries if e.upvotes is not None]
