@@ -481,7 +481,7 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
     # files) and its files are still published as they were: read, not made again.
     tier_key = hashlib.blake2b(bytes(postings.keys[:split * KEY_BYTES]), digest_size=16).hexdigest()
     kept = _kept_tier(cache_dir, published, tier_key) if split else None
-    tiers, made = [], {}
+    tiers, first_tier = [], {}  # first_tier: the digest of each file of a first tier made here
     if kept is not None:
         files, tier = kept
         yield from files.items()
@@ -490,18 +490,19 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         if not entries:  # a tier without papers (the recent one, just after a boundary) has no files
             continue
         name = TIER_NAMES[len(tiers)]
+        digests = first_tier if first == 0 and split else None  # kept for the next build
         term_chunks = chunk(entries, postings.size, TERM_CHUNK)
         for k, run in enumerate(term_chunks):
             rows, positions = postings.rows(run)
-            yield _made(made, first, "t", f"{name}{k}", rows)
-            yield _made(made, first, "p", f"{name}{k}", positions)
+            yield _tier_file("t", f"{name}{k}", rows, digests)
+            yield _tier_file("p", f"{name}{k}", positions, digests)
         word_chunks = chunk([term for term, _ in entries], lambda t: len(t) + 3, WORD_CHUNK)
         for k, run in enumerate(word_chunks):
-            yield _made(made, first, "w", f"{name}{k}", run)
+            yield _tier_file("w", f"{name}{k}", run, digests)
         tiers.append({"name": name, "first": first,
                       "terms": [run[0][0] for run in term_chunks], "words": [run[0] for run in word_chunks]})
-    if cache_dir is not None and kept is None and split and tiers and tiers[0]["first"] == 0:
-        _save_tier(cache_dir, tier_key, made.get(0, {}), tiers[0])
+    if cache_dir is not None and first_tier:
+        _save_tier(cache_dir, tier_key, first_tier, tiers[0])
     if cache_dir is not None and analyzer.memo_grew:
         _save_memo(cache_dir, memo)
     yield urls.SEARCH_MANIFEST, _manifest({
@@ -520,10 +521,11 @@ TIER = "search-tier"  # the cache file of the first tier's files as the last bui
 _TIER_FILE = re.compile(r"search/[tpw]/[a-z]?[0-9]+\.js")
 
 
-def _made(made: dict, first: int, kind: str, name: str, value) -> tuple[str, bytes]:
-    """A tier's file (path, bytes), its digest noted under the tier's first paper in `made`."""
+def _tier_file(kind: str, name: str, value, digests: dict | None) -> tuple[str, bytes]:
+    """A tier's file (path, bytes); its digest noted in `digests`, if given."""
     path, data = urls.search_file(kind, name), _js(f"{kind}{name}", value)
-    made.setdefault(first, {})[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if digests is not None:
+        digests[path] = hashlib.blake2b(data, digest_size=16).hexdigest()
     return path, data
 
 
