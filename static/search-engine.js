@@ -119,8 +119,7 @@
 
   // Whether `term` is in the archive (its term chunks are loaded for it).
   Engine.prototype.has = function (term) {
-    var self = this;
-    return Promise.all(this.termChunksOf(term).map(function (id) { return self.termChunk(id); }))
+    return this.loadTerms([term])
       .then(function (chunks) { return chunks.some(function (chunk) { return chunk.terms.has(term); }); });
   };
 
