@@ -327,8 +327,9 @@ class RenderCache:
     record itself (path, template, and the whole view, pickled), or, for a page made from a few
     smaller records (a paper's page: `PaperParts.inputs`), those records. Site-wide
     navigation, related papers and neighbours are part of the view or of its records, so they
-    are recomputed every build and a page whose neighbours changed gets a new key. Equal keys mean equal bytes, so a page whose key is
-    the one the published file was rendered from is kept as published, not rendered."""
+    are recomputed every build and a page whose neighbours changed gets a new key. Equal keys
+    mean equal bytes, so a page whose key is the one the published file was rendered from is
+    kept as published, not rendered."""
 
     def __init__(self, theme: str, previous: dict[str, str] | None = None):
         self.theme = theme.encode()

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
-from .config import Config
 from . import urls
+from .config import Config
 from .model import MONTH_NAMES, Catalog, Paper
 
 INDEX_DATES = 30  # the index shows this many newest dates; the archive has them all
@@ -147,7 +147,7 @@ class Site:
     config: Config
     pages: tuple[Page, ...]
     digests: tuple[Digest, ...]
-    papers: tuple[PaperParts, ...]
+    papers: tuple[PaperParts, ...]  # without related papers in a build's site (`site.assemble_pages`)
     catalog: Catalog  # for `catalog_json`, made as it is written
     weeks: tuple = ()
     months: tuple = ()
