@@ -123,8 +123,9 @@ def theme_dirs(config: Config) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
 
 
 def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, float],
-                 found: Discovery | None = None, parse=None, slug_of=None) -> Catalog:
-    """Read and dedupe (`parse` and `slug_of`: the stages' functions, or the cache's memos of them)."""
+                 found: Discovery | None = None, parse=None, slug_of=None, deduped=None) -> Catalog:
+    """Read and dedupe (`parse`, `slug_of` and `deduped`: the stages' functions, or the
+    cache's memos of them; `deduped(listings, slug_of)` gives the catalogue)."""
     from . import dedupe, listing
     from .sources import read_listings
 
@@ -133,7 +134,7 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
     listings = read_listings(found.sources, config, parse or listing.parse)
     t1 = time.perf_counter()
     gc.freeze()  # the parsed listings live to the end of the build (see `_build`)
-    catalog = dedupe.dedupe(listings, slug_of)
+    catalog = (deduped or dedupe.dedupe)(listings, slug_of)
     t2 = time.perf_counter()
     if found.problems:
         catalog = evolve(catalog, problems=tuple(found.problems) + catalog.problems)
@@ -170,6 +171,7 @@ def assemble_only(config: Config, inputs: list[str] | None = None) -> Site:
 
 
 DEFAULT_CACHE = Path("<beside the config>")  # build()'s default: cache_dir(config)
+DEDUPE = "dedupe"  # the cache file of what the last build's dedupe found (`dedupe.Joined`)
 
 
 def build(config: Config, inputs: list[str] | None = None, out: Path | None = None,
@@ -228,7 +230,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     memos = [build_cache.Memo(cache, name) for name in ("listings", "slugs")]
     memos.append(build_cache.Memo(cache, "paper-text", (PaperText, Link)))
     try:
-        catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings)
+        catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings, cache)
         if out is None:
             writer = MemoryWriter()
             render_site(site, writer, templates, static, timings, index, progress, related=related)
@@ -274,7 +276,7 @@ def _unchanged(out: Path, record: build_cache.Record, strict: bool, timings: dic
 
 
 def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict: bool, memos: list,
-              index: IndexJob, similar: RelatedJob, timings: dict[str, float]) -> tuple[Catalog, Site, object]:
+              index: IndexJob, similar: RelatedJob, timings: dict[str, float], cache: Path | None) -> tuple[Catalog, Site, object]:
     """Read, dedupe and assemble (sending the workers their inputs on the way): the catalogue,
     the site without related papers, and what gives the function that joins them in once the
     related-papers worker is done (for `render_site`)."""
@@ -283,8 +285,16 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     from .sources import listing_key
 
     parsed, slugs, texts = memos
+
+    def deduped(listings, slug_of):  # from what the last build's dedupe left, kept at once
+        previous = build_cache.load_kept(cache, DEDUPE, (dedupe.Joined,))
+        catalog, joined = dedupe.dedupe_from(previous if isinstance(previous, dedupe.Joined) else None, listings,
+                                             slug_of)
+        build_cache.keep(cache, DEDUPE, joined)
+        return catalog
+
     catalog = load_catalog(config, inputs, timings, found, parsed.remembered(listing.parse, listing_key),
-                           slugs.remembered(dedupe.slug_for, lambda title: title))
+                           slugs.remembered(dedupe.slug_for, lambda title: title), deduped)
     parsed.release()
     slugs.release()
     # The catalogue (and, at each fork, what has been assembled) lives to the end of the build:

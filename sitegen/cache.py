@@ -435,6 +435,25 @@ def write_versioned(cache_dir: Path, name: str, data) -> None:
             stale.unlink()
 
 
+def load_kept(cache_dir: Path | None, name: str, types: tuple[type, ...] = ()):
+    """What `keep` saved as `name` for this code version, or None (none, damaged, unsigned, or
+    holding other than plain data and `types`)."""
+    data = read_signed(memo_path(cache_dir, name)) if cache_dir is not None else None
+    return loads(data, types) if data is not None else None
+
+
+def keep(cache_dir: Path | None, name: str, value) -> None:
+    """Keep `value` (plain data and dataclasses, as a memo holds) for the next build, replacing
+    what was kept as `name`; nothing if there is no cache folder or it cannot be written."""
+    if cache_dir is None:
+        return
+    try:
+        write_versioned(cache_dir, name, msgpack.packb(value, default=_pack_default, strict_types=True,
+                                                       use_bin_type=True))
+    except OSError:
+        pass
+
+
 class Memo:
     """One build's use of a memo: `known` is what earlier builds saved (`load_memo`; {} with no
     cache folder), `used` gets what this build uses, and `save` keeps that for the next build

@@ -21,7 +21,7 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 
 from rapidfuzz import fuzz
@@ -37,6 +37,7 @@ TITLE_ONLY_MIN = 95.0  # with no abstract to confirm, titles must be this simila
 ABSTRACT_MIN = 90.0  # abstracts this similar over their common length are the same text
 ABSTRACT_COMPARABLE = 60  # characters; shorter abstracts cannot confirm or refute
 BLOCK_AFFIX = 24  # characters of the title key that form the prefix and suffix blocks
+ABSTRACT_BLOCK = 80  # characters of the abstract key that form the abstract block
 BLOCK_MAX = 64  # a fuzzy block larger than this is too common to say anything
 SLUG_MAX = 80
 RESERVED_SLUGS = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
@@ -95,6 +96,7 @@ class _Variant:
     akey: str
     entries: list[Entry]
     arxiv_id: str | None = None
+    refs: list[int] = field(default_factory=list)  # where each entry is: `_ref(listing, entry)`
 
 
 def _abstract_similarity(a: str, b: str) -> float | None:
@@ -129,8 +131,8 @@ def _blocks(v: _Variant) -> list[tuple[str, str]]:
     keys = [("t", v.compact)]
     if len(v.compact) > BLOCK_AFFIX:
         keys += [("p", v.compact[:BLOCK_AFFIX]), ("s", v.compact[-BLOCK_AFFIX:])]
-    if len(v.akey) >= 80:
-        keys.append(("a", v.akey[:80]))
+    if len(v.akey) >= ABSTRACT_BLOCK:
+        keys.append(("a", v.akey[:ABSTRACT_BLOCK]))
     return keys
 
 
@@ -143,10 +145,7 @@ class _Components:
         self.ids = [v.arxiv_id for v in variants]  # the arXiv id of each group, where known
 
     def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
+        return _root(self.parent, i)
 
     def union(self, i: int, j: int, same_id: bool = False) -> bool:
         """Join the groups of i and j, unless they hold different arXiv ids or (but for two
@@ -175,8 +174,33 @@ def _oldest_first(date, source: str, line: int = 0):
 def dedupe(listings: list[Listing] | tuple[Listing, ...], slug_of=None) -> Catalog:
     """The catalogue of `listings`. `slug_of` makes a title's slug (`slug_for`, or the build
     cache's memo of it)."""
-    entries = [e for listing in listings for e in listing.entries]
+    return dedupe_from(None, listings, slug_of)[0]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Which entries dedupe found to be one paper, as plain data (a build cache keeps it), for
+    `dedupe_from` to start from when listings are added. Variants are in their sorted order;
+    an entry is named by `_ref(listing, entry)`, its listing's place in `listings` and its own
+    in that listing."""
+
+    listings: tuple[tuple[str, str], ...]  # (source, `_fingerprint`) of each listing, in the order given
+    variants: tuple[tuple, ...]  # (arXiv id or "", title key, abstract key, entry refs) of each variant
+    groups: tuple[int, ...]  # per variant: the lowest variant of its paper
+    clusters: tuple[int, ...]  # per variant: the lowest variant of its candidate component (`_join`)
+    scores: tuple[tuple, ...]  # per variant: (title, abstract similarity) to its paper's first variant; () for that one
+
+
+def dedupe_from(previous: Joined | None, listings: list[Listing] | tuple[Listing, ...],
+                slug_of=None) -> tuple[Catalog, Joined]:
+    """`dedupe(listings)`, and what a later call can start from. With `previous` (what a call
+    on some of these listings returned), the variants of the listings it saw are taken from it
+    and only the new entries are compared, with whatever they share a block or an id with: the
+    result is the same as from scratch. `previous` is not used when a listing it saw is gone,
+    changed or moved before another it saw."""
+    listings = list(listings)
     problems = [p for listing in listings for p in listing.problems]
+    prints = tuple((listing.source, _fingerprint(listing)) for listing in listings)
     akeys: dict[str, str] = {}  # abstract -> its key: a paper turns up in many listings
 
     def akey_of(abstract: str) -> str:
@@ -185,9 +209,16 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slug_of=None) -> Catal
             akey = akeys[abstract] = abstract_key(abstract)
         return akey
 
-    variants = _variants(entries, akey_of)
-    comps, scores = _join(variants)
-    papers, pending = _papers(variants, comps, scores)
+    akey_of.known = akeys
+
+    found = _rejoin(previous, listings, prints, akey_of) if previous is not None else None
+    if found is None:
+        variants = _variants(listings, akey_of)
+        comps, scores, clusters = _join(variants)
+        groups = [comps.find(i) for i in range(len(variants))]
+        found = variants, groups, clusters, _scorer(variants, scores, {})
+    variants, groups, clusters, score_of = found
+    papers, pending, used = _papers(variants, groups, score_of)
     papers = _assign_ids(papers, akey_of, slug_of or slug_for)
     merges = sorted(
         (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
@@ -195,32 +226,69 @@ def dedupe(listings: list[Listing] | tuple[Listing, ...], slug_of=None) -> Catal
         key=lambda m: (m.source, m.line),
     )
     papers.sort(key=lambda p: (_first_listed(p), p.id))
-    return Catalog(tuple(sorted(listings, key=lambda l: _oldest_first(l.date, l.source))), tuple(papers), tuple(merges), tuple(problems), len(entries))
+    catalog = Catalog(tuple(sorted(listings, key=lambda l: _oldest_first(l.date, l.source))), tuple(papers),
+                      tuple(merges), tuple(problems), sum(len(listing.entries) for listing in listings))
+    joined = Joined(prints, tuple((v.arxiv_id or "", v.tkey, v.akey, tuple(v.refs)) for v in variants),
+                    tuple(groups), tuple(clusters), tuple(used))
+    return catalog, joined
 
 
-def _variants(entries: list[Entry], akey_of) -> list[_Variant]:
+_ENTRY_BITS = 32
+
+
+def _ref(listing: int, entry: int) -> int:
+    return listing << _ENTRY_BITS | entry
+
+
+def _fingerprint(listing: Listing) -> str:
+    """What dedupe reads of a listing: each entry's place, date, id, title and abstract."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{listing.source}\0{listing.date}\0{len(listing.entries)}".encode("utf-8", "surrogatepass"))
+    for e in listing.entries:
+        h.update(f"\0{e.source}\0{e.line}\0{e.listing_date}\0{e.arxiv_id}\0{e.title}\0{e.abstract}"
+                 .encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _identity(v: _Variant) -> tuple[str, str, str]:
+    return (v.arxiv_id or "", v.compact, v.akey)
+
+
+def _variants(listings: list[Listing], akey_of) -> list[_Variant]:
     """1. Identical entries (same id, folded title and abstract) as one variant, in a fixed order."""
     by_identity: dict[tuple[str, str, str], _Variant] = {}
-    for e in entries:
-        tkey = title_key(e.title)
-        compact = tkey.replace(" ", "")
-        akey = akey_of(e.abstract)
-        identity = (e.arxiv_id or "", compact, akey)
-        variant = by_identity.get(identity)
-        if variant is None:
-            variant = by_identity[identity] = _Variant(tkey, compact, akey, [], e.arxiv_id)
-        variant.entries.append(e)
+    for li, listing in enumerate(listings):
+        for ei, e in enumerate(listing.entries):
+            tkey = title_key(e.title)
+            compact = tkey.replace(" ", "")
+            akey = akey_of(e.abstract)
+            identity = (e.arxiv_id or "", compact, akey)
+            variant = by_identity.get(identity)
+            if variant is None:
+                variant = by_identity[identity] = _Variant(tkey, compact, akey, [], e.arxiv_id)
+            variant.entries.append(e)
+            variant.refs.append(_ref(li, ei))
     return [by_identity[k] for k in sorted(by_identity)]
 
 
-def _join(variants: list[_Variant]) -> tuple[_Components, dict[tuple[int, int], tuple[float, float | None]]]:
-    """0, 2-4. One id, one paper; then blocking, comparison and union-find. The groups, and the
-    scores of the pairs that were joined."""
-    blocks: dict[tuple[str, str], list[int]] = defaultdict(list)
+def _join(variants: list[_Variant], blocks: dict | None = None) -> tuple[_Components, dict, list[int]]:
+    """0, 2-4. One id, one paper; then blocking, comparison and union-find. The groups, the
+    scores of the pairs that were joined, and each variant's candidate component: the lowest
+    variant it is linked to through blocks that are compared and shared ids. (`blocks`, when
+    `variants` are some of a catalogue's: the catalogue's blocks, whose sizes say which are
+    too common to compare.)"""
+    own: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, v in enumerate(variants):
         for key in _blocks(v):
-            blocks[key].append(i)
+            own[key].append(i)
     comps = _Components(variants)
+    links = list(range(len(variants)))  # the candidate components, as a union-find that joins anything
+
+    def link(i: int, j: int) -> None:
+        ri, rj = _root(links, i), _root(links, j)
+        if ri != rj:
+            links[max(ri, rj)] = min(ri, rj)
+
     scores: dict[tuple[int, int], tuple[float, float | None]] = {}
     first_with_id: dict[str, int] = {}
     for i, v in enumerate(variants):  # 0. one id, one paper
@@ -228,47 +296,179 @@ def _join(variants: list[_Variant]) -> tuple[_Components, dict[tuple[int, int], 
             j = first_with_id.setdefault(v.arxiv_id, i)
             if j != i:
                 comps.union(j, i, same_id=True)
+                link(j, i)
     n = len(variants)
     pairs: set[int] = set()  # i * n + j for i < j: a pair in several blocks is compared once
-    for key, members in blocks.items():  # members ascend: variants are blocked in order
-        if len(members) < 2 or (key[0] != "t" and len(members) > BLOCK_MAX):
+    for key, members in own.items():  # members ascend: variants are blocked in order
+        size = len(members) if blocks is None else len(blocks[key])
+        if len(members) < 2 or (key[0] != "t" and size > BLOCK_MAX):
             continue
         for a in range(len(members) - 1):
             pairs.update(map((members[a] * n).__add__, members[a + 1:]))
+            link(members[a], members[a + 1])
     # In order, so the result never depends on the blocks' order; ints, as they sort many times
     # faster than tuples (1.1M pairs at 100k papers: 0.5 s against 3 s).
     for i, j in map(divmod, sorted(pairs), repeat(n)):
         same, ts, abs_sim = compare(variants[i], variants[j])
         if same and comps.union(i, j):
             scores[(i, j)] = (ts, abs_sim)
-    return comps, scores
+    return comps, scores, [_root(links, i) for i in range(n)]
 
 
-def _papers(variants: list[_Variant], comps: _Components, scores: dict) -> tuple[list[Paper], list[tuple]]:
-    """Each group as one paper (its entries oldest first), and each entry folded into a paper
-    with the scores that put it there: (entry, paper index, title, abstract similarity, exact)."""
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(variants)):
-        groups[comps.find(i)].append(i)
+def _root(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def _scorer(variants: list[_Variant], scores: dict, known: dict):
+    """The (title, abstract similarity) of variant i to its paper's first variant f: as known
+    from an earlier dedupe, else as joined, else compared now."""
+    def score_of(i: int, f: int) -> tuple:
+        found = known.get(i)
+        if found is not None:
+            return found
+        return scores.get((min(i, f), max(i, f))) or _score(variants[i], variants[f])
+    return score_of
+
+
+def _rejoin(previous: Joined, listings: list[Listing], prints: tuple, akey_of):
+    """`_variants` and `_join` from `previous`: the variants, groups, candidate components and
+    scores, or None if `previous` does not fit `listings`. Exact because a candidate component's
+    groups depend only on its own variants in their order (pairs are compared in order, and
+    inserting variants keeps it): so only the components that new variants reach are joined
+    again, with the new variants, and a block counts as too common by its size in the whole
+    catalogue. A block that the new variants make too common loses its pairs, so the
+    components of its old members are joined again too."""
+    where = {p: n for n, p in enumerate(prints)}
+    old_at = [where.get(p) for p in previous.listings]
+    if None in old_at or any(b <= a for a, b in zip(old_at, old_at[1:])):
+        return None
+    mask = (1 << _ENTRY_BITS) - 1
+    variants: list[_Variant] = []
+    for aid, tkey, akey, refs in previous.variants:
+        refs = [_ref(old_at[r >> _ENTRY_BITS], r & mask) for r in refs]
+        entries = [listings[r >> _ENTRY_BITS].entries[r & mask] for r in refs]
+        variants.append(_Variant(tkey, tkey.replace(" ", ""), akey, entries, aid or None, refs))
+        akey_of.known.setdefault(entries[0].abstract, akey)  # every entry of a variant has its key
+    old = len(variants)
+    by_identity = {_identity(v): n for n, v in enumerate(variants)}
+    touched: set[int] = set()  # old variants that gained entries
+    seen = set(old_at)
+    for li, listing in enumerate(listings):
+        if li in seen:
+            continue
+        for ei, e in enumerate(listing.entries):
+            tkey = title_key(e.title)
+            compact = tkey.replace(" ", "")
+            akey = akey_of(e.abstract)
+            identity = (e.arxiv_id or "", compact, akey)
+            ref = _ref(li, ei)
+            n = by_identity.get(identity)
+            if n is None:
+                n = by_identity[identity] = len(variants)
+                variants.append(_Variant(tkey, compact, akey, [], e.arxiv_id))
+            elif n < old:
+                touched.add(n)
+            v = variants[n]
+            at = _insertion(v.refs, ref)
+            v.refs.insert(at, ref)
+            v.entries.insert(at, e)
+            if at == 0:
+                v.tkey = tkey  # a variant's title key is its first entry's, in the order given
+    order = sorted(range(len(variants)), key=lambda k: _identity(variants[k]))
+    moved = [0] * len(variants)
+    for to, k in enumerate(order):
+        moved[k] = to
+    variants = [variants[k] for k in order]
+    fresh = [moved[k] for k in range(old, len(moved))]
+    old_cluster = {moved[k]: moved[c] for k, c in enumerate(previous.clusters)}
+    # The old components the new variants reach: through an old variant they joined, a shared
+    # id, or a block (unless it was too common already).
+    reached = {old_cluster[moved[n]] for n in touched}
+    ids = {variants[i].arxiv_id for i in fresh if variants[i].arxiv_id}
+    if ids:
+        reached.update(old_cluster[i] for i in old_cluster if variants[i].arxiv_id in ids)
+    blocks = _members(variants, {key for i in fresh for key in _blocks(variants[i])})
+    for key, members in blocks.items():
+        olds = [m for m in members if m in old_cluster]
+        if key[0] == "t" or len(olds) <= BLOCK_MAX:
+            reached.update(old_cluster[m] for m in olds)
+    again = [i for i in range(len(variants)) if i not in old_cluster or old_cluster[i] in reached]
+    blocks = _members(variants, {key for i in again for key in _blocks(variants[i])})
+    comps, scores, clusters = _join([variants[i] for i in again], blocks)
+    groups = [0] * len(variants)
+    components = [0] * len(variants)
+    known: dict[int, tuple] = {}
+    for k, (group, cluster, score) in enumerate(zip(previous.groups, previous.clusters, previous.scores)):
+        i = moved[k]
+        groups[i], components[i] = moved[group], moved[cluster]
+        if score:
+            known[i] = score
+    for s, i in enumerate(again):
+        groups[i], components[i] = again[comps.find(s)], again[clusters[s]]
+        known.pop(i, None)
+    joined = {(again[a], again[b]): score for (a, b), score in scores.items()}
+    return variants, groups, components, _scorer(variants, joined, known)
+
+
+def _members(variants: list[_Variant], keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+    """The blocks `keys` (as `_blocks` names them), each with its variants in order: one pass
+    that cuts each variant's keys but makes lists only for these blocks."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for kind, value in keys:
+        wanted[kind].add(value)
+    titles, prefixes, suffixes, abstracts = (wanted.get(kind, set()) for kind in "tpsa")
+    members: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, v in enumerate(variants):
+        c = v.compact
+        if c in titles:
+            members["t", c].append(i)
+        if len(c) > BLOCK_AFFIX:
+            if prefixes and c[:BLOCK_AFFIX] in prefixes:
+                members["p", c[:BLOCK_AFFIX]].append(i)
+            if suffixes and c[-BLOCK_AFFIX:] in suffixes:
+                members["s", c[-BLOCK_AFFIX:]].append(i)
+        if abstracts and len(v.akey) >= ABSTRACT_BLOCK and v.akey[:ABSTRACT_BLOCK] in abstracts:
+            members["a", v.akey[:ABSTRACT_BLOCK]].append(i)
+    return members
+
+
+def _insertion(refs: list[int], ref: int) -> int:
+    """Where `ref` goes among a variant's refs, kept in the order given (new ones come last but
+    for a listing put before one seen earlier)."""
+    n = len(refs)
+    while n and refs[n - 1] > ref:
+        n -= 1
+    return n
+
+
+def _papers(variants: list[_Variant], groups: list[int], score_of) -> tuple[list[Paper], list[tuple], list[tuple]]:
+    """Each group as one paper (its entries oldest first), each entry folded into a paper with
+    the scores that put it there: (entry, paper index, title, abstract similarity, exact), and
+    each variant's scores to its paper's first variant (() for that one)."""
+    members_of: dict[int, list[int]] = defaultdict(list)
+    for i, group in enumerate(groups):
+        members_of[group].append(i)
     papers: list[Paper] = []
     pending: list[tuple[Entry, int, float, float | None, bool]] = []
-    for members in groups.values():
+    used: list[tuple] = [()] * len(variants)
+    for members in members_of.values():
         group_entries = sorted((e for i in members for e in variants[i].entries), key=lambda e: _oldest_first(e.listing_date, e.source, e.line))
         first = group_entries[0]
         first_variant = next(i for i in members if any(e is first for e in variants[i].entries))
         for i in members:
+            if i == first_variant:
+                ts, abs_sim, exact = 100.0, (100.0 if variants[i].akey else None), True
+            else:
+                used[i] = score_of(i, first_variant)
+                (ts, abs_sim), exact = used[i], False
             for e in variants[i].entries:
-                if e is first:
-                    continue
-                if i == first_variant:
-                    ts, abs_sim, exact = 100.0, (100.0 if variants[i].akey else None), True
-                else:
-                    pair = (min(i, first_variant), max(i, first_variant))
-                    ts, abs_sim = scores.get(pair) or _score(variants[i], variants[first_variant])
-                    exact = False
-                pending.append((e, len(papers), ts, abs_sim, exact))
+                if e is not first:
+                    pending.append((e, len(papers), ts, abs_sim, exact))
         papers.append(_merge(group_entries))
-    return papers, pending
+    return papers, pending, used
 
 
 def _score(a: _Variant, b: _Variant) -> tuple[float, float | None]:

@@ -464,4 +464,23 @@ def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project
         assert tree_hash(project / "site") == cold(project)
     assert result.unchanged > 0  # the last build linked what it did not change
     memos = {p.name.split("-")[0] for p in (project / ".sitegen-cache").glob("*-*.*") if p.is_file()}
-    assert memos == {"listings", "lunr", "paper", "related", "search", "slugs"}  # each stage kept its memo
+    assert memos == {"dedupe", "listings", "lunr", "paper", "related", "search", "slugs"}  # each stage kept its memo
+
+
+def test_a_build_dedupes_from_what_the_last_build_found(project, monkeypatch):
+    """The catalogue's groups are kept (`dedupe.Joined`): the next build keys only the new
+    day's entries and joins again only what they reach (its output is the cold build's, above)."""
+    from sitegen import config, dedupe
+    from sitegen.build import build as run_build
+
+    settings = config.load(None, cwd=project)
+    run_build(settings, out=project / "site")
+    old_title, old_abstract = seed_papers(SEEDS[0])[3]
+    add_day(project, "zz-new-day.txt", "Mar 20", [(old_title, old_abstract)])
+    rejoined, real = [], dedupe._rejoin
+    monkeypatch.setattr(dedupe, "_rejoin", lambda *args: rejoined.append(found := real(*args)) or found)
+    result = run_build(settings, out=project / "site")
+    assert len(rejoined) == 1 and rejoined[0] is not None
+    variants, groups = rejoined[0][0], rejoined[0][1]
+    assert len(set(groups)) == len(result.catalog.papers)
+    assert sum(len(v.entries) for v in variants) == result.catalog.entry_count

@@ -257,3 +257,61 @@ def test_a_seed_entry_merges_with_the_same_paper_in_a_capture():
     (paper,) = [p for p in catalog.papers if p.title == "Consistency Models"]
     assert paper.arxiv_id == "2303.01469" and paper.upvotes == 88 and len(paper.abstract) > 200
     assert {a.source for a in paper.appearances} == {"seeds/004.txt", "2023-03-03.md"}
+
+
+# -- from an earlier dedupe (what an incremental build does) ----------------------------------
+
+D11, D12, D13 = dt.date(2025, 3, 11), dt.date(2025, 3, 12), dt.date(2025, 3, 13)
+
+
+def dated(source: str, date, *titled: tuple[str, str]) -> Listing:
+    return Listing(source, date, tuple(entry(t, a, source, n, date) for n, (t, a) in enumerate(titled, 1)))
+
+
+def from_earlier(earlier: list[Listing], listings: list[Listing]):
+    """A dedupe of `listings` started from one of `earlier`, checked against one from scratch."""
+    _, joined = dedupe.dedupe_from(None, earlier)
+    catalog, state = dedupe.dedupe_from(joined, listings)
+    assert (catalog, state) == dedupe.dedupe_from(None, listings)
+    return catalog
+
+
+def test_an_older_entry_of_a_known_variant_makes_it_its_papers_first():
+    """A new listing, dated before the others, repeats one of a paper's three variants: that
+    variant now holds the paper's first appearance, so the others' scores are against it."""
+    typo = A_CM.replace("directly", "diretcly")
+    old = [dated("a.txt", D12, ("Consistency Models", A_CM)), dated("b.txt", D12, ("Consistency Models", typo)),
+           dated("c.txt", D13, ("Consistency Models", A_CM[:120] + "..."))]
+    new = dated("d.txt", D11, ("Consistency Models", typo))
+    catalog = from_earlier(old, old + [new])
+    assert [a.source for a in catalog.papers[0].appearances] == ["d.txt", "a.txt", "b.txt", "c.txt"]
+    assert len(catalog.papers) == 1
+
+
+def test_a_variant_takes_its_title_key_from_its_first_entry_in_the_order_given():
+    """`GraphNeural Networks` and `Graph Neural Networks` fold to one variant, keyed by the title
+    of its first entry: a new listing read before the old one gives it its title."""
+    old = [dated("b.txt", D12, ("GraphNeural Networks", A_MULTI))]
+    new = dated("a.txt", D13, ("Graph Neural Networks", A_MULTI))
+    from_earlier(old, [new] + old)
+
+
+def test_an_added_listing_compares_only_what_it_reaches(monkeypatch):
+    """Papers the new entries share no block and no id with are not compared again."""
+    old = [dated("a.txt", D11, ("Consistency Models", A_CM), ("Music Consistency Models", A_MUSIC))]
+    new = dated("b.txt", D12, ("Consistency Model", A_CM))
+    _, joined = dedupe.dedupe_from(None, old)
+    joins = []
+    real = dedupe._join
+    monkeypatch.setattr(dedupe, "_join", lambda variants, *rest: joins.append(len(variants)) or real(variants, *rest))
+    catalog, _ = dedupe.dedupe_from(joined, old + [new])
+    assert joins == [2]  # Consistency Models and its new variant, not Music Consistency Models
+    assert [len(p.appearances) for p in catalog.papers] == [2, 1]
+    assert catalog.merges[0].paper_title == "Consistency Models"
+
+
+def test_a_changed_or_lost_listing_means_a_dedupe_from_scratch():
+    old = [dated("a.txt", D11, ("Consistency Models", A_CM)), dated("b.txt", D12, ("Music Consistency Models", A_MUSIC))]
+    changed = dated("a.txt", D11, ("Consistency Models", A_CM[:100] + "..."))
+    for listings in ([changed, old[1]], [old[1]], old[::-1]):
+        from_earlier(old, listings)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -119,3 +121,46 @@ def test_the_ascii_fold_is_the_unicode_fold(text):
     """Titles and abstracts are folded into keys (blocking, comparison, permalink digests) by a
     byte-table fast path when they are ASCII: it must give what the general path gives."""
     assert dedupe._fold(text) == dedupe._fold_unicode(text)
+
+
+@st.composite
+def dated_listings(draw):
+    """Listings in a given order, some dated, whose entries share titles, abstracts and ids."""
+    entries = draw(entry_lists())
+    for n, e in enumerate(entries):  # near-identical titles and abstracts: a typo, a lost space
+        title, abstract = e.title, e.abstract
+        if " " in title and draw(st.booleans()):
+            title = title.replace(" ", draw(st.sampled_from(["", "  ", " "])), 1)
+        if draw(st.booleans()):
+            title = title.replace("Models", "Model").replace("Networks", "Nets").replace("Diffusion", "Difusion")
+        if len(abstract) > 100 and draw(st.booleans()):
+            at = draw(st.integers(min_value=70, max_value=len(abstract) - 5))
+            abstract = abstract[:at] + "x" + abstract[at + 1:]
+        entries[n] = dataclasses.replace(e, title=title, abstract=abstract)
+    ids = draw(st.lists(st.sampled_from([None, None, "2401.00001", "2401.00002"]), min_size=len(entries),
+                        max_size=len(entries)))
+    sources = draw(st.integers(min_value=1, max_value=6))
+    by_source: dict[str, list] = {}
+    for i, (e, arxiv_id) in enumerate(zip(entries, ids)):
+        source = f"l{draw(st.integers(min_value=0, max_value=sources - 1))}.txt"
+        by_source.setdefault(source, []).append(dataclasses.replace(e, source=source, line=i + 1, arxiv_id=arxiv_id))
+    listings = []
+    for source, es in by_source.items():
+        date = draw(st.sampled_from([None, dt.date(2025, 3, 11), dt.date(2025, 3, 12), dt.date(2025, 3, 13)]))
+        listings.append(Listing(source, date, tuple(dataclasses.replace(e, listing_date=date) for e in es)))
+    return listings
+
+
+@settings(max_examples=300, deadline=None)
+@given(dated_listings(), st.data(), st.sampled_from([2, 3, dedupe.BLOCK_MAX]))
+def test_dedupe_from_an_earlier_dedupe_is_a_dedupe_from_scratch(listings, data, block_max):
+    """Adding listings to what an earlier dedupe saw (new ones anywhere in the order, merges that
+    reach back into old papers, blocks that become too common to compare) gives what a dedupe
+    of all of them from scratch gives: the same catalogue and the same state to go on from."""
+    kept = data.draw(st.lists(st.booleans(), min_size=len(listings), max_size=len(listings)))
+    with mock.patch.object(dedupe, "BLOCK_MAX", block_max):
+        _, joined = dedupe.dedupe_from(None, [l for l, k in zip(listings, kept) if k])
+        catalog, state = dedupe.dedupe_from(joined, listings)
+        cold, cold_state = dedupe.dedupe_from(None, listings)
+    assert catalog == cold
+    assert state == cold_state
