@@ -40,10 +40,9 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
 
     `helper` (a `RenderHelper`, forked at the start of the build) renders a share of the pages
     and emails into the same staging folder: whenever its pipe has room for it, the next one to
-    render is sent to it (pickled: for a page but a paper's, the bytes its render key digests anyway;
-    a paper page goes with its parts, and the helper makes its view) instead of rendered here, so
-    the two processes share the work at whatever pace each goes, and the helper only ever holds
-    the page it is working on. Every path is claimed here first, in order, so two outputs that
+    render is sent to it (pickled; a paper page goes with its parts, and the helper makes its
+    view) instead of rendered here, so the two processes share the work at whatever pace each
+    goes, and the helper only ever holds the page it is working on. Every path is claimed here first, in order, so two outputs that
     claim one path are refused as before."""
     t0 = time.perf_counter()
     _raise_theme_problems(syntax_problems(templates))
@@ -100,20 +99,16 @@ def _render_pages(site: Site, pages: list[Page], writer: Writer, templates, bar,
     has room, else rendered here. `join` joins a paper page's related papers into its parts."""
     renderer = Renderer(site, templates)
     for n, page in enumerate(pages, 1):
-        record = None  # the page pickled: what the helper is sent, and the key of a page but a paper's
         parts = page.view if isinstance(page.view, PaperParts) else None
         if parts is not None and join is not None:
             parts = join(parts)
-        if renders:
-            if parts is not None:  # keyed by what its view is made from
-                key = build_cache.pickled(parts.inputs, site.has_feed)
-            else:
-                key = record = build_cache.pickled(page, site.has_feed)
+        if renders:  # a paper's page is keyed by what its view is made from
+            key = build_cache.render_record(parts.inputs if parts is not None else page, site.has_feed)
             if renders.unchanged(page.path, key) and writer.reuse(page.path):
                 continue
         if parts is not None and parts is not page.view:
             page = dataclasses.replace(page, view=parts)
-        if not (helper and helper.offer(("page", (page.path,), record or build_cache.pickled(page, site.has_feed)))):
+        if not (helper and helper.offer(("page", (page.path,), build_cache.pickled(page, site.has_feed)))):
             writer.put(page.path, renderer.render(page))
         if n % 100 == 0:
             bar.update(100)

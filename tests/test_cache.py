@@ -199,7 +199,7 @@ def test_a_paper_page_is_a_function_of_its_render_inputs(project):
 
     def paper_pages() -> dict:
         site = assemble_only(load(project / "sitegen.toml"))
-        return {p.path: ((p, paper_view(p.view, site.config)), cache.pickled(p.view.inputs, site.has_feed))
+        return {p.path: ((p, paper_view(p.view, site.config)), cache.render_record(p.view.inputs, site.has_feed))
                 for p in site.pages if p.kind == "paper"}
 
     before = paper_pages()
