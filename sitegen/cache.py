@@ -221,19 +221,28 @@ def dump_chunks(memo: dict):
 def loads(data: bytes, types: tuple[type, ...] = ()):
     """What `dump_chunks` made, or None if it is not that, or holds a record not of `types` (or
     the model's) or with other fields than its class has."""
-    records = {t.__name__: (t, len(fields(t))) for t in _BASE_TYPES + tuple(types)}
+    records = {t.__name__: (t, tuple(f.name for f in fields(t))) for t in _BASE_TYPES + tuple(types)}
+    new, setter, markup = object.__new__, object.__setattr__, str.__new__
+    dates: dict[bytes, dt.date] = {}  # a memo holds few dates, many times over
 
     def ext(code: int, data: bytes):
         if code == _DATE:
-            return dt.date.fromisoformat(data.decode("ascii"))
-        if code == _MARKUP:
-            return Markup(data.decode("utf-8", "surrogatepass"))
+            day = dates.get(data)
+            if day is None:
+                day = dates[data] = dt.date.fromisoformat(data.decode("ascii"))
+            return day
+        if code == _MARKUP:  # what Markup(s) makes of a str, without its checks for other types
+            return markup(Markup, data.decode("utf-8", "surrogatepass"))
         if code == _RECORD:
             name, values = unpack(data)
-            cls, arity = records.get(name, (None, -1))
-            if cls is None or not isinstance(values, tuple) or len(values) != arity:
+            cls, names = records.get(name, (None, ()))
+            if cls is None or not isinstance(values, tuple) or len(values) != len(names):
                 raise ValueError(f"not a cache record: {name!r}")
-            return cls(*values)
+            # As `model.evolve` makes records: the fields set, `__init__` (which for a frozen
+            # dataclass sets each through object.__setattr__) not run: a third of the time.
+            record = new(cls)
+            setter(record, "__dict__", dict(zip(names, values)))
+            return record
         raise ValueError(f"not a cache value (extension {code})")
 
     def unpack(data: bytes):
