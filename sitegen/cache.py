@@ -176,11 +176,12 @@ def write_signed(path: Path, data) -> None:
 def read_signed(path: Path) -> bytes | None:
     """The data `write_signed` wrote, or None: missing, unreadable, or not signed by this key."""
     try:
-        with open(path, "rb") as f:
-            content = f.read()
+        with open(path, "rb") as f:  # the data and the trailer read apart: no copy of the data
+            data = f.read(max(0, os.fstat(f.fileno()).st_size - MAC_BYTES - 1))  # (500 MB at 100k)
+            tail = f.read()
     except OSError:
         return None
-    data, newline, trailer = content[:-MAC_BYTES - 1], content[-MAC_BYTES - 1:-MAC_BYTES], content[-MAC_BYTES:]
+    newline, trailer = tail[:1], tail[1:]
     mac = _hmac()
     if mac is None or newline != b"\n":
         return None
