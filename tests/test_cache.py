@@ -484,3 +484,22 @@ def test_a_build_dedupes_from_what_the_last_build_found(project, monkeypatch):
     variants, groups = rejoined[0][0], rejoined[0][1]
     assert len(set(groups)) == len(result.catalog.papers)
     assert sum(len(v.entries) for v in variants) == result.catalog.entry_count
+
+
+def test_a_render_record_is_json_of_the_page_records_else_their_pickle():
+    """Render keys digest page records as JSON (`render_record`); what JSON cannot hold is
+    pickled, behind a prefix no JSON starts with, so the two never give one key."""
+    import datetime as dt
+
+    from markupsafe import Markup
+
+    from sitegen.views import Link, PaperSummary
+
+    card = PaperSummary("p", "papers/p.html", Markup("<em>T</em>"), "T", "e", ("1 author",), 3, 5)
+    assert cache.render_record(card, True) == (b'[{"id":"p","path":"papers/p.html","title_html":"<em>T</em>",'
+                                                b'"title_text":"T","excerpt":"e","meta":["1 author"],"rank":3,'
+                                                b'"upvotes":5,"repeat":""},true]')
+    assert cache.render_record(Link("a", "b"), dt.date(2025, 3, 11)) == b'[{"path":"a","label":"b"},"2025-03-11"]'
+    assert cache.render_record(Link("a", "b")) != cache.render_record(Link("a", "c"))
+    for odd in ({"x"}, {1: "a"}, "\ud800", 2 ** 70):  # a set, a key not a string, a lone surrogate, a big int
+        assert cache.render_record(Link("a", "b"), odd).startswith(b"pickle:")
