@@ -530,10 +530,7 @@ def _tier_file(kind: str, name: str, value, digests: dict | None) -> tuple[str, 
 
 
 def _save_tier(cache_dir: Path, key: str, files: dict[str, str], tier: dict) -> None:
-    try:
-        build_cache.write_versioned(cache_dir, TIER, compact({"key": key, "files": files, "tier": tier}))
-    except OSError:
-        pass  # a cache that cannot be written only costs time
+    build_cache.keep(cache_dir, TIER, {"key": key, "files": files, "tier": tier})
 
 
 def _kept_tier(cache_dir: Path | None, published: Path | None, key: str) -> tuple[dict[str, bytes], dict] | None:
@@ -542,9 +539,8 @@ def _kept_tier(cache_dir: Path | None, published: Path | None, key: str) -> tupl
     with the bytes it made; else None (and the tier is made)."""
     if cache_dir is None or published is None:
         return None
-    data = build_cache.read_signed(build_cache.memo_path(cache_dir, TIER))
+    saved = build_cache.load_kept(cache_dir, TIER)
     try:
-        saved = json.loads(data) if data is not None else None
         if not isinstance(saved, dict) or saved.get("key") != key:
             return None
         files, tier = saved["files"], saved["tier"]
