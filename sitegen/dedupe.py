@@ -209,10 +209,11 @@ def dedupe_from(previous: Joined | None, listings: list[Listing] | tuple[Listing
             akey = akeys[abstract] = abstract_key(abstract)
         return akey
 
-    akey_of.known = akeys
-
     found = _rejoin(previous, listings, prints, akey_of) if previous is not None else None
-    if found is None:
+    if found is not None:  # the kept variants' keys, for the permalinks' tie-breaks (`_assign_ids`)
+        for v in found[0]:
+            akeys.setdefault(v.entries[0].abstract, v.akey)  # every entry of a variant has its key
+    else:
         variants = _variants(listings, akey_of)
         comps, scores, clusters = _join(variants)
         groups = [comps.find(i) for i in range(len(variants))]
@@ -351,7 +352,6 @@ def _rejoin(previous: Joined, listings: list[Listing], prints: tuple, akey_of):
         refs = [_ref(old_at[r >> _ENTRY_BITS], r & mask) for r in refs]
         entries = [listings[r >> _ENTRY_BITS].entries[r & mask] for r in refs]
         variants.append(_Variant(tkey, tkey.replace(" ", ""), akey, entries, aid or None, refs))
-        akey_of.known.setdefault(entries[0].abstract, akey)  # every entry of a variant has its key
     old = len(variants)
     by_identity = {_identity(v): n for n, v in enumerate(variants)}
     touched: set[int] = set()  # old variants that gained entries
