@@ -478,6 +478,38 @@ def keep(cache_dir: Path | None, name: str, value) -> None:
         pass
 
 
+def keep_buffers(cache_dir: Path | None, name: str, header: dict, buffers: list) -> None:
+    """Keep large arrays for the next build as `keep` keeps plain data: `header` (plain data) and
+    then each buffer's bytes as they are (no copy made: the related papers' first tier is 75 MB
+    at 100k papers), for `load_buffers`."""
+    if cache_dir is None:
+        return
+    head = msgpack.packb({"header": header, "lengths": [memoryview(b).nbytes for b in buffers]},
+                         default=_pack_default, strict_types=True, use_bin_type=True)
+    try:
+        write_versioned(cache_dir, name, [b"%016x" % len(head), head, *buffers])
+    except OSError:
+        pass
+
+
+def load_buffers(cache_dir: Path | None, name: str) -> tuple[dict, list[memoryview]] | None:
+    """What `keep_buffers` kept as `name` for this code version: the header and each buffer
+    (read-only views of the file's bytes), or None (none, damaged or unsigned)."""
+    data = read_signed(memo_path(cache_dir, name)) if cache_dir is not None else None
+    try:
+        size = int(data[:16], 16)
+        kept = loads(data[16:16 + size])
+        at, buffers, view = 16 + size, [], memoryview(data)
+        for length in kept["lengths"]:
+            buffers.append(view[at:at + length])
+            at += length
+        if at != len(data) or not isinstance(kept["header"], dict):
+            return None
+        return kept["header"], buffers
+    except (TypeError, ValueError, KeyError, msgpack.UnpackException):
+        return None
+
+
 class Memo:
     """One build's use of a memo: `known` is what earlier builds saved (`load_memo`; {} with no
     cache folder), `used` gets what this build uses, and `save` keeps that for the next build

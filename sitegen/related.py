@@ -14,15 +14,27 @@ Why two steps: the pruned score moves whenever a new paper takes one of a word's
 POSTINGS_PER_TERM places, since the paper it displaces loses that word's share of every score
 it had. Ranked by pruned scores, adding a day of 30 papers to 10,000 reordered or changed 1,185
 related lists (so as many paper pages were written again), only 142 of them because a new paper
-truly ranked there. The full cosine only moves with the words' weights (a little, as the archive
-grows); ranked by it, the same day changes 251 lists, 133 of them for a new paper.
+truly ranked there. Ranked by the full cosine, the same day changed 258 lists, 133 of them for a
+new paper: the rest moved with the words' weights, which moved with the archive.
+
+So the weights come from a first tier that a day does not change: the documents before the last
+multiple of TIER (in the order given: the build's papers in the order first listed). Its
+statistics give every word's weight (a word it never saw weighs the most a word can, as one in none of
+its documents), so its documents' rows, and the cosines among them, stay as they are until the
+boundary moves; each document's candidates are its POOL best from each tier's postings, the
+first tier's own (fixed with it) and the recent tier's. A new document then changes a list only
+by ranking in it (the same day: 134 lists, all for a new paper), and a build can keep the first
+tier (`FirstTier`: rows, postings and each document's candidates among them) and compare only
+the recent tier's documents (at 10k papers 0.5 s, against 2.3 s for all). With fewer than TIER
+documents there is no first tier, and the weights are all the documents' own.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain, repeat
 from itertools import count as numbers
 
@@ -39,6 +51,7 @@ POSTINGS_PER_TERM = 64  # ...and each word through the papers it matters most to
 POOL = 2 * TOP_K  # candidates per paper from the pruned product, scored again by the full cosine
 BLOCK = 2048  # rows per sparse product
 SLICES = 64  # a row of a product is cut into this many slices to find a floor under its best scores
+TIER = 1024  # the first tier holds the documents before the last multiple of this many
 _WORD = re.compile(r"[a-z][a-z0-9]+")
 
 
@@ -69,14 +82,15 @@ def document_stems():
     return document
 
 
-def _term_matrix(stemmed: list[tuple[tuple[str, ...], tuple[str, ...]]], chunk: int = 2048):
+def _term_matrix(stemmed: list[tuple[tuple[str, ...], tuple[str, ...]]], columns: defaultdict | None = None,
+                 chunk: int = 2048):
     """Papers x stems, as counts (title stems count twice).
 
     Columns are numbered in order of each stem's first occurrence (a stem not seen before gets
-    the next number as it is looked up); every stem occurrence becomes one (paper, column,
+    the next number as it is looked up; `columns` may come with stems numbered already); every stem occurrence becomes one (paper, column,
     weight) triple and the sparse matrix sums the triples, so no Python loop runs per
     occurrence. Papers are read a chunk at a time."""
-    columns: defaultdict[str, int] = defaultdict(numbers().__next__)
+    columns = columns if columns is not None else defaultdict(numbers().__next__)
     parts = []
     for start in range(0, len(stemmed), chunk):
         block = stemmed[start:start + chunk]
@@ -114,51 +128,182 @@ def _prune(x, limit: int):
 
 
 def related(documents: Iterable[tuple[str, str]], k: int = TOP_K,
-            stems_of: Callable[[str, str], tuple] | None = None) -> list[list[tuple[int, float]]]:
+            stems_of: Callable[[str, str], tuple] | None = None,
+            first_tier_of: Callable[[list], FirstTier] | None = None) -> list[list[tuple[int, float]]]:
     """For each (title, abstract), the indices and scores of its k most similar documents,
     best first; ties go to the earlier document. Documents with nothing in common get fewer.
 
-    `documents` may be a stream: each is stemmed as it comes (by `stems_of`, `document_stems()`
-    unless given), so a caller can let each text go once read; at 100k papers the texts are
-    over 100 MB, freed before the products, the longest step."""
+    Documents are stemmed by `stems_of` (`document_stems()` unless given). The documents before
+    the last multiple of TIER make the first tier: `first_tier_of` gives it from their list
+    (which it may empty as it reads it; the build's remembers it in its cache, since the tier
+    changes only when its documents do), else `first_tier` of their stems. `documents` may be
+    a stream: each text is let go of once stemmed (at 100k papers the texts are over 100 MB)."""
     stems_of = stems_of or document_stems()
-    stemmed = [stems_of(title, abstract) for title, abstract in documents]
-    n = len(stemmed)
+    documents = list(documents)
+    n = len(documents)
     if n < 2:
         return [[] for _ in range(n)]
-    x = weighted(stemmed)
-    xt = _prune(_prune(x, TERMS_PER_PAPER).tocsc(), POSTINGS_PER_TERM).T.tocsc()
+    split = n - n % TIER
+    first = documents[:split]
+    del documents[:split]
+    tier = None
+    if first:
+        tier = (first_tier_of or (lambda texts: first_tier([stems_of(*text) for text in drained(texts)])))(first)
+    del first
+    return _related(tier, [stems_of(*text) for text in drained(documents)], k)
+
+
+def drained(items: list) -> Iterator:
+    """The items of a list in order, each let go of as it is taken (the list ends empty)."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
+@dataclass(frozen=True, eq=False)
+class FirstTier:
+    """What the first tier's documents give every related list: the words' columns and
+    weights, the documents' unit rows, their pruned postings, and each document's candidates
+    among them with full cosines. A function of the tier's stems alone, so a build that adds
+    documents after it can keep it (`as_buffers`, `from_buffers`)."""
+
+    columns: tuple[str, ...]  # the stems, in column order
+    idf: np.ndarray  # each column's weight
+    x: sparse.csr_matrix  # documents x columns, unit rows
+    postings: sparse.csc_matrix  # columns x documents, pruned: what candidates are found through
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray]  # document, candidate, full cosine
+
+    @property
+    def size(self) -> int:
+        return self.x.shape[0]
+
+    ARRAYS = ("idf", "x.data", "x.indices", "x.indptr", "postings.data", "postings.indices",
+              "postings.indptr", "pool.row", "pool.idx", "pool.score")
+
+    def as_buffers(self) -> tuple[dict, list]:
+        """The tier as a header of plain data and its arrays' bytes, in `ARRAYS` order."""
+        arrays = [self.idf, self.x.data, self.x.indices, self.x.indptr, self.postings.data,
+                  self.postings.indices, self.postings.indptr, *self.pool]
+        header = {"columns": list(self.columns), "shape": list(self.x.shape),
+                  "dtypes": [a.dtype.str for a in arrays], "sizes": [len(a) for a in arrays]}
+        return header, [memoryview(np.ascontiguousarray(a)).cast("B") for a in arrays]
+
+    @classmethod
+    def from_buffers(cls, header: dict, buffers: list) -> FirstTier:
+        """`as_buffers` read back; ValueError if the parts do not fit together."""
+        arrays = [np.frombuffer(b, dtype=np.dtype(t), count=c) for b, t, c in
+                  zip(buffers, header["dtypes"], header["sizes"], strict=True)]
+        idf, xd, xi, xp, pd, pi, pp, row, idx, score = arrays
+        rows, width = header["shape"]
+        columns = tuple(header["columns"])
+        if not len(columns) == len(idf) == width or len(xp) != rows + 1 or len(pp) != rows + 1:
+            raise ValueError("the kept tier's parts do not fit together")
+        x = sparse.csr_matrix((xd, xi, xp), shape=(rows, width))
+        postings = sparse.csc_matrix((pd, pi, pp), shape=(width, rows))
+        return cls(columns, idf, x, postings, (row, idx, score))
+
+
+def first_tier(stemmed: list) -> FirstTier:
+    """The first tier of these documents' stems (see `FirstTier`): weights from these documents'
+    statistics, and each document's POOL best candidates among them."""
+    columns: defaultdict[str, int] = defaultdict(numbers().__next__)
+    tf = _term_matrix(stemmed, columns)
+    idf = _idf(tf, len(stemmed))
+    x = _unit_rows(tf, idf)
+    postings = _postings(x)
+    return FirstTier(tuple(columns), idf, x, postings, _pool(x, postings, x, 0))
+
+
+def _related(tier: FirstTier | None, stemmed: list, k: int) -> list[list[tuple[int, float]]]:
+    """Every document's k best, the first tier's documents (`tier`, or none) then these (the
+    recent tier's stems). Weights are the first tier's, so its documents' rows and their
+    cosines with each other stay as the tier made them whatever comes after it (a word it
+    never saw weighs as one in none of its documents); with no first tier, they are these
+    documents' own. Each document's candidates are its POOL best from each tier's postings,
+    ranked again by full cosine."""
+    known = tier.columns if tier else ()
+    columns: defaultdict[str, int] = defaultdict(numbers(len(known)).__next__, zip(known, range(len(known))))
+    tf = _term_matrix(stemmed, columns)
+    width, size = tf.shape[1], tier.size if tier else 0
+    if tier:
+        idf = np.concatenate((tier.idf, np.full(width - len(tier.idf), np.log(1 + size) + 1.0)))
+    else:
+        idf = _idf(tf, len(stemmed))
+    recent = _unit_rows(tf, idf)
+    del tf
+    recent_postings = _postings(recent)
+    found = [_pool(recent, recent_postings, recent, 0, size, size)]
+    if tier:
+        first = _widened(tier.x, width)
+        found += [tier.pool,
+                  _pool(first, recent_postings, recent, None, 0, size),
+                  _pool(recent, _widened(tier.postings.T, width).T.tocsc(), first, None, size, 0)]
+    row, idx, score = (np.concatenate(parts) for parts in zip(*found))
+    n = size + len(stemmed)
     out: list[list[tuple[int, float]]] = []
-    for start in range(0, n, BLOCK):
-        rows = x[start:start + BLOCK]
-        row, idx, _ = _best((rows @ xt).tocsr(), start, max(k, POOL))
-        out += _best_per_row(_cosines(x, start, row, idx, rows.shape[0]), start, k)
+    order = np.argsort(row, kind="stable")
+    row, idx, score = row[order], idx[order], score[order]
+    ends = np.searchsorted(row, np.arange(0, n + BLOCK, BLOCK)[1:])
+    for start, lo, hi in zip(range(0, n, BLOCK), np.concatenate(([0], ends[:-1])), ends):
+        block = sparse.csr_matrix((score[lo:hi], (row[lo:hi] - start, idx[lo:hi])), shape=(min(BLOCK, n - start), n))
+        out += _best_per_row(block, start, k)
     return out
 
 
-def weighted(stemmed: list) -> sparse.csr_matrix:
-    """Papers x stems as unit rows of (1 + log tf) * idf weights; the list of stems is emptied
-    (read, it is let go of: only the weighted matrix is needed from here on)."""
-    tf = _term_matrix(stemmed)
-    n = len(stemmed)
-    stemmed.clear()
+def _idf(tf, n: int) -> np.ndarray:
+    """Each column's weight from n documents' counts: words in more than MAX_DF of them weigh
+    nothing."""
     df = np.bincount(tf.indices, minlength=tf.shape[1])
     keep = df <= max(2, MAX_DF * n)
-    idf = np.where(keep, np.log((1 + n) / (1 + df)) + 1.0, 0.0)
+    return np.where(keep, np.log((1 + n) / (1 + df)) + 1.0, 0.0)
+
+
+def _unit_rows(tf, idf: np.ndarray) -> sparse.csr_matrix:
+    """Counts as unit rows of (1 + log tf) * idf weights."""
+    tf = tf.copy()
     tf.data = 1.0 + np.log(tf.data)
     x = tf.multiply(idf.reshape(1, -1)).tocsr()
-    del tf  # the counts are done with: only the weighted matrix is multiplied
     x.eliminate_zeros()
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return (sparse.diags(1.0 / norms) @ x).tocsr()
 
 
-def _cosines(x, start: int, row: np.ndarray, idx: np.ndarray, rows: int):
-    """The full cosine of each candidate pair (document start + row[i], document idx[i]; x's rows
-    are unit vectors), as a block of `rows` rows like the product's."""
-    scores = np.asarray(x[row + start].multiply(x[idx]).sum(axis=1)).ravel()
-    return sparse.csr_matrix((scores, (row, idx)), shape=(rows, x.shape[0]))
+def _postings(x) -> sparse.csc_matrix:
+    """Columns x documents: each document's TERMS_PER_PAPER heaviest words, and of those each
+    word's POSTINGS_PER_TERM heaviest documents."""
+    return _prune(_prune(x, TERMS_PER_PAPER).tocsc(), POSTINGS_PER_TERM).T.tocsc()
+
+
+def _widened(x, width: int):
+    """A matrix with columns added (empty) up to `width`."""
+    x = x.tocsr()
+    return sparse.csr_matrix((x.data, x.indices, x.indptr), shape=(x.shape[0], width))
+
+
+def _pool(rows, postings, others, selves: int | None, row_offset: int = 0, idx_offset: int = 0):
+    """Each of `rows`' POOL best candidates among `others` (through their `postings`), with
+    full cosines: (row, candidate, cosine) arrays, offset as given. `selves` is where row 0's
+    own document is among the candidates (the same tier), else None."""
+    parts = []
+    for start in range(0, rows.shape[0], BLOCK):
+        block = rows[start:start + BLOCK]
+        row, idx, _ = _best((block @ postings).tocsr(), None if selves is None else selves + start, POOL)
+        row = row + start
+        score = np.asarray(rows[row].multiply(others[idx]).sum(axis=1)).ravel()
+        parts.append((row + row_offset, idx + idx_offset, score))
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def weighted(stemmed: list) -> sparse.csr_matrix:
+    """Papers x stems as unit rows of (1 + log tf) * idf weights, from these documents' own
+    statistics; the list of stems is emptied."""
+    tf = _term_matrix(stemmed)
+    n = len(stemmed)
+    stemmed.clear()
+    return _unit_rows(tf, _idf(tf, n))
 
 
 def _best_per_row(block, start: int, k: int) -> list[list[tuple[int, float]]]:
@@ -168,9 +313,9 @@ def _best_per_row(block, start: int, k: int) -> list[list[tuple[int, float]]]:
     return _as_lists(*_best(block.tocsr(), start, k), block.shape[0])
 
 
-def _best(block, start: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _best(block, start: int | None, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`_best_per_row` as arrays: row (from the block's first), index and score of each row's
-    k best, by row, best first.
+    k best, by row, best first. With `start` None, no column is a row's own document.
 
     A row holds thousands of scores (13 million in all at 10k papers), too many to sort, or even
     to pass over often. Each row of more than SLICES scores is cut into SLICES slices, and the
@@ -206,7 +351,9 @@ def _best(block, start: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     at = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
     row = np.repeat(owner, lengths)
     idx, score = idx[at], score[at]
-    keep = (score >= floor[row]) & (idx != row + start) & (score > 0)
+    keep = (score >= floor[row]) & (score > 0)
+    if start is not None:
+        keep &= idx != row + start
     row, idx, score = row[keep], idx[keep], score[keep]
     # The k-th highest score of each row with more than k: everything below it is left out.
     counts = np.bincount(row, minlength=rows)

@@ -503,3 +503,51 @@ def test_a_render_record_is_json_of_the_page_records_else_their_pickle():
     assert cache.render_record(Link("a", "b")) != cache.render_record(Link("a", "c"))
     for odd in ({"x"}, {1: "a"}, "\ud800", 2 ** 70):  # a set, a key not a string, a lone surrogate, a big int
         assert cache.render_record(Link("a", "b"), odd).startswith(b"pickle:")
+
+
+def test_a_build_keeps_the_related_papers_first_tier_until_its_papers_change(project, monkeypatch):
+    """The related papers' first tier (`related.FirstTier`, the papers before the last multiple
+    of `related.TIER`) is kept in the cache: a new day's build uses it as kept (the file is not
+    written again), a change to one of its papers makes it again, and each output is the cold
+    build's. (A tier of 32 papers here; the build's worker is forked from this process.)"""
+    from sitegen import config, related
+    from sitegen.build import build as run_build
+
+    monkeypatch.setattr(related, "TIER", 32)
+    settings = config.load(None, cwd=project)
+    first = run_build(settings, out=project / "site")
+    assert len(first.catalog.papers) > 2 * related.TIER
+
+    def kept_tier() -> tuple[bytes, int]:
+        (path,) = (project / ".sitegen-cache").glob("related-tier-*")
+        return path.read_bytes(), path.stat().st_mtime_ns
+
+    def cold_hash() -> dict[str, str]:
+        shutil.rmtree(project / "cold", ignore_errors=True)
+        run_build(settings, out=project / "cold", cache=None)
+        return tree_hash(project / "cold")
+
+    made = kept_tier()
+    old_title, old_abstract = seed_papers(SEEDS[0])[0]
+    add_day(project, "zz-new-day.txt", "Mar 20", [("Synaptic Resonance Two: Scaling Contextual Memory",
+                                                    old_abstract + " We scale it to a million tokens.")])
+    run_build(settings, out=project / "site")
+    assert kept_tier() == made
+    assert tree_hash(project / "site") == cold_hash()
+    edit_listing(project)  # a paper of the first tier
+    run_build(settings, out=project / "site")
+    assert kept_tier()[0] != made[0]
+    assert tree_hash(project / "site") == cold_hash()
+
+
+def test_kept_buffers_come_back_as_written_or_not_at_all(tmp_path):
+    """`keep_buffers` writes a header and raw buffers, signed; `load_buffers` gives them back,
+    or None for a file that was changed, cut short or never written."""
+    cache.keep_buffers(tmp_path, "arrays", {"key": "k1"}, [b"abc", memoryview(b"\x00\x01" * 4), b""])
+    header, buffers = cache.load_buffers(tmp_path, "arrays")
+    assert header == {"key": "k1"} and [bytes(b) for b in buffers] == [b"abc", b"\x00\x01" * 4, b""]
+    assert cache.load_buffers(tmp_path, "other") is None and cache.load_buffers(None, "arrays") is None
+    (path,) = tmp_path.glob("arrays-*")
+    data = path.read_bytes()
+    path.write_bytes(data[:20] + bytes([data[20] ^ 1]) + data[21:])
+    assert cache.load_buffers(tmp_path, "arrays") is None

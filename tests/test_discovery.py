@@ -103,11 +103,11 @@ def test_related_scores_are_full_cosines_whatever_the_pruning(monkeypatch):
 def test_related_reads_its_documents_as_a_stream():
     """The build's worker gives `related` its texts one at a time, each let go of once taken
     (to free them before the products); the result is the same as from a list."""
-    from sitegen.jobs import _drained
+    from sitegen.related import drained
 
     docs = [(f"topic{i % 7} subject{i % 5}", f"words{i % 3} only{i % 11} shared") for i in range(60)]
     own = list(docs)
-    assert related.related(_drained(own)) == related.related(docs)
+    assert related.related(drained(own)) == related.related(docs)
     assert own == [] and len(docs) == 60
 
 
@@ -230,3 +230,54 @@ def test_roll_up_keeps_each_paper_once_with_its_best_upvotes():
     assert top.path == "weeks/2025-W11-top.html" and [p.id for p in top.papers] == ["x", "z", "y"]
     assert listing.alternate.path == top.path and top.alternate.path == listing.path
     assert periods.with_top(weeks[1], Link) == [weeks[1]]  # no upvotes known: one ordering only
+
+
+def _topic_documents(n: int, seed: int) -> list[tuple[str, str]]:
+    """n documents drawn from a few topics' words, so that each has near neighbours."""
+    import random
+    rng = random.Random(seed)
+    topics = [[f"t{t}w{w}" for w in range(12)] for t in range(9)]
+    common = [f"c{w}" for w in range(40)]
+    docs = []
+    for _ in range(n):
+        topic = rng.choice(topics)
+        docs.append((" ".join(rng.choices(topic, k=3)), " ".join(rng.choices(topic, k=8) + rng.choices(common, k=8))))
+    return docs
+
+
+def test_a_kept_first_tier_gives_the_lists_a_cold_computation_gives(monkeypatch):
+    """The documents before the last multiple of TIER make the first tier, a record of arrays
+    that the build keeps (`as_buffers`, `from_buffers`); related lists made from the kept tier
+    are those made from scratch, and a new document's words unseen in the tier still count."""
+    monkeypatch.setattr(related, "TIER", 32)
+    docs = _topic_documents(150, 3) + [("fresh unseen words", "entirely unseen vocabulary t1w1")] * 2
+    stems = related.document_stems()
+    tier = related.first_tier([stems(*d) for d in docs[:128]])
+    header, buffers = tier.as_buffers()
+    kept = related.FirstTier.from_buffers(header, [bytes(b) for b in buffers])
+    given = []
+    found = related.related(docs, first_tier_of=lambda texts: given.append(list(texts)) or kept)
+    assert given == [docs[:128]]
+    assert found == related.related(docs)
+    assert [j for j, _ in found[150]][:1] == [151]  # the two fresh documents share unseen words
+    with pytest.raises(ValueError):
+        related.FirstTier.from_buffers({**header, "shape": [127, header["shape"][1]]}, buffers)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_new_documents_reach_a_first_tier_list_only_by_ranking_in_it(monkeypatch, seed):
+    """Weights come from the first tier alone, and its documents' candidates among themselves
+    are fixed, so documents added after it change a first-tier document's list only where
+    they rank: what is left of its first-tier entries is the start of what it had."""
+    monkeypatch.setattr(related, "TIER", 64)
+    docs = _topic_documents(190, seed)  # the first tier: the first 128 (2 x 64), before and after
+    before = related.related(docs[:140])
+    after = related.related(docs)
+    changed = kept = 0
+    for i in range(128):
+        old = [(j, s) for j, s in before[i] if j < 128]
+        new = [(j, s) for j, s in after[i] if j < 128]
+        assert new == old[:len(new)], f"document {i}"
+        changed += before[i] != after[i]
+        kept += len(new)
+    assert changed and kept >= 128, (changed, kept)  # some lists take in new documents, and old ones stay
