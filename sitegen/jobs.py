@@ -112,7 +112,7 @@ class KeptTier:
     """`related.first_tier` remembered in the build cache: the first tier of the related papers
     (the papers before the last multiple of `related.TIER`, with their weights, rows, postings
     and candidates) is made again only when its papers' text changes, so a build that adds a
-    day stems and compares only the recent tier's papers (at 10k papers, 0.5 s against 2.3 s)."""
+    day stems and compares only the recent tier's papers (at 10k papers, 0.25 s against 1.8 s)."""
 
     NAME = "related-tier"
 

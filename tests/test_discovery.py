@@ -236,7 +236,7 @@ def _topic_documents(n: int, seed: int) -> list[tuple[str, str]]:
     """n documents drawn from a few topics' words, so that each has near neighbours."""
     import random
     rng = random.Random(seed)
-    topics = [[f"t{t}w{w}" for w in range(12)] for t in range(9)]
+    topics = [[f"t{t}w{w}" for w in range(60)] for t in range(9)]  # each word in a few documents
     common = [f"c{w}" for w in range(40)]
     docs = []
     for _ in range(n):
@@ -251,6 +251,7 @@ def test_a_kept_first_tier_gives_the_lists_a_cold_computation_gives(monkeypatch)
     are those made from scratch, and a new document's words unseen in the tier still count."""
     monkeypatch.setattr(related, "TIER", 32)
     docs = _topic_documents(150, 3) + [("fresh unseen words", "entirely unseen vocabulary t1w1")] * 2
+    docs.append((docs[5][0], docs[5][1] + " again"))  # a recent near-copy of a first-tier document
     stems = related.document_stems()
     tier = related.first_tier([stems(*d) for d in docs[:128]])
     header, buffers = tier.as_buffers()
@@ -260,6 +261,7 @@ def test_a_kept_first_tier_gives_the_lists_a_cold_computation_gives(monkeypatch)
     assert given == [docs[:128]]
     assert found == related.related(docs)
     assert [j for j, _ in found[150]][:1] == [151]  # the two fresh documents share unseen words
+    assert found[5][0][0] == 152 and found[152][0][0] == 5  # a first-tier list takes in what reaches it
     with pytest.raises(ValueError):
         related.FirstTier.from_buffers({**header, "shape": [127, header["shape"][1]]}, buffers)
 
