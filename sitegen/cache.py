@@ -35,6 +35,7 @@ from markupsafe import Markup
 
 from . import urls
 from .model import Entry, Listing, Problem
+from .jsonio import compact
 from .output import replacing
 
 RECORD_VERSION = 2
@@ -267,7 +268,7 @@ def load_record(cache_dir: Path, out: Path) -> Record | None:
     if data is None:
         return None
     try:
-        data = json.loads(data)
+        data = _json_loads(data)
         if data.pop("version") != RECORD_VERSION or data.pop("out") != str(out.absolute()):
             return None
         record = Record(**data)
@@ -284,10 +285,18 @@ def load_record(cache_dir: Path, out: Path) -> Record | None:
 def save_record(cache_dir: Path, out: Path, record: Record) -> None:
     try:
         write_signed(record_path(cache_dir, out),
-                     json.dumps({"version": RECORD_VERSION, "out": str(out.absolute()), **_shallow(record)})
-                     .encode("utf-8", "surrogatepass"))
+                     compact({"version": RECORD_VERSION, "out": str(out.absolute()), **_shallow(record)}))
     except OSError:
         pass  # a cache that cannot be written only costs time next build
+
+
+def _json_loads(data: bytes):
+    """JSON read by orjson, or by the json module where orjson refuses it (a lone surrogate, which
+    `compact` writes through the json module)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data.decode("utf-8", "surrogatepass"))
 
 
 def _shallow(record: Record) -> dict:

@@ -32,7 +32,7 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "search": {"views", "cache", "search_terms", "jsonio"},
     "jsonio": set(),  # compact JSON (orjson) for the large files
     "theme": set(),
-    "cache": {"output"},  # atomic writes (`output.replacing`)
+    "cache": {"output", "jsonio"},  # atomic writes (`output.replacing`); the build record as compact JSON
     "output": set(),
     "workers": {"output"},
     "jobs": {"workers", "cache", "mail", "output", "related", "render", "search", "site"},

@@ -551,3 +551,14 @@ def test_kept_buffers_come_back_as_written_or_not_at_all(tmp_path):
     data = path.read_bytes()
     path.write_bytes(data[:20] + bytes([data[20] ^ 1]) + data[21:])
     assert cache.load_buffers(tmp_path, "arrays") is None
+
+
+def test_a_build_record_round_trips_even_with_a_lone_surrogate(tmp_path):
+    """The record is compact JSON (orjson), read back as written; a file name that is not UTF-8
+    (a lone surrogate in a note or problem) takes the json module's way, both ways."""
+    out = tmp_path / "site"
+    problem = {"source": "bad-\udcff.txt", "line": 3, "message": "odd", "severity": "warning", "code": "x"}
+    for notes in (["plain"], ["skipped bad-\udcff.txt"]):
+        record = cache.Record("fp", {"index.html": [10, 123, "ab"]}, {"papers": 1}, [problem], notes, {"index.html": "k"})
+        cache.save_record(tmp_path, out, record)
+        assert cache.load_record(tmp_path, out) == record
