@@ -283,3 +283,15 @@ def test_new_documents_reach_a_first_tier_list_only_by_ranking_in_it(monkeypatch
         changed += before[i] != after[i]
         kept += len(new)
     assert changed and kept >= 128, (changed, kept)  # some lists take in new documents, and old ones stay
+
+
+def test_right_at_a_tier_boundary_the_recent_tier_is_empty(monkeypatch):
+    """With a multiple of TIER documents every one is in the first tier and the recent tier
+    has none: the lists are the first tier's own, from scratch or kept."""
+    monkeypatch.setattr(related, "TIER", 32)
+    docs = _topic_documents(64, 1)
+    stems = related.document_stems()
+    tier = related.first_tier([stems(*d) for d in docs])
+    found = related.related(docs)
+    assert found == related._related(tier, [], related.TOP_K) == related.related(docs, first_tier_of=lambda _: tier)
+    assert sum(map(len, found)) > 64 and all(i not in [j for j, _ in found[i]] for i in range(64))
