@@ -133,7 +133,7 @@ class KeptTier:
                 return related.FirstTier.from_buffers(kept[0], kept[1])
             except (KeyError, TypeError, ValueError):
                 pass
-        tier = related.first_tier([self.stems_of(*text) for text in related.drained(texts)])
+        tier = related.tier_of_texts(texts, self.stems_of)
         self.made = (key, tier)
         return tier
 

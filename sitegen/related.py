@@ -90,9 +90,9 @@ def _term_matrix(stemmed: list[tuple[tuple[str, ...], tuple[str, ...]]], columns
     """Papers x stems, as counts (title stems count twice).
 
     Columns are numbered in order of each stem's first occurrence (a stem not seen before gets
-    the next number as it is looked up; `columns` may come with stems numbered already); every stem occurrence becomes one (paper, column,
-    weight) triple and the sparse matrix sums the triples, so no Python loop runs per
-    occurrence. Papers are read a chunk at a time."""
+    the next number as it is looked up; `columns` may come with stems numbered already); every
+    stem occurrence becomes one (paper, column, weight) triple and the sparse matrix sums the
+    triples, so no Python loop runs per occurrence. Papers are read a chunk at a time."""
     columns = columns if columns is not None else defaultdict(numbers().__next__)
     parts = []
     for start in range(0, len(stemmed), chunk):
@@ -149,11 +149,15 @@ def related(documents: Iterable[tuple[str, str]], k: int = TOP_K,
     split = n - n % TIER
     first = documents[:split]
     del documents[:split]
-    tier = None
-    if first:
-        tier = (first_tier_of or (lambda texts: first_tier([stems_of(*text) for text in drained(texts)])))(first)
+    tier = (first_tier_of or (lambda texts: tier_of_texts(texts, stems_of)))(first) if first else None
     del first
     return _related(tier, [stems_of(*text) for text in drained(documents)], k)
+
+
+def tier_of_texts(texts: list[tuple[str, str]], stems_of: Callable[[str, str], tuple]) -> FirstTier:
+    """`first_tier` of these (title, abstract) texts, each stemmed by `stems_of` and let go of
+    (the list ends empty)."""
+    return first_tier([stems_of(*text) for text in drained(texts)])
 
 
 def drained(items: list) -> Iterator:
@@ -180,11 +184,9 @@ class FirstTier:
     def size(self) -> int:
         return self.x.shape[0]
 
-    ARRAYS = ("idf", "x.data", "x.indices", "x.indptr", "postings.data", "postings.indices",
-              "postings.indptr", "pool.row", "pool.idx", "pool.score")
-
     def as_buffers(self) -> tuple[dict, list]:
-        """The tier as a header of plain data and its arrays' bytes, in `ARRAYS` order."""
+        """The tier as a header of plain data and its arrays' bytes: the weights, the rows' and
+        the postings' data, indices and pointers, and the pool's three arrays."""
         arrays = [self.idf, self.x.data, self.x.indices, self.x.indptr, self.postings.data,
                   self.postings.indices, self.postings.indptr, *self.pool]
         header = {"columns": list(self.columns), "shape": list(self.x.shape),
@@ -242,13 +244,10 @@ def _related(tier: FirstTier | None, stemmed: list, k: int) -> list[list[tuple[i
         found += [tier.pool, reach, (reach[1], reach[0], reach[2])]  # each pair both ways: the cosine is symmetric
     row, idx, score = (np.concatenate(parts) for parts in zip(*found))
     n = size + len(stemmed)
+    candidates = sparse.csr_matrix((score, (row, idx)), shape=(n, n))  # each pair once: the pools do not overlap
     out: list[list[tuple[int, float]]] = []
-    order = np.argsort(row, kind="stable")
-    row, idx, score = row[order], idx[order], score[order]
-    ends = np.searchsorted(row, np.arange(0, n + BLOCK, BLOCK)[1:])
-    for start, lo, hi in zip(range(0, n, BLOCK), np.concatenate(([0], ends[:-1])), ends):
-        block = sparse.csr_matrix((score[lo:hi], (row[lo:hi] - start, idx[lo:hi])), shape=(min(BLOCK, n - start), n))
-        out += _best_per_row(block, start, k)
+    for start in range(0, n, BLOCK):
+        out += _best_per_row(candidates[start:start + BLOCK], start, k)
     return out
 
 
