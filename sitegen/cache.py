@@ -206,8 +206,7 @@ def _pack_default(value):
         return msgpack.ExtType(_DATE, value.isoformat().encode("ascii"))
     if is_dataclass(value) and not isinstance(value, type):
         values = [getattr(value, f.name) for f in fields(value)]
-        return msgpack.ExtType(_RECORD, msgpack.packb([type(value).__name__, values], default=_pack_default,
-                                                      strict_types=True, use_bin_type=True))
+        return msgpack.ExtType(_RECORD, _packb([type(value).__name__, values]))
     raise TypeError(f"a cache memo cannot hold {type(value).__name__}")
 
 
@@ -471,40 +470,30 @@ def write_versioned(cache_dir: Path, name: str, data) -> None:
 def load_kept(cache_dir: Path | None, name: str, types: tuple[type, ...] = ()):
     """What `keep` saved as `name` for this code version, or None (none, damaged, unsigned, or
     holding other than plain data and `types`)."""
-    data = read_signed(memo_path(cache_dir, name)) if cache_dir is not None else None
+    data = _read_kept(cache_dir, name)
     return loads(data, types) if data is not None else None
 
 
 def keep(cache_dir: Path | None, name: str, value) -> None:
     """Keep `value` (plain data and dataclasses, as a memo holds) for the next build, replacing
     what was kept as `name`; nothing if there is no cache folder or it cannot be written."""
-    if cache_dir is None:
-        return
-    try:
-        write_versioned(cache_dir, name, msgpack.packb(value, default=_pack_default, strict_types=True,
-                                                       use_bin_type=True))
-    except OSError:
-        pass
+    _write_kept(cache_dir, name, lambda: _packb(value))
 
 
 def keep_buffers(cache_dir: Path | None, name: str, header: dict, buffers: list) -> None:
     """Keep large arrays for the next build as `keep` keeps plain data: `header` (plain data) and
     then each buffer's bytes as they are (no copy made: the related papers' first tier is 75 MB
     at 100k papers), for `load_buffers`."""
-    if cache_dir is None:
-        return
-    head = msgpack.packb({"header": header, "lengths": [memoryview(b).nbytes for b in buffers]},
-                         default=_pack_default, strict_types=True, use_bin_type=True)
-    try:
-        write_versioned(cache_dir, name, [b"%016x" % len(head), head, *buffers])
-    except OSError:
-        pass
+    def chunks() -> list:
+        head = _packb({"header": header, "lengths": [memoryview(b).nbytes for b in buffers]})
+        return [b"%016x" % len(head), head, *buffers]
+    _write_kept(cache_dir, name, chunks)
 
 
 def load_buffers(cache_dir: Path | None, name: str) -> tuple[dict, list[memoryview]] | None:
     """What `keep_buffers` kept as `name` for this code version: the header and each buffer
     (read-only views of the file's bytes), or None (none, damaged or unsigned)."""
-    data = read_signed(memo_path(cache_dir, name)) if cache_dir is not None else None
+    data = _read_kept(cache_dir, name)
     try:
         size = int(data[:16], 16)
         kept = loads(data[16:16 + size])
@@ -517,6 +506,25 @@ def load_buffers(cache_dir: Path | None, name: str) -> tuple[dict, list[memoryvi
         return kept["header"], buffers
     except (TypeError, ValueError, KeyError, msgpack.UnpackException):
         return None
+
+
+def _packb(value) -> bytes:
+    return msgpack.packb(value, default=_pack_default, strict_types=True, use_bin_type=True)
+
+
+def _read_kept(cache_dir: Path | None, name: str) -> bytes | None:
+    return read_signed(memo_path(cache_dir, name)) if cache_dir is not None else None
+
+
+def _write_kept(cache_dir: Path | None, name: str, data) -> None:
+    """`data()` (bytes or chunks, as `write_signed` takes them) as the kept file `name`; nothing
+    without a cache folder, or if it cannot be written (a cache only saves time)."""
+    if cache_dir is None:
+        return
+    try:
+        write_versioned(cache_dir, name, data())
+    except OSError:
+        pass
 
 
 class Memo:
