@@ -260,16 +260,19 @@ def _variants(listings: list[Listing], akey_of) -> list[_Variant]:
     by_identity: dict[tuple[str, str, str], _Variant] = {}
     for li, listing in enumerate(listings):
         for ei, e in enumerate(listing.entries):
-            tkey = title_key(e.title)
-            compact = tkey.replace(" ", "")
-            akey = akey_of(e.abstract)
-            identity = (e.arxiv_id or "", compact, akey)
+            tkey, identity = _keys(e, akey_of)
             variant = by_identity.get(identity)
             if variant is None:
-                variant = by_identity[identity] = _Variant(tkey, compact, akey, [], e.arxiv_id)
+                variant = by_identity[identity] = _Variant(tkey, identity[1], identity[2], [], e.arxiv_id)
             variant.entries.append(e)
             variant.refs.append(_ref(li, ei))
     return [by_identity[k] for k in sorted(by_identity)]
+
+
+def _keys(e: Entry, akey_of) -> tuple[str, tuple[str, str, str]]:
+    """An entry's title key, and the identity (`_identity`) of the variant it belongs to."""
+    tkey = title_key(e.title)
+    return tkey, (e.arxiv_id or "", tkey.replace(" ", ""), akey_of(e.abstract))
 
 
 def _join(variants: list[_Variant], blocks: dict | None = None) -> tuple[_Components, dict, list[int]]:
@@ -360,15 +363,12 @@ def _rejoin(previous: Joined, listings: list[Listing], prints: tuple, akey_of):
         if li in seen:
             continue
         for ei, e in enumerate(listing.entries):
-            tkey = title_key(e.title)
-            compact = tkey.replace(" ", "")
-            akey = akey_of(e.abstract)
-            identity = (e.arxiv_id or "", compact, akey)
+            tkey, identity = _keys(e, akey_of)
             ref = _ref(li, ei)
             n = by_identity.get(identity)
             if n is None:
                 n = by_identity[identity] = len(variants)
-                variants.append(_Variant(tkey, compact, akey, [], e.arxiv_id))
+                variants.append(_Variant(tkey, identity[1], identity[2], [], e.arxiv_id))
             elif n < old:
                 touched.add(n)
             v = variants[n]
