@@ -229,10 +229,19 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     index = IndexJob(cache, out)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text
-    memos = [build_cache.Memo(cache, name) for name in ("listings", "slugs")]
-    memos.append(build_cache.Memo(cache, "paper-text", (PaperText, Link)))
+    # The build's cache files are read (and their signatures checked) in a thread, each while
+    # the build decodes the one before (the largest, the paper-text memo, while it decodes the
+    # parsed listings); started once the workers are forked.
+    names = ("listings", "paper-text", "slugs", DEDUPE)  # in the order the build loads them
+    ahead = build_cache.ReadAhead(build_cache.cache_files(cache, names)) if cache is not None else None
+    read = ahead.take if ahead is not None else build_cache.read_signed
     try:
-        catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings, cache)
+        parsed = build_cache.Memo(cache, "listings", (), read)
+        texts = build_cache.Memo(cache, "paper-text", (PaperText, Link), read)
+        memos = [parsed, build_cache.Memo(cache, "slugs", (), read), texts]
+        catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings, cache, read)
+        if ahead is not None:
+            ahead.close()
         if out is None:
             writer = MemoryWriter()
             render_site(site, writer, templates, static, timings, index, progress, related=related)
@@ -243,9 +252,9 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
                 if cache is not None:
                     build_cache.forget(cache, out)  # the output is about to change under the record
     except BaseException:
-        for job in (index, helper, similar):
+        for job in (index, helper, similar, ahead):
             if job is not None:
-                job.cancel()
+                job.cancel() if job is not ahead else job.close()
         raise
     timings["total"] = time.perf_counter() - started
     cpu = {"build": cpu_seconds()}  # this process's, start-up included
@@ -278,10 +287,11 @@ def _unchanged(out: Path, record: build_cache.Record, strict: bool, timings: dic
 
 
 def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict: bool, memos: list,
-              index: IndexJob, similar: RelatedJob, timings: dict[str, float], cache: Path | None) -> tuple[Catalog, Site, object]:
+              index: IndexJob, similar: RelatedJob, timings: dict[str, float], cache: Path | None,
+              read=build_cache.read_signed) -> tuple[Catalog, Site, object]:
     """Read, dedupe and assemble (sending the workers their inputs on the way): the catalogue,
     the site without related papers, and what gives the function that joins them in once the
-    related-papers worker is done (for `render_site`)."""
+    related-papers worker is done (for `render_site`). `read` reads the build's cache files."""
     from . import dedupe, listing
     from .site import RelatedLinks, assemble_pages, assemble_papers, paper_text
     from .sources import listing_key
@@ -289,7 +299,7 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     parsed, slugs, texts = memos
 
     def deduped(listings, slug_of):  # from what the last build's dedupe left, kept at once
-        previous = build_cache.load_kept(cache, DEDUPE, (dedupe.Joined,))
+        previous = build_cache.load_kept(cache, DEDUPE, (dedupe.Joined,), read)
         catalog, joined = dedupe.dedupe_from(previous if isinstance(previous, dedupe.Joined) else None, listings,
                                              slug_of)
         build_cache.keep(cache, DEDUPE, joined)

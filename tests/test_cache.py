@@ -562,3 +562,71 @@ def test_a_build_record_round_trips_even_with_a_lone_surrogate(tmp_path):
         record = cache.Record("fp", {"index.html": [10, 123, "ab"]}, {"papers": 1}, [problem], notes, {"index.html": "k"})
         cache.save_record(tmp_path, out, record)
         assert cache.load_record(tmp_path, out) == record
+
+
+def test_read_ahead_gives_what_read_signed_gives_one_file_ahead(tmp_path, monkeypatch):
+    """The build's cache files read in a thread (`ReadAhead`): `take` gives each file's bytes as
+    `read_signed` does (None for a damaged one), asked for in order, out of order or twice; the
+    thread begins a file only while it holds fewer than `HELD` bytes the build has not taken
+    (here 1: one file ahead), and holds nothing once closed."""
+    import threading
+    import time
+
+    for n, name in enumerate(("first", "second", "third")):
+        cache.save_memo(tmp_path, name, {("paper", n): f"text {n}"})
+    cache.save_memo(tmp_path, "second", {("paper", 1): "text 1", ("paper", 9): "added"},
+                    cache.memo_keys(cache.load_memo(tmp_path, "second")))  # an addition: a part of its own
+    cache.keep(tmp_path, "kept", {"state": 1})
+    damaged = cache.memo_path(tmp_path, "third")
+    damaged.write_bytes(damaged.read_bytes().replace(b"text 2", b"text X"))
+    paths = cache.cache_files(tmp_path, ("first", "second", "third", "kept"))
+    assert len(paths) == 5
+    expected = {p: cache.read_signed(p) for p in paths}
+    assert expected[damaged] is None and sum(v is None for v in expected.values()) == 1
+
+    read, real = [], cache.read_signed
+    gate = threading.Event()
+
+    def recorded(path):
+        gate.wait(5)
+        read.append(path)
+        return real(path)
+    monkeypatch.setattr(cache, "read_signed", recorded)
+
+    def settled(count):  # the thread's reads, once it has done `count` (or a second has gone by)
+        deadline = time.monotonic() + 1
+        while len(read) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        return list(read)
+
+    monkeypatch.setattr(cache.ReadAhead, "HELD", 1)
+    ahead = cache.ReadAhead(paths)
+    gate.set()
+    assert settled(1) == paths[:1]  # one file ahead, no more
+    assert ahead.take(paths[0]) == expected[paths[0]]
+    assert settled(2) == paths[:2]
+    assert ahead.take(paths[2]) == expected[paths[2]]  # out of order: file 2 read here, the thread skips it
+    assert ahead.take(paths[1]) == expected[paths[1]]
+    assert ahead.take(paths[1]) == expected[paths[1]]  # twice: read again
+    assert ahead.take(damaged) is None
+    assert ahead.take(paths[4]) == expected[paths[4]]
+    assert read.count(paths[2]) == 1 and read.count(paths[1]) == 2
+    ahead.close()
+    assert ahead.take(paths[0]) == expected[paths[0]]
+
+    closed = cache.ReadAhead(paths)
+    closed.close()
+    time.sleep(0.1)
+    assert closed._state == {}  # closed: nothing held, whatever the thread had begun
+    monkeypatch.setattr(cache.ReadAhead, "HELD", 1 << 20)  # room for them all: read before any is taken
+    read.clear()
+    ahead = cache.ReadAhead(paths)
+    assert settled(len(paths)) == paths
+    assert [ahead.take(p) for p in paths] == [expected[p] for p in paths] and len(read) == len(paths)
+    ahead.close()
+    monkeypatch.setattr(cache, "read_signed", real)
+    again = cache.ReadAhead(paths)
+    assert cache.load_memo(tmp_path, "second", read=again.take) == {("paper", 1): "text 1", ("paper", 9): "added"}
+    assert cache.load_kept(tmp_path, "kept", read=again.take) == {"state": 1}
+    again.close()
