@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -148,6 +152,30 @@ def test_check_lists_problems_and_near_duplicate_merges(tmp_path):
     assert "b.txt:1: merged into improved-techniques-for-training-consistency-models (title 99, abstract 100)" in proc.stdout
     assert "3 entries, 2 papers, 1 merged" in proc.stdout
     assert not (tmp_path / "_site").exists()
+
+
+def test_the_program_ends_with_all_it_printed(tmp_path):
+    """`sitegen` ends its process at once after a command (`cli.run`): whatever the command
+    printed reaches a pipe whole first, its exit status stays the command's, and a build's
+    outputs are complete. Python's own buffering is left on, as on a user's machine."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    programs = [[sys.executable, "-m", "sitegen"]]
+    script = Path(sys.executable).with_name("sitegen")
+    if script.is_file():  # the installed command, where the suite runs from its virtualenv
+        programs.append([str(script)])
+    for program in programs:
+        proc = subprocess.run([*program, "check", "--merges"], cwd=ROOT, capture_output=True, text=True, env=env,
+                              timeout=300, check=False)
+        assert proc.returncode == 0 and proc.stdout.count(": merged into ") == 49
+        assert proc.stdout.endswith("49 merged (49 identical, 0 near-duplicates); 0 warnings, 0 errors\n")
+        proc = subprocess.run([*program, "build", "--out", str(tmp_path / "out"), "--no-cache", "--report",
+                               str(tmp_path / "report.json"), "missing.txt"], cwd=ROOT, capture_output=True,
+                              text=True, env=env, timeout=300, check=False)
+        assert proc.returncode == 1 and proc.stderr.endswith("missing.txt: no such file or folder\n")
+    proc = subprocess.run(programs[0] + ["build", "--out", str(tmp_path / "out"), "--report", str(tmp_path / "r.json")],
+                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 0 and proc.stdout.startswith("Built 508 papers") and proc.stdout.endswith(" warnings\n")
+    assert json.loads((tmp_path / "r.json").read_text())["papers"] == 508
 
 
 def test_check_on_seeds():
