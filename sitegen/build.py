@@ -252,9 +252,11 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
                 if cache is not None:
                     build_cache.forget(cache, out)  # the output is about to change under the record
     except BaseException:
-        for job in (index, helper, similar, ahead):
+        if ahead is not None:
+            ahead.close()
+        for job in (index, helper, similar):
             if job is not None:
-                job.cancel() if job is not ahead else job.close()
+                job.cancel()
         raise
     timings["total"] = time.perf_counter() - started
     cpu = {"build": cpu_seconds()}  # this process's, start-up included

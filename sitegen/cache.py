@@ -192,17 +192,18 @@ def read_signed(path: Path) -> bytes | None:
 
 
 class ReadAhead:
-    """Signed cache files read, and their signatures checked, in a thread one file ahead of the
-    build, which meanwhile decodes the file before (or does other work): reading a file and
-    hashing it let other threads run. At 100k papers the build's memos take 1.4 s to read and
-    check (the paper-text memo alone 480 MB, 0.8 s), all of it decoding time before.
+    """Signed cache files read, and their signatures checked, in a thread ahead of the build,
+    which meanwhile decodes the file before (or does other work): reading a file and hashing it
+    let other threads run. At 100k papers the build's memos take 1.4 s to read and check (the
+    paper-text memo alone 480 MB, 0.8 s), all of it decoding time before.
 
     `take(path)` gives what `read_signed(path)` gives. The files are read in the order given;
     the next is begun only while what the thread holds and the build has not taken is under
     `HELD` bytes (so a memo's small additions do not hold it back, and at most one large file
-    waits): what a build would read anyway, a little earlier. A file the build asks for before the thread began it is read by
-    the build itself (the thread then skips it), so the build never waits for a file it is
-    not next to get. `close` ends the thread and lets go of a file not taken."""
+    waits): what a build would read anyway, a little earlier. A file the build asks for before
+    the thread began it is read by the build itself (the thread then skips it), so the build
+    never waits for a file it is not next to get. `close` ends the thread and lets go of a file
+    not taken."""
 
     HELD = 64 << 20
 

@@ -564,7 +564,7 @@ def test_a_build_record_round_trips_even_with_a_lone_surrogate(tmp_path):
         assert cache.load_record(tmp_path, out) == record
 
 
-def test_read_ahead_gives_what_read_signed_gives_one_file_ahead(tmp_path, monkeypatch):
+def test_read_ahead_gives_what_read_signed_gives_within_its_byte_budget(tmp_path, monkeypatch):
     """The build's cache files read in a thread (`ReadAhead`): `take` gives each file's bytes as
     `read_signed` does (None for a damaged one), asked for in order, out of order or twice; the
     thread begins a file only while it holds fewer than `HELD` bytes the build has not taken
