@@ -179,7 +179,8 @@ def cmd_build(args) -> int:
     # which would otherwise scan all of it once more while the report is made (100k papers: 0.5 s),
     # and left for the process's end (`run`) rather than freed object by object (100k papers: 1 s).
     gc.freeze()
-    _LEFT.append(result)
+    if _LEFT is not None:
+        _LEFT.append(result)
     _print_problems(result.problems)
     for note in result.notes:
         print(f"sitegen: note: {note}", file=sys.stderr)
@@ -383,13 +384,16 @@ def cmd_email(args) -> int:
     return 0
 
 
-_LEFT: list = []  # what a command made, for the process's end to let go of (`run`)
+_LEFT: list | None = None  # under `run`: what a command made, for the process's end to let go of
 
 
 def run() -> None:
     """The `sitegen` program: `main`, then, its output flushed, the process ends at once
     (`os._exit`, as mypy ends), without freeing what the command made one object at a time:
-    by then every file is closed, the site published and the workers joined."""
+    by then every file is closed, the site published and the workers joined. A caller of
+    `main` in Python keeps nothing of what a command made."""
+    global _LEFT
+    _LEFT = []
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

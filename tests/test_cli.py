@@ -178,6 +178,17 @@ def test_the_program_ends_with_all_it_printed(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["papers"] == 508
 
 
+def test_main_called_from_python_keeps_nothing_of_the_build(tmp_path, monkeypatch):
+    """Only the program (`cli.run`, which ends the process at once) leaves a build's data for
+    the process's end; a caller of `cli.main` in Python gets its exit status and holds nothing."""
+    from sitegen import cli
+
+    (tmp_path / "day.txt").write_text(f"Jan 5, 2024\nA Paper\n{ABSTRACT}\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["build", "day.txt", "--out", "site", "--no-cache", "-q"]) == 0
+    assert (tmp_path / "site" / "index.html").is_file() and cli._LEFT is None
+
+
 def test_check_on_seeds():
     proc = run_cli("check", check=True)
     assert "557 entries, 508 papers, 49 merged (49 identical, 0 near-duplicates); 0 warnings, 0 errors" in proc.stdout
