@@ -308,6 +308,30 @@ def test_a_sitegen_upgrade_invalidates_the_record(project, monkeypatch):
     assert cache.code_identity() != identity
 
 
+def test_library_versions_are_those_importlib_metadata_gives(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    def dist(folder: Path, name: str, version: str, suffix: str = ".dist-info") -> None:
+        info = folder / f"{name}-{version}{suffix}"
+        info.mkdir(parents=True)
+        (info / ("METADATA" if suffix == ".dist-info" else "PKG-INFO")).write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    dist(first, "Shadowed_Lib", "2.0")  # a name spelt otherwise, found first on the path...
+    dist(second, "shadowed_lib", "1.0")  # ...hides this one, as for importlib.metadata
+    dist(first, "twice_lib", "1.0")  # two of one name side by side: importlib.metadata decides
+    dist(first, "twice_lib", "1.1")
+    dist(second, "old_lib", "0.3", ".egg-info")  # an older layout: importlib.metadata reads it
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    names = cache.OUTPUT_LIBRARIES + ("shadowed.lib", "twice-lib", "old-lib", "no-such-library")
+    found = cache.installed_versions(names)
+    assert found["shadowed.lib"] == "2.0" and found["old-lib"] == "0.3" and found["no-such-library"] is None
+    for name in names[:-1]:
+        assert found[name] == metadata.version(name), name
+
+
 def test_only_pages_whose_inputs_changed_are_rendered(project, monkeypatch):
     from sitegen import build as build_module
     from sitegen import config as config_module
