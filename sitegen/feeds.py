@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import datetime as dt
+import html
 import json
 import uuid
-from xml.sax.saxutils import escape
 
 from feedgen.feed import FeedGenerator
 
@@ -107,7 +107,7 @@ def sitemap(site: Site) -> bytes | None:
         if not page.in_sitemap:
             continue
         lastmod = page.lastmod.isoformat() if page.lastmod else None
-        lines.append(f"  <url><loc>{escape(urls.absolute(base, page.path))}</loc>"
+        lines.append(f"  <url><loc>{html.escape(urls.absolute(base, page.path), quote=False)}</loc>"
                      + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "") + "</url>")
     lines.append("</urlset>")
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -9,8 +9,6 @@ the list is cut with a link to the full page, until the HTML fits.
 from __future__ import annotations
 
 import hashlib
-import smtplib
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, make_msgid
@@ -179,6 +177,9 @@ def send(messages: list[tuple[EmailMessage, list[str]]], host: str, port: int, s
          user: str | None = None, password: str | None = None, timeout: float = 30.0) -> None:
     """Send each (message, envelope recipients) over one SMTP session; a one-line MailError if
     the server cannot be reached or refuses."""
+    import smtplib  # here: a build, which composes emails but never sends them, needs neither
+    import ssl
+
     try:
         with smtplib.SMTP(host, port, timeout=timeout) as smtp:
             smtp.ehlo()

@@ -16,10 +16,8 @@ import re
 import xml.etree.ElementTree as ET
 from functools import lru_cache
 
-from latex2mathml.converter import convert as _latex_to_mathml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
-from pylatexenc.latex2text import LatexNodes2Text
 
 logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)
 
@@ -45,7 +43,23 @@ _MATHML_ATTRIBUTES = {
     "minsize", "maxsize", "open", "close", "separators", "encoding", "voffset",
 }
 _MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
-_latex_text = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+
+
+# The TeX converters are imported when TeX is first met: most builds meet none (a paper's text
+# comes from the build cache), and importing them took 50-60 ms (latex2mathml brings urllib,
+# http.client and ssl along).
+@lru_cache(maxsize=1)
+def _latex_to_mathml():
+    from latex2mathml.converter import convert
+
+    return convert
+
+
+@lru_cache(maxsize=1)
+def _latex_text():
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
 
 
 def _bracket_math(state, silent: bool) -> bool:
@@ -163,7 +177,7 @@ def math_html(tex: str, display: bool = False) -> str:
     if too_deep(tex):
         return f'<code class="tex">{html.escape(tex)}</code>'
     try:
-        tree = ET.fromstring(_latex_to_mathml(tex, display="block" if display else "inline"))
+        tree = ET.fromstring(_latex_to_mathml()(tex, display="block" if display else "inline"))
     except Exception:  # latex2mathml raises many types on bad input; all mean "cannot read"
         return f'<code class="tex">{html.escape(tex)}</code>'
     for el in tree.iter():
@@ -188,7 +202,7 @@ def _latex_to_text(tex: str):
     object keeps the frame that called it, and so on up, and each keeps its function's locals
     once it returns, so the build's papers (`assemble_papers`) lived on until the garbage
     collector ran. A suspended generator's frame has no caller, so the chain ends here."""
-    yield _latex_text.latex_to_text(tex)
+    yield _latex_text().latex_to_text(tex)
 
 
 @lru_cache(maxsize=4096)

@@ -189,6 +189,30 @@ def test_main_called_from_python_keeps_nothing_of_the_build(tmp_path, monkeypatc
     assert (tmp_path / "site" / "index.html").is_file() and cli._LEFT is None
 
 
+def test_a_build_loads_only_what_its_work_needs(tmp_path):
+    """What a build imports is paid on every build, the one that finds nothing to do included:
+    the TeX converters load only when a text holds TeX, the mail sender only to send, and the
+    library versions are read without `importlib.metadata`. (The workers are forked processes
+    of their own: what they import is not counted here.)"""
+    (tmp_path / "day.txt").write_text(f"Jan 5, 2024\nA Paper\n{ABSTRACT}\n")
+    (tmp_path / "tex.txt").write_text(f"Jan 6, 2024\nA $\\beta$-Paper\n{ABSTRACT} With $x^2$.\n")
+    probe = ("import sys\nfrom sitegen import cli\nstatus = cli.main(sys.argv[1:])\n"
+             "watched = ('importlib.metadata', 'latex2mathml', 'pylatexenc', 'smtplib')\n"
+             "print(status, [name for name in watched if name in sys.modules])\n")
+
+    def loaded(*sources: str) -> str:
+        proc = subprocess.run([sys.executable, "-c", probe, "build", *sources, "--out", "site", "-q"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    assert loaded("day.txt") == "0 []"  # a cold build of text without TeX
+    assert loaded("day.txt") == "0 []"  # nothing changed
+    # (latex2mathml reads its own version through importlib.metadata)
+    assert loaded("day.txt", "tex.txt") == "0 ['importlib.metadata', 'latex2mathml', 'pylatexenc']"
+    assert loaded("day.txt", "tex.txt") == "0 []"  # the TeX's pages are as the last build left them
+
+
 def test_check_on_seeds():
     proc = run_cli("check", check=True)
     assert "557 entries, 508 papers, 49 merged (49 identical, 0 near-duplicates); 0 warnings, 0 errors" in proc.stdout
