@@ -148,7 +148,9 @@ class IndexJob(_Job):
     """The search index, built in a worker forked at the start of the build (it inherits none of
     the build's data) and sent the search documents as soon as the papers' parts exist
     (`assemble_papers`), a slice of the catalogue at a time, so neither process ever holds the
-    whole archive pickled; it builds while this process finishes assembling and renders.
+    whole archive pickled; it builds while this process finishes assembling and renders. A
+    thread sends the slices (`ForkedJob.feed(behind=True)`): the worker takes each slice once
+    it has indexed the one before, and this process no longer waits for that.
 
     The worker writes each file into an anonymous temporary file as it makes it, and hands back
     only where each one is: it never holds the whole index (140 MB at 100k papers), and `files`
@@ -168,7 +170,7 @@ class IndexJob(_Job):
         if not self._job.forked:
             self._local = search.documents(parts)
             return
-        self._job.feed(parts, search.document_inputs, self.CHUNK)
+        self._job.feed(parts, search.document_inputs, self.CHUNK, behind=True)
 
     def files(self) -> Iterator[tuple[str, bytes]]:
         """(output path, bytes) of each search file, once the worker is done."""

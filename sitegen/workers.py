@@ -14,6 +14,7 @@ import pickle
 import struct
 import tempfile
 import termios
+import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ class ForkedJob:
     def __init__(self, fn):
         self._proc = self._inbox = self._spill = None
         self._capacity = 0
+        self._feeder: threading.Thread | None = None  # sending items behind the build (`feed`)
+        self._feed_error: BaseException | None = None
         self.cpu: float | None = None  # the worker's CPU seconds up to its result (`result`)
         if "fork" not in multiprocessing.get_all_start_methods():
             return
@@ -121,13 +124,45 @@ class ForkedJob:
         self._write(data)
         return self._inbox is not None
 
-    def feed(self, items, make, chunk: int) -> None:
+    def feed(self, items, make, chunk: int, behind: bool = False) -> None:
         """Send `make(items[start:start + chunk], start)` for each slice of `items`, then
         `finish`: a large sequence goes to the worker a slice at a time, so neither process ever
-        holds it all pickled."""
-        for start in range(0, len(items), chunk):
-            self.put(make(items[start:start + chunk], start))
+        holds it all pickled. A slice waits in the pipe until the worker has read the one before,
+        that is, until it has done with it what it does between reads.
+
+        With `behind`, a thread sends the slices and this returns at once: the build goes on
+        while the worker takes them, instead of waiting on each. `make` then runs in that
+        thread, so it may read only what no one changes meanwhile (the papers' frozen
+        records). `result` and `cancel` wait for the thread; what it raised, `result` raises."""
+        if not behind or self._inbox is None:
+            self._send_all(items, make, chunk)
+            return
+        self._feeder = threading.Thread(target=self._send_all, args=(items, make, chunk), name="sitegen-feed",
+                                        daemon=True)
+        self._feeder.start()
+
+    def _send_all(self, items, make, chunk: int) -> None:
+        try:
+            for start in range(0, len(items), chunk):
+                self.put(make(items[start:start + chunk], start))
+        except BaseException as e:
+            if self._feeder is None:
+                raise
+            self._feed_error = e  # for `result`; the worker sees its inbox end without `finish`
+            if self._inbox is not None:
+                self._inbox.close()
+                self._inbox = None
+            return
         self.finish()
+
+    def _fed(self) -> None:
+        """Wait for the thread that sends items (`feed`), if there is one; raise what it raised."""
+        if self._feeder is not None:
+            self._feeder.join()
+            self._feeder = None
+        if self._feed_error is not None:
+            error, self._feed_error = self._feed_error, None
+            raise error
 
     def finish(self) -> None:
         """Tell the worker there is nothing more."""
@@ -140,6 +175,7 @@ class ForkedJob:
     def result(self):
         if self._proc is None:
             raise RuntimeError("no worker was forked: the caller does the work itself (see `forked`)")
+        self._fed()
         try:
             self._results.recv()  # the worker's word that its outcome is in the file
             self._spill.seek(0)
@@ -169,6 +205,8 @@ class ForkedJob:
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
             self._proc.join()
+        with contextlib.suppress(BaseException):
+            self._fed()  # its sending fails at once now that the worker is gone
         if self._spill is not None:
             self._spill.close()
         if self._inbox is not None:

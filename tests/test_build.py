@@ -120,6 +120,46 @@ def test_a_job_takes_what_fits_and_returns_at_the_end():
     assert job.result() == ["xa", "xb", "xc"]
 
 
+def _slow_count(items):
+    total = 0
+    for chunk in received(items):
+        time.sleep(0.2)  # a worker busy with each slice before it reads the next
+        total += len(chunk)
+    return total
+
+
+def _slices(items, start):
+    return [b"d" * 1000 for _ in items]  # 1 MB a slice of 1,000: the pipe holds one at most
+
+
+def _broken_slices(items, start):
+    if start:
+        raise ValueError("no second slice")
+    return list(items)
+
+
+def test_a_job_fed_behind_lets_the_build_go_on_and_still_gets_every_slice():
+    """The index worker's shape: sent its documents a slice at a time by a thread, so the build
+    does not wait while the worker takes each one; `result` waits for the sending and gives
+    the worker's answer, and what the sending raised is the build's error."""
+    job = ForkedJob(_slow_count)
+    job.send()
+    started = time.monotonic()
+    job.feed(range(5_000), _slices, 1_000, behind=True)
+    assert time.monotonic() - started < 0.5  # five slices the worker takes 0.2 s each
+    assert job.result() == 5_000 and time.monotonic() - started >= 0.8
+    failing = ForkedJob(_slow_count)
+    failing.send()
+    failing.feed(range(5_000), _broken_slices, 1_000, behind=True)
+    with pytest.raises(ValueError, match="no second slice"):
+        failing.result()
+    unread = ForkedJob(_slow_count)  # a failed build cancels a worker its thread is still feeding
+    unread.send()
+    unread.feed(range(50_000), _slices, 1_000, behind=True)
+    unread.cancel()
+    assert unread._feeder is None
+
+
 def _fail_on_first(items):
     pickle.loads(items.recv_bytes())
     raise ValueError("broken mid-stream")
