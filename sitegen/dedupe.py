@@ -483,6 +483,10 @@ def _first_listed(p: Paper):
 
 def _merge(entries: list[Entry]) -> Paper:
     """One paper from its entries (oldest appearance first): every appearance, the richest data."""
+    return _from_one(entries[0]) if len(entries) == 1 else _merge_many(entries)
+
+
+def _merge_many(entries: list[Entry]) -> Paper:
     complete = [e.abstract for e in entries if e.abstract and not e.abstract_truncated]
     partial = [e.abstract for e in entries if e.abstract]
     abstract = max(complete or partial or [""], key=len)
@@ -518,6 +522,29 @@ def _merge(entries: list[Entry]) -> Paper:
         code_url=newest("code_url"),
         code_stars=most("code_stars"),
         ai_summary=newest("ai_summary"),
+    )
+
+
+def _from_one(e: Entry) -> Paper:
+    """`_merge_many([e])` made directly, for the paper listed once (most papers of an archive:
+    at 10k papers this took a third of the time of making the catalogue's papers)."""
+    return Paper(
+        id="",
+        title=e.title,
+        abstract=e.abstract,
+        appearances=(Appearance(e.source, e.line, e.rank, e.listing_date, e.upvotes),),
+        authors_count=e.authors_count,
+        organization=e.organization,
+        published=e.published,
+        published_text=None if e.published else e.published_text,
+        upvotes=e.upvotes,
+        arxiv_id=e.arxiv_id,
+        comments=e.comments,
+        submitter=e.submitter,
+        authors=e.authors,
+        code_url=e.code_url,
+        code_stars=e.code_stars,
+        ai_summary=e.ai_summary,
     )
 
 

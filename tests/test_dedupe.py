@@ -50,6 +50,19 @@ def test_seeds_give_508_papers_from_557_entries():
     assert {"Consistency Models", "Music Consistency Models", "Multistep Consistency Models"} <= set(ids)
 
 
+def test_a_paper_listed_once_is_made_as_merging_its_one_entry_makes_it():
+    fixtures = Path(__file__).parent / "fixtures"
+    files = [*sorted(SEEDS.glob("*.txt")), *sorted((fixtures / "captures").iterdir()),
+             fixtures / "api" / "2026-04-17.json"]
+    entries = [e for p in files for e in listing.parse(p.read_bytes(), p.name, ListingSettings(year=2025)).entries]
+    entries += [entry("Only a title"), entry("Cut short", "An abstract that stops ..."),
+                entry("A date as printed", A_CM, published_text="Mar 2025", upvotes=0, comments=0),
+                entry("A full date", A_CM, published=dt.date(2025, 3, 1), published_text="Mar 1, 2025")]
+    assert {bool(e.arxiv_id) for e in entries} == {True, False} and any(e.authors for e in entries)
+    for e in entries:
+        assert dedupe._from_one(e) == dedupe._merge_many([e]), e
+
+
 # -- positives ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("variant", [
