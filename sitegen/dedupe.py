@@ -455,6 +455,9 @@ def _papers(variants: list[_Variant], groups: list[int], score_of) -> tuple[list
     pending: list[tuple[Entry, int, float, float | None, bool]] = []
     used: list[tuple] = [()] * len(variants)
     for members in members_of.values():
+        if len(members) == 1 and len(variants[members[0]].entries) == 1:  # listed once: nothing folded in
+            papers.append(_from_one(variants[members[0]].entries[0]))
+            continue
         group_entries = sorted((e for i in members for e in variants[i].entries), key=lambda e: _oldest_first(e.listing_date, e.source, e.line))
         first = group_entries[0]
         first_variant = next(i for i in members if any(e is first for e in variants[i].entries))
