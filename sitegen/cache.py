@@ -116,18 +116,26 @@ def installed_versions(names) -> dict[str, str | None]:
     for folder in sys.path:
         try:
             entries = os.listdir(folder or ".")
+        except NotADirectoryError:  # a zip file: ask importlib.metadata for the rest
+            unsure.update(n for n in wanted.values() if n not in versions)
+            break
         except OSError:
             continue
         here: dict[str, list[str]] = {}
         for entry in entries:
-            dist, _, rest = entry.partition("-")
+            if entry.endswith(".dist-info"):
+                dist, _, version = entry[: -len(".dist-info")].partition("-")
+            elif entry.endswith((".egg-info", ".egg")):  # an older layout: ask importlib.metadata
+                dist, version = entry.rsplit(".", 1)[0].partition("-")[0], ""
+            else:
+                continue
             name = wanted.get(_dist_name(dist))
             if name is None or name in versions or name in unsure:
                 continue
-            if entry.endswith(".dist-info"):
-                here.setdefault(name, []).append(rest[: -len(".dist-info")])
-            elif entry.endswith((".egg-info", ".egg")):
-                unsure.add(name)  # an older layout: ask importlib.metadata
+            if version:
+                here.setdefault(name, []).append(version)
+            else:
+                unsure.add(name)
         for name, found in here.items():
             if len(found) == 1 and name not in unsure:
                 versions[name] = found[0]

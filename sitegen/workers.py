@@ -205,8 +205,9 @@ class ForkedJob:
         if self._proc is not None and self._proc.is_alive():
             self._proc.kill()
             self._proc.join()
-        with contextlib.suppress(BaseException):
-            self._fed()  # its sending fails at once now that the worker is gone
+        if self._feeder is not None:  # its sending fails at once now that the worker is gone
+            self._feeder.join()
+            self._feeder = self._feed_error = None
         if self._spill is not None:
             self._spill.close()
         if self._inbox is not None:

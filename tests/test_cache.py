@@ -323,11 +323,16 @@ def test_library_versions_are_those_importlib_metadata_gives(tmp_path, monkeypat
     dist(first, "twice_lib", "1.0")  # two of one name side by side: importlib.metadata decides
     dist(first, "twice_lib", "1.1")
     dist(second, "old_lib", "0.3", ".egg-info")  # an older layout: importlib.metadata reads it
+    plain = first / "plain_lib.egg-info"  # one without a version in its name...
+    plain.mkdir()
+    (plain / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: plain-lib\nVersion: 0.9\n")
+    dist(second, "plain_lib", "2.0")  # ...hides this one too
     monkeypatch.syspath_prepend(str(second))
     monkeypatch.syspath_prepend(str(first))
-    names = cache.OUTPUT_LIBRARIES + ("shadowed.lib", "twice-lib", "old-lib", "no-such-library")
+    names = cache.OUTPUT_LIBRARIES + ("shadowed.lib", "twice-lib", "old-lib", "plain-lib", "no-such-library")
     found = cache.installed_versions(names)
     assert found["shadowed.lib"] == "2.0" and found["old-lib"] == "0.3" and found["no-such-library"] is None
+    assert found["plain-lib"] == "0.9"
     for name in names[:-1]:
         assert found[name] == metadata.version(name), name
 
