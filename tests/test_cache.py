@@ -203,7 +203,7 @@ def test_a_paper_page_is_a_function_of_its_render_inputs(project):
                 for p in site.pages if p.kind == "paper"}
 
     before = paper_pages()
-    (title, abstract), merged = seed_papers(SEEDS[0])[0], seed_papers(SEEDS[0])[3]
+    (_, abstract), merged = seed_papers(SEEDS[0])[0], seed_papers(SEEDS[0])[3]
     add_day(project, "zz-new-day.txt", "Mar 20", [
         ("Synaptic Resonance Two: Scaling Contextual Memory to Million-Token Documents",
          abstract + " We scale it to a million tokens."), merged])
