@@ -486,10 +486,6 @@ def _first_listed(p: Paper):
 
 def _merge(entries: list[Entry]) -> Paper:
     """One paper from its entries (oldest appearance first): every appearance, the richest data."""
-    return _from_one(entries[0]) if len(entries) == 1 else _merge_many(entries)
-
-
-def _merge_many(entries: list[Entry]) -> Paper:
     complete = [e.abstract for e in entries if e.abstract and not e.abstract_truncated]
     partial = [e.abstract for e in entries if e.abstract]
     abstract = max(complete or partial or [""], key=len)
@@ -529,8 +525,8 @@ def _merge_many(entries: list[Entry]) -> Paper:
 
 
 def _from_one(e: Entry) -> Paper:
-    """`_merge_many([e])` made directly, for the paper listed once (most papers of an archive:
-    at 10k papers this took a third of the time of making the catalogue's papers)."""
+    """`_merge([e])` made directly, for the paper listed once (most papers of an archive: at
+    10k papers merging took a third of the time of making the catalogue's papers)."""
     return Paper(
         id="",
         title=e.title,

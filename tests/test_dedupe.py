@@ -60,7 +60,7 @@ def test_a_paper_listed_once_is_made_as_merging_its_one_entry_makes_it():
                 entry("A full date", A_CM, published=dt.date(2025, 3, 1), published_text="Mar 1, 2025")]
     assert {bool(e.arxiv_id) for e in entries} == {True, False} and any(e.authors for e in entries)
     for e in entries:
-        assert dedupe._from_one(e) == dedupe._merge_many([e]), e
+        assert dedupe._from_one(e) == dedupe._merge([e]), e
 
 
 # -- positives ------------------------------------------------------------------------------
