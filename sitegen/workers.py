@@ -137,23 +137,25 @@ class ForkedJob:
         if not behind or self._inbox is None:
             self._send_all(items, make, chunk)
             return
-        self._feeder = threading.Thread(target=self._send_all, args=(items, make, chunk), name="sitegen-feed",
+        self._feeder = threading.Thread(target=self._send_behind, args=(items, make, chunk), name="sitegen-feed",
                                         daemon=True)
         self._feeder.start()
 
     def _send_all(self, items, make, chunk: int) -> None:
+        for start in range(0, len(items), chunk):
+            self.put(make(items[start:start + chunk], start))
+        self.finish()
+
+    def _send_behind(self, items, make, chunk: int) -> None:
+        """`_send_all` in the feeding thread: what it raises is kept for `result`, and the
+        worker sees its inbox end without `finish`."""
         try:
-            for start in range(0, len(items), chunk):
-                self.put(make(items[start:start + chunk], start))
+            self._send_all(items, make, chunk)
         except BaseException as e:
-            if self._feeder is None:
-                raise
-            self._feed_error = e  # for `result`; the worker sees its inbox end without `finish`
+            self._feed_error = e
             if self._inbox is not None:
                 self._inbox.close()
                 self._inbox = None
-            return
-        self.finish()
 
     def _fed(self) -> None:
         """Wait for the thread that sends items (`feed`), if there is one; raise what it raised."""
