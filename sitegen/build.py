@@ -223,9 +223,10 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     # There is work to do: load the stages now, before the workers fork, so they inherit them.
     from . import dedupe, listing  # noqa: F401  (site and search come with jobs)
     from .jobs import IndexJob, RelatedJob, RenderHelper
-    from .rendering import render_site
+    from .rendering import ready_templates, render_site
     from .views import Link, PaperText
 
+    ready_templates(templates)
     index = IndexJob(cache, out)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text

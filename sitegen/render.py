@@ -68,6 +68,14 @@ def environment(templates) -> jinja2.Environment:
     return env
 
 
+def fresh_environment(templates) -> jinja2.Environment:
+    """The environment for one build, made anew: a process that builds again (`serve` on an
+    edit) renders with the templates as they are now, not as an earlier build compiled them
+    (the environment never checks its templates' files again: `auto_reload` is off)."""
+    environment.cache_clear()
+    return environment(templates)
+
+
 def json_script(value) -> Markup:
     """JSON safe inside <script>: no `</script>` or `<!--` breakout, no U+2028 surprises."""
     s = json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -17,12 +17,18 @@ from .jobs import IndexJob, write_email
 from .mail import compose, email_files
 from .model import Problem
 from .output import Writer
-from .render import Renderer, RenderSettings, TemplateError, syntax_problems
+from .render import Renderer, RenderSettings, TemplateError, fresh_environment, syntax_problems
 from .theme import Theme, lunr_js
 from .views import Page, PaperParts, Site
 from .workers import ForkedJob
 
 Progress = Callable  # `build.Progress`: progress(stage, total) gives a counter (update, close)
+
+
+def ready_templates(templates: tuple[Path, ...]) -> None:
+    """The theme's templates for this build, read afresh (`render.fresh_environment`): called
+    before the render helper is forked, so that it inherits the same environment."""
+    fresh_environment(templates)
 
 
 def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static: tuple[Path, ...], timings: dict[str, float],

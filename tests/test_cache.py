@@ -234,6 +234,20 @@ def test_template_and_static_changes_reach_only_what_uses_them(project):
     assert changed and all(rel.startswith("papers/") for rel in changed)
 
 
+def test_a_process_that_builds_again_renders_with_the_templates_as_edited(project):
+    """`serve` builds again in its own process on every edit: a template edited between two
+    builds reaches the output, and the output is then the cold build's."""
+    from sitegen import config
+    from sitegen.build import build as run_build
+
+    settings = config.load(None, cwd=project)
+    run_build(settings, out=project / "site")
+    edit_template(project)
+    run_build(config.load(None, cwd=project), out=project / "site")
+    assert 'class="edited"' in next((project / "site" / "papers").glob("*.html")).read_text()
+    assert tree_hash(project / "site") == cold(project)
+
+
 def test_an_output_changed_by_hand_is_rebuilt_whole(project):
     build(project)
     site = project / "site"
