@@ -226,7 +226,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     from .rendering import ready_templates, render_site
     from .views import Link, PaperText
 
-    ready_templates(templates, cache)
+    ready_templates(templates)
     index = IndexJob(cache, out)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text

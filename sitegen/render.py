@@ -68,52 +68,12 @@ def environment(templates) -> jinja2.Environment:
     return env
 
 
-def fresh_environment(templates, compiled: CompiledTemplates | None = None) -> jinja2.Environment:
+def fresh_environment(templates) -> jinja2.Environment:
     """The environment for one build, made anew: a process that builds again (`serve` on an
     edit) renders with the templates as they are now, not as an earlier build compiled them
-    (the environment never checks its templates' files again: `auto_reload` is off). With
-    `compiled`, templates compiled by an earlier build are loaded from it, not compiled."""
+    (the environment never checks its templates' files again: `auto_reload` is off)."""
     environment.cache_clear()
-    env = environment(templates)
-    env.bytecode_cache = compiled
-    return env
-
-
-class CompiledTemplates(jinja2.BytecodeCache):
-    """The theme's compiled templates, kept from one build for the next (compiling them is 0.14 s
-    of every build; loading them, 5 ms). `kept()` gives what an earlier build kept ({key:
-    bytes}, or None), `keep(code)` keeps it. Jinja takes a template's code only if it was
-    compiled from the same source (a checksum) by the same Jinja and Python, and compiles it
-    again otherwise. Loading code runs it: the build keeps it in its cache folder, signed as
-    every cache file is, so only code this user's builds made is ever loaded."""
-
-    def __init__(self, kept, keep):
-        self._kept, self._keep = kept, keep
-        self._code: dict | None = None
-        self._made: dict[str, bytes] = {}
-
-    def _known(self) -> dict:
-        if self._code is None:
-            code = self._kept()
-            self._code = code if isinstance(code, dict) else {}
-        return self._code
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._known().get(bucket.key)
-        if isinstance(code, bytes):
-            try:
-                bucket.bytecode_from_string(code)
-            except (EOFError, ValueError, TypeError):  # not code this Jinja can load: compiled anew
-                bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._made[bucket.key] = bucket.bytecode_to_string()
-
-    def save(self) -> None:
-        """Keep what this build compiled, beside what it loaded."""
-        if self._made:
-            self._keep({**self._known(), **self._made})
-            self._made = {}
+    return environment(templates)
 
 
 def json_script(value) -> Markup:
@@ -177,8 +137,7 @@ def rendering(template: str, path: str):
 
 
 def syntax_problems(templates) -> list[Problem]:
-    """Every template of the theme compiled (or loaded, compiled, from `CompiledTemplates`,
-    which then keeps what was compiled): each that cannot be, with its file and line."""
+    """Every template of the theme compiled: each that cannot be, with its file and line."""
     env = environment(templates)
     problems = []
     for name in env.list_templates(extensions=["html", "txt", "xml"]):
@@ -187,8 +146,6 @@ def syntax_problems(templates) -> list[Problem]:
         except jinja2.TemplateSyntaxError as e:
             problems.append(Problem(e.filename or name, e.lineno or 0, f"template error: {e.message}", "error",
                                     "template-syntax"))
-    if isinstance(env.bytecode_cache, CompiledTemplates):
-        env.bytecode_cache.save()
     return problems
 
 

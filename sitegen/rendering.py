@@ -17,7 +17,7 @@ from .jobs import IndexJob, write_email
 from .mail import compose, email_files
 from .model import Problem
 from .output import Writer
-from .render import CompiledTemplates, Renderer, RenderSettings, TemplateError, fresh_environment, syntax_problems
+from .render import Renderer, RenderSettings, TemplateError, fresh_environment, syntax_problems
 from .theme import Theme, lunr_js
 from .views import Page, PaperParts, Site
 from .workers import ForkedJob
@@ -25,19 +25,10 @@ from .workers import ForkedJob
 Progress = Callable  # `build.Progress`: progress(stage, total) gives a counter (update, close)
 
 
-TEMPLATE_CODE = "templates"  # the cache file of the theme's compiled templates
-
-
-def ready_templates(templates: tuple[Path, ...], cache: Path | None) -> None:
-    """The theme's templates for this build, read afresh (`render.fresh_environment`), and
-    with a `cache` folder loaded from the code an earlier build compiled: called before the
-    render helper is forked, so that it inherits the same environment (and loads the code
-    itself, once the build has checked and kept it in `syntax_problems`)."""
-    compiled = None
-    if cache is not None:
-        compiled = CompiledTemplates(lambda: build_cache.load_kept(cache, TEMPLATE_CODE),
-                                     lambda code: build_cache.keep(cache, TEMPLATE_CODE, code))
-    fresh_environment(templates, compiled)
+def ready_templates(templates: tuple[Path, ...]) -> None:
+    """The theme's templates for this build, read afresh (`render.fresh_environment`): called
+    before the render helper is forked, so that it inherits the same environment."""
+    fresh_environment(templates)
 
 
 def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static: tuple[Path, ...], timings: dict[str, float],

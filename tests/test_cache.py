@@ -248,40 +248,6 @@ def test_a_process_that_builds_again_renders_with_the_templates_as_edited(projec
     assert tree_hash(project / "site") == cold(project)
 
 
-def test_templates_are_compiled_once_and_again_only_when_edited(project, monkeypatch):
-    """The compiled templates are kept in the cache (`render.CompiledTemplates`): a next build
-    loads them; an edited template, or a kept file that is damaged or not signed by this
-    user's key, is compiled again; the output is always the cold build's."""
-    import jinja2
-
-    from sitegen import config
-    from sitegen.build import build as run_build
-
-    compiled, real = [], jinja2.Environment.compile
-    monkeypatch.setattr(jinja2.Environment, "compile",
-                        lambda self, source, name=None, *a, **k: compiled.append(name) or real(self, source, name, *a, **k))
-
-    def build_counting() -> set[str]:
-        compiled.clear()
-        run_build(config.load(None, cwd=project), out=project / "site")
-        return set(compiled)
-
-    theme = {p.name for p in (project / "templates").iterdir()}
-    assert build_counting() == theme
-    add_day(project, "zz-new-day.txt", "Mar 20", [("A Paper Added Later", "An abstract of the added paper, " * 4)])
-    assert build_counting() == set()
-    edit_template(project)
-    assert build_counting() == {"paper.html"}
-    assert tree_hash(project / "site") == cold(project)
-    [kept] = (project / ".sitegen-cache").glob("templates-*")
-    data = bytearray(kept.read_bytes())
-    data[len(data) // 2] ^= 1
-    kept.write_bytes(bytes(data))
-    edit_static(project)
-    assert build_counting() == theme
-    assert tree_hash(project / "site") == cold(project)
-
-
 def test_an_output_changed_by_hand_is_rebuilt_whole(project):
     build(project)
     site = project / "site"
@@ -541,7 +507,7 @@ def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project
         assert tree_hash(project / "site") == cold(project)
     assert result.unchanged > 0  # the last build linked what it did not change
     memos = {p.name.split("-")[0] for p in (project / ".sitegen-cache").glob("*-*.*") if p.is_file()}
-    assert memos == {"dedupe", "listings", "lunr", "paper", "related", "search", "slugs", "templates"}  # each stage kept its memo
+    assert memos == {"dedupe", "listings", "lunr", "paper", "related", "search", "slugs"}  # each stage kept its memo
 
 
 def test_a_build_dedupes_from_what_the_last_build_found(project, monkeypatch):

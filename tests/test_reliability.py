@@ -216,14 +216,13 @@ def test_warm_pipeline_cache_gives_the_same_bytes(tmp_path):
     run_cli("build", "--out", "cold", cwd=tmp_path, check=True)
     cache = tmp_path / ".sitegen-cache"
     names = sorted(p.name for p in cache.iterdir() if p.name != "locks")
-    assert len(names) == 9 and names[0] == "builds" and names[3] == "lunr-pipeline-0.8.0.json"
+    assert len(names) == 8 and names[0] == "builds" and names[3] == "lunr-pipeline-0.8.0.json"
     assert re.fullmatch(r"dedupe-[0-9a-f]{16}\.msgpack", names[1])
     assert re.fullmatch(r"listings-[0-9a-f]{16}\.msgpack", names[2])
     assert re.fullmatch(r"paper-text-[0-9a-f]{16}\.msgpack", names[4])
     assert re.fullmatch(r"related-stems-[0-9a-f]{16}\.msgpack", names[5])
     assert re.fullmatch(r"search-postings-[0-9a-f]{16}\.msgpack", names[6])
     assert re.fullmatch(r"slugs-[0-9a-f]{16}\.msgpack", names[7])
-    assert re.fullmatch(r"templates-[0-9a-f]{16}\.msgpack", names[8])  # compiled templates
     for memo in names[1:3] + names[4:]:
         (cache / memo).write_bytes(b"not a pickle")  # damaged: ignored, rebuilt
     run_cli("build", "--out", "warm", cwd=tmp_path, check=True)
@@ -283,39 +282,6 @@ def test_a_cache_changed_by_another_hand_is_treated_as_absent(tmp_path):
     cold = tmp_path / "cold"
     run_cli("build", "--out", str(cold), "--no-cache", cwd=project, check=True)
     assert tree_hash(project / "site") == tree_hash(cold)
-
-
-def test_compiled_templates_in_the_cache_run_only_if_this_users_builds_signed_them(tmp_path):
-    """Loading a compiled template runs its code: kept code that another hand wrote (not signed
-    by this user's key) is never loaded, and the templates are compiled again. The same file
-    signed with the key is loaded (so the signature is what stands in the way)."""
-    import io
-    import marshal
-    import pickle
-
-    from jinja2.bccache import bc_magic
-
-    from sitegen import cache as cache_module
-
-    project = _seed_project(tmp_path)
-    run_cli("build", "--out", "site", cwd=project, check=True)
-    (kept,) = (project / ".sitegen-cache").glob("templates-*.msgpack")
-    proof = tmp_path / "pwned"
-    payload = marshal.dumps(compile(f"import pathlib; pathlib.Path({str(proof)!r}).touch()", "x", "exec"))
-    code = {}
-    for key, compiled in cache_module.loads(kept.read_bytes()[:-65]).items():
-        f = io.BytesIO(compiled)
-        f.read(len(bc_magic))
-        pickle.load(f)  # the template's checksum, which Jinja compares with its source
-        code[key] = compiled[:f.tell()] + payload
-    forged = cache_module._packb(code)
-    kept.write_bytes(forged + b"\n" + b"0" * 64)
-    run_cli("build", "--out", "site2", cwd=project, check=True)
-    assert not proof.exists()
-    assert tree_hash(project / "site2") == tree_hash(project / "site")
-    cache_module.write_signed(kept, forged)  # signed by this user's key: loaded, and run
-    run_cli("build", "--out", "site3", cwd=project)
-    assert proof.exists()
 
 
 def test_cache_files_are_signed_json_with_checked_shapes(tmp_path, monkeypatch):
