@@ -243,12 +243,8 @@ def cmd_serve(args) -> int:
     server = serve.make_server(out, config.base_url, args.host, args.port, state)
     url = f"http://{args.host}:{server.server_address[1]}{serve.base_path(config.base_url)}"
     print(f"Serving {out} at {url} (Ctrl-C stops)", flush=True)
-    templates, static = (config.resolve("templates"), config.resolve("static"))
-    watched = [config.resolve(s) for s in config.sources] + [Path(i) for i in args.inputs] + [templates, static]
-    if config.path:
-        watched.append(config.path)
     stop = threading.Event()
-    threading.Thread(target=serve.watch, args=(watched, rebuild, stop), daemon=True).start()
+    threading.Thread(target=serve.watch, args=(serve.watched(config, args.inputs), rebuild, stop), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -1,5 +1,6 @@
 """`sitegen serve`: build, serve the output on localhost under the configured base path,
-rebuild when listings, templates, static files or the config change, and reload the browser.
+rebuild when listings, the project's templates or static files, its extra files or the config
+change, and reload the browser.
 
 Live reload is the dev server's own business: it adds a small polling script to HTML as it
 serves it, so nothing of it reaches the built files.
@@ -17,6 +18,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from .config import Config
 from .output import MARKER, OutputError, is_site
 
 RELOAD_ENDPOINT = "/__sitegen__/build"
@@ -140,6 +142,16 @@ def make_server(out: Path, base_url: str, host: str, port: int, state: State) ->
     handler.keywords["hosts"] = allowed_hosts(host, server.server_address[1])
     server.daemon_threads = True
     return server
+
+
+def watched(config: Config, inputs: list[str]) -> list[Path]:
+    """What a change to rebuilds the site: the sources and the inputs named on the command line,
+    the project's theme overrides (`templates/` and `static/` under `theme_dir`), the extra
+    files copied to the site root, and the config file."""
+    theme = config.resolve(config.theme_dir)
+    paths = [config.resolve(s) for s in config.sources] + [Path(i) for i in inputs]
+    paths += [theme / "templates", theme / "static", config.resolve(config.extra)]
+    return paths + ([config.path] if config.path else [])
 
 
 def watch(paths: list[Path], rebuild, stop: threading.Event) -> None:

@@ -170,6 +170,55 @@ def test_serve_rebuilds_on_change_and_tells_the_browser(tmp_path):
         proc.wait(10)
 
 
+def test_serve_rebuilds_when_a_theme_override_or_an_extra_file_changes(tmp_path):
+    """The project's templates under `theme_dir` and its extra files are watched as the
+    listings are: an edited template reaches the page (the build makes its templates afresh,
+    though `serve` builds again in one process), an edited extra file the site root."""
+    import shutil
+    import subprocess
+    import sys
+
+    abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried today."
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nFirst Paper\n{abstract}\n")
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\ntheme_dir = "look"\n')
+    (tmp_path / "look" / "templates").mkdir(parents=True)
+    template = tmp_path / "look" / "templates" / "digest.html"
+    shutil.copy(ROOT / "templates" / "digest.html", template)
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "notes.txt").write_text("first\n")
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--port", "0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            m = re.search(r"at (http://\S+) ", proc.stdout.readline())
+            url = m[1] if m else None
+        assert url
+
+        def changed(edit) -> None:
+            before = urllib.request.urlopen(url + "__sitegen__/build").read()
+            time.sleep(0.5)
+            edit()
+            deadline = time.monotonic() + 30
+            while urllib.request.urlopen(url + "__sitegen__/build").read() == before:
+                assert time.monotonic() < deadline, "no rebuild after the edit"
+                time.sleep(0.2)
+
+        assert "edited-template" not in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
+        text = template.read_text()
+        at = text.rindex("{% endblock %}")
+        changed(lambda: template.write_text(text[:at] + '<p class="edited-template">edited</p>' + text[at:]))
+        assert "edited-template" in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
+        assert urllib.request.urlopen(url + "notes.txt").read() == b"first\n"
+        changed(lambda: (tmp_path / "extra" / "notes.txt").write_text("second\n"))
+        assert urllib.request.urlopen(url + "notes.txt").read() == b"second\n"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def _raw_request(port: int, request: bytes, timeout: float = 5) -> bytes:
     import socket
 
