@@ -226,10 +226,12 @@ def cmd_serve(args) -> int:
     config = _config(args)
     out = Path(args.out) if args.out else config.resolve(config.out)
     state = serve.State()
+    latest = [config]  # the settings the last rebuild read: what the watcher watches
 
     def rebuild(changes=None) -> None:
         try:
             current = config if changes is None else _config(args)
+            latest[0] = current
             result = build(current, args.inputs or None, out, cache=_cache(args, current))
             _print_problems(result.problems)
             state.bump()
@@ -244,7 +246,8 @@ def cmd_serve(args) -> int:
     url = f"http://{args.host}:{server.server_address[1]}{serve.base_path(config.base_url)}"
     print(f"Serving {out} at {url} (Ctrl-C stops)", flush=True)
     stop = threading.Event()
-    threading.Thread(target=serve.watch, args=(serve.watched(config, args.inputs), rebuild, stop), daemon=True).start()
+    watched = lambda: serve.watched(latest[0], args.inputs)  # noqa: E731
+    threading.Thread(target=serve.watch, args=(watched, rebuild, stop), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -154,10 +154,17 @@ def watched(config: Config, inputs: list[str]) -> list[Path]:
     return paths + ([config.path] if config.path else [])
 
 
-def watch(paths: list[Path], rebuild, stop: threading.Event) -> None:
-    """Call `rebuild(changes)` after each burst of file changes under `paths` (watchfiles)."""
+def watch(paths, rebuild, stop: threading.Event) -> None:
+    """Call `rebuild(changes)` after each burst of file changes under `paths()` (watchfiles);
+    after a rebuild, watch anew if `paths()` now gives other folders (a source added to the
+    config, a theme folder made)."""
     from watchfiles import watch as watch_changes
 
-    existing = [str(p) for p in paths if p.exists()]
-    for changes in watch_changes(*existing, stop_event=stop, debounce=200, raise_interrupt=False):
-        rebuild(changes)
+    while not stop.is_set():
+        existing = [str(p) for p in paths() if p.exists()]
+        for changes in watch_changes(*existing, stop_event=stop, debounce=200, raise_interrupt=False):
+            rebuild(changes)
+            if [str(p) for p in paths() if p.exists()] != existing:
+                break
+        else:
+            return

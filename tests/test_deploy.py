@@ -1,8 +1,11 @@
 """Static hosting: sub-path base URLs, 404, sitemap, robots, feed, metadata, zip, serve."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -136,38 +139,48 @@ def test_workflow_builds_with_the_pages_base_url():
 
 
 def test_serve_rebuilds_on_change_and_tells_the_browser(tmp_path):
-    import subprocess
-    import sys
-
     (tmp_path / "in").mkdir()
     abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried today."
     (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nFirst Paper\n{abstract}\n")
     (tmp_path / "sitegen.toml").write_text('sources = ["in"]\nbase_url = "https://x.org/sub/"\n')
-    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--port", "0"], cwd=tmp_path,
+    with _serving(tmp_path) as url:
+        assert url.endswith("/sub/")
+        page = urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
+        assert "First Paper" in page and "__sitegen__/build" in page
+        _rebuilt(url, lambda: (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nSecond Paper\n{abstract}\n"))
+        assert "Second Paper" in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
+        assert "__sitegen__" not in (tmp_path / "_site" / "index.html").read_text()
+
+
+@contextlib.contextmanager
+def _serving(project: Path):
+    """`sitegen serve` on a free port in `project`: its URL, until the block ends."""
+    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--port", "0"], cwd=project,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None
         deadline = time.monotonic() + 60
         while url is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            m = re.search(r"at (http://\S+) ", line)
+            m = re.search(r"at (http://\S+) ", proc.stdout.readline())
             url = m[1] if m else None
-        assert url and url.endswith("/sub/")
-        page = urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
-        assert "First Paper" in page and "__sitegen__/build" in page
-        origin = url.removesuffix("sub/")
-        before = urllib.request.urlopen(origin + "__sitegen__/build").read()
-        time.sleep(0.5)
-        (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nSecond Paper\n{abstract}\n")
-        deadline = time.monotonic() + 30
-        while urllib.request.urlopen(origin + "__sitegen__/build").read() == before:
-            assert time.monotonic() < deadline, "no rebuild after a listing changed"
-            time.sleep(0.2)
-        assert "Second Paper" in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
-        assert "__sitegen__" not in (tmp_path / "_site" / "index.html").read_text()
+        assert url, "serve did not start"
+        yield url
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _rebuilt(url: str, edit) -> None:
+    """Make `edit` and wait until the server says it has built again (its build number, at the
+    server's root whatever the base path)."""
+    builds = url[:url.index("/", len("http://")) + 1] + "__sitegen__/build"
+    before = urllib.request.urlopen(builds).read()
+    time.sleep(0.5)
+    edit()
+    deadline = time.monotonic() + 30
+    while urllib.request.urlopen(builds).read() == before:
+        assert time.monotonic() < deadline, "no rebuild after the edit"
+        time.sleep(0.2)
 
 
 def test_serve_rebuilds_when_a_theme_override_or_an_extra_file_changes(tmp_path):
@@ -175,8 +188,6 @@ def test_serve_rebuilds_when_a_theme_override_or_an_extra_file_changes(tmp_path)
     listings are: an edited template reaches the page (the build makes its templates afresh,
     though `serve` builds again in one process), an edited extra file the site root."""
     import shutil
-    import subprocess
-    import sys
 
     abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried today."
     (tmp_path / "in").mkdir()
@@ -187,36 +198,32 @@ def test_serve_rebuilds_when_a_theme_override_or_an_extra_file_changes(tmp_path)
     shutil.copy(ROOT / "templates" / "digest.html", template)
     (tmp_path / "extra").mkdir()
     (tmp_path / "extra" / "notes.txt").write_text("first\n")
-    proc = subprocess.Popen([sys.executable, "-m", "sitegen", "serve", "--port", "0"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            m = re.search(r"at (http://\S+) ", proc.stdout.readline())
-            url = m[1] if m else None
-        assert url
-
-        def changed(edit) -> None:
-            before = urllib.request.urlopen(url + "__sitegen__/build").read()
-            time.sleep(0.5)
-            edit()
-            deadline = time.monotonic() + 30
-            while urllib.request.urlopen(url + "__sitegen__/build").read() == before:
-                assert time.monotonic() < deadline, "no rebuild after the edit"
-                time.sleep(0.2)
-
+    with _serving(tmp_path) as url:
         assert "edited-template" not in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
         text = template.read_text()
         at = text.rindex("{% endblock %}")
-        changed(lambda: template.write_text(text[:at] + '<p class="edited-template">edited</p>' + text[at:]))
+        _rebuilt(url, lambda: template.write_text(text[:at] + '<p class="edited-template">edited</p>' + text[at:]))
         assert "edited-template" in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
         assert urllib.request.urlopen(url + "notes.txt").read() == b"first\n"
-        changed(lambda: (tmp_path / "extra" / "notes.txt").write_text("second\n"))
+        _rebuilt(url, lambda: (tmp_path / "extra" / "notes.txt").write_text("second\n"))
         assert urllib.request.urlopen(url + "notes.txt").read() == b"second\n"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+
+
+def test_serve_watches_a_source_added_to_the_config_while_it_runs(tmp_path):
+    """A folder added to `sources` while serving is read at once (the config is watched) and
+    watched from then on: a listing edited in it is rebuilt too."""
+    abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried today."
+    for folder in ("in", "more"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nFirst Paper\n{abstract}\n")
+    (tmp_path / "more" / "day.txt").write_text(f"Jan 6, 2024\nSecond Paper\n{abstract}\n")
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\n')
+    with _serving(tmp_path) as url:
+        _rebuilt(url, lambda: (tmp_path / "sitegen.toml").write_text('sources = ["in", "more"]\n'))
+        assert "Second Paper" in urllib.request.urlopen(url + "dates/2024-01-06.html").read().decode()
+        time.sleep(0.5)  # the watcher starts watching the new folder after the rebuild
+        _rebuilt(url, lambda: (tmp_path / "more" / "day.txt").write_text(f"Jan 6, 2024\nThird Paper\n{abstract}\n"))
+        assert "Third Paper" in urllib.request.urlopen(url + "dates/2024-01-06.html").read().decode()
 
 
 def _raw_request(port: int, request: bytes, timeout: float = 5) -> bytes:
