@@ -247,7 +247,8 @@ def cmd_serve(args) -> int:
     print(f"Serving {out} at {url} (Ctrl-C stops)", flush=True)
     stop = threading.Event()
     watched = lambda: serve.watched(latest[0], args.inputs)  # noqa: E731
-    threading.Thread(target=serve.watch, args=(watched, rebuild, stop), daemon=True).start()
+    caches = (cache_dir(config),) + ((Path(args.cache_dir),) if args.cache_dir else ())  # locks are always in the first
+    threading.Thread(target=serve.watch, args=(watched, rebuild, stop, out, caches), daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

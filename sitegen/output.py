@@ -308,6 +308,16 @@ def lock_path(out: Path, lock_dir: Path | None = None) -> Path:
     return out.parent / f".{out.name}.lock"
 
 
+def written_by_builds(path: Path, out: Path) -> bool:
+    """Whether `path` is something a build of `out` writes: the output folder and what is in it,
+    or what a build keeps beside it while it works (`.<out>.staging-*`, `.old-*`, `.commit-*`,
+    `.lock`). Both paths absolute."""
+    for p in (path, *path.parents):
+        if p.parent == out.parent:  # `..<out>.commit-*.tmp-*`: the journal, as `replacing` writes it
+            return p == out or p.name.startswith((f".{out.name}.", f"..{out.name}."))
+    return False
+
+
 @contextlib.contextmanager
 def locked(out: Path, wait_seconds: float = 120.0, lock_dir: Path | None = None):
     """Hold the build lock for `out`; wait for a running build, then give up with a clear error."""

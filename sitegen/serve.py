@@ -19,7 +19,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .config import Config
-from .output import MARKER, OutputError, is_site
+from .output import MARKER, OutputError, is_site, written_by_builds
+from .sources import LISTING_SUFFIXES
 
 RELOAD_ENDPOINT = "/__sitegen__/build"
 MAX_PATH = 2048  # characters of a request path; longer ones get 414
@@ -144,27 +145,49 @@ def make_server(out: Path, base_url: str, host: str, port: int, state: State) ->
     return server
 
 
-def watched(config: Config, inputs: list[str]) -> list[Path]:
-    """What a change to rebuilds the site: the sources and the inputs named on the command line,
-    the project's theme overrides (`templates/` and `static/` under `theme_dir`), the extra
-    files copied to the site root, and the config file."""
+def watched(config: Config, inputs: list[str]) -> tuple[list[Path], list[Path]]:
+    """What a change to rebuilds the site: the listing files in the sources and the inputs named
+    on the command line; and any file of the project's theme overrides (`templates/` and
+    `static/` under `theme_dir`), the extra files copied to the site root, and the config file."""
     theme = config.resolve(config.theme_dir)
-    paths = [config.resolve(s) for s in config.sources] + [Path(i) for i in inputs]
-    paths += [theme / "templates", theme / "static", config.resolve(config.extra)]
-    return paths + ([config.path] if config.path else [])
+    listings = [config.resolve(s) for s in config.sources] + [Path(i) for i in inputs]
+    others = [theme / "templates", theme / "static", config.resolve(config.extra)]
+    return listings, others + ([config.path] if config.path else [])
 
 
-def watch(paths, rebuild, stop: threading.Event) -> None:
-    """Call `rebuild(changes)` after each burst of file changes under `paths()` (watchfiles);
-    after a rebuild, watch anew if `paths()` now gives other folders (a source added to the
-    config, a theme folder made)."""
+def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, ...] = ()) -> None:
+    """Call `rebuild(changes)` after each burst of changes (watchfiles) to the files `paths()`
+    names (`watched`); after a rebuild, watch anew if `paths()` now names other folders (a
+    source added to the config, a theme folder made). Only what a build reads counts: in a
+    source folder, listing files (a log or an editor's swap file there is not a change), and
+    never what a build itself writes: the site `out` and what it keeps beside it, and the cache
+    folders `caches` (with the project folder among the sources, each build would otherwise set
+    off the next, forever)."""
+    from watchfiles import DefaultFilter
     from watchfiles import watch as watch_changes
 
+    out, caches, usual = out.resolve(), tuple(c.resolve() for c in caches), DefaultFilter()
+
+    def under(path: Path, folders) -> bool:
+        return any(f == path or f in path.parents for f in folders)
+
     while not stop.is_set():
-        existing = [str(p) for p in paths() if p.exists()]
-        for changes in watch_changes(*existing, stop_event=stop, debounce=200, raise_interrupt=False):
+        listings, others = ([p for p in group if p.exists()] for group in paths())
+        rest = [p.resolve() for p in others]
+
+        def wanted(change, path: str) -> bool:
+            where = Path(path).resolve()
+            if not usual(change, path) or written_by_builds(where, out) or under(where, caches):
+                return False
+            if under(where, rest):
+                return True
+            return not where.name.startswith(".") and where.suffix.lower() in LISTING_SUFFIXES
+
+        existing = [str(p) for p in listings + others]
+        for changes in watch_changes(*existing, watch_filter=wanted, stop_event=stop, debounce=200,
+                                     raise_interrupt=False):
             rebuild(changes)
-            if [str(p) for p in paths() if p.exists()] != existing:
+            if [[p for p in group if p.exists()] for group in paths()] != [listings, others]:
                 break
         else:
             return

@@ -43,7 +43,7 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "add": {"listing", "sources"},
     "fetch": {"listing", "sources"},
     "new": set(),
-    "serve": {"output"},
+    "serve": {"output", "sources"},  # it watches what a build reads: listing files (`sources.LISTING_SUFFIXES`)
     "cli": {"add", "build", "fetch", "listing", "mail", "new", "output", "render", "serve", "sources", "theme"},
     "__main__": {"cli"},
 }

@@ -226,6 +226,26 @@ def test_serve_watches_a_source_added_to_the_config_while_it_runs(tmp_path):
         assert "Third Paper" in urllib.request.urlopen(url + "dates/2024-01-06.html").read().decode()
 
 
+def test_serve_with_the_project_folder_as_a_source_rebuilds_once_per_edit(tmp_path):
+    """With `sources = ["."]` the site and the cache are inside a watched folder: what a build
+    writes there (pages, staging folders, the journal, locks) does not set off another build (a
+    log written there set off one every 200 ms, forever, and the open pages reloaded with each),
+    nor does a file that is not a listing."""
+    abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried today."
+    (tmp_path / "day.txt").write_text(f"Jan 5, 2024\nFirst Paper\n{abstract}\n")
+    (tmp_path / "sitegen.toml").write_text('sources = ["."]\n')
+    with _serving(tmp_path) as url:
+        builds = url + "__sitegen__/build"
+        first = int(urllib.request.urlopen(builds).read())
+        _rebuilt(url, lambda: (tmp_path / "day.txt").write_text(f"Jan 5, 2024\nSecond Paper\n{abstract}\n"))
+        assert "Second Paper" in urllib.request.urlopen(url + "dates/2024-01-05.html").read().decode()
+        time.sleep(2)
+        assert int(urllib.request.urlopen(builds).read()) == first + 1
+        (tmp_path / "notes.log").write_text("not a listing\n")  # nothing a build reads
+        time.sleep(1.5)
+        assert int(urllib.request.urlopen(builds).read()) == first + 1
+
+
 def _raw_request(port: int, request: bytes, timeout: float = 5) -> bytes:
     import socket
 

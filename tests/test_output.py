@@ -234,3 +234,15 @@ def test_an_output_folder_that_is_a_mount_point_is_refused(monkeypatch, tmp_path
     with pytest.raises(output.OutputError, match="mount point"):
         with output.publish(out) as w:
             w.add("index.html", b"x", "t")
+
+
+def test_what_builds_write_is_the_output_and_its_siblings_of_a_build(tmp_path):
+    from sitegen.output import written_by_builds
+
+    out = tmp_path / "_site"
+    for path in (out, out / "index.html", out / "papers" / "a.html", tmp_path / "._site.staging-12" / "x.html",
+                 tmp_path / "._site.old-3", tmp_path / "._site.commit-4", tmp_path / "._site.lock"):
+        assert written_by_builds(path, out), path
+    for path in (tmp_path / "day.txt", tmp_path / "_site2" / "x", tmp_path / ".git" / "HEAD", tmp_path / "._site",
+                 tmp_path.parent / "elsewhere", out.parent):
+        assert not written_by_builds(path, out), path
