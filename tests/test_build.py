@@ -298,3 +298,22 @@ def test_a_build_collects_garbage_less_often_and_restores_the_collector_after(tm
     with pytest.raises(BuildError):
         build(config_mod.load(None, cwd=tmp_path), [str(tmp_path / "empty")], memory=True)
     assert gc.get_threshold() == before
+
+
+def test_building_again_in_one_process_frees_what_the_last_build_left(tmp_path):
+    """`serve` builds again in its own process: what a build froze for speed is handed back to
+    the collector, so the last build's cycles (its Jinja environment among them) are freed; they
+    were kept for good, about 0.2 MB a build on the seeds."""
+    import gc
+    import weakref
+
+    from sitegen import render
+    from sitegen.build import build, theme_dirs
+
+    cfg = config_mod.load(None, cwd=ROOT)
+    build(cfg, [str(ROOT / "seeds")], out=tmp_path / "site", cache=None)
+    assert gc.get_freeze_count() == 0
+    last = weakref.ref(render.environment(theme_dirs(cfg)[0]))
+    build(cfg, [str(ROOT / "seeds")], out=tmp_path / "site", cache=None)
+    gc.collect()
+    assert last() is None
