@@ -246,7 +246,10 @@ def cmd_serve(args) -> int:
     url = f"http://{args.host}:{server.server_address[1]}{serve.base_path(config.base_url)}"
     print(f"Serving {out} at {url} (Ctrl-C stops)", flush=True)
     stop = threading.Event()
-    watched = lambda: serve.watched(latest[0], args.inputs)  # noqa: E731
+
+    def watched() -> tuple[list[Path], list[Path]]:
+        return serve.watched(latest[0], args.inputs)
+
     caches = (cache_dir(config),) + ((Path(args.cache_dir),) if args.cache_dir else ())  # locks are always in the first
     threading.Thread(target=serve.watch, args=(watched, rebuild, stop, out, caches), daemon=True).start()
     try:

@@ -171,8 +171,11 @@ def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, 
     def under(path: Path, folders) -> bool:
         return any(f == path or f in path.parents for f in folders)
 
+    def present() -> list[list[Path]]:  # the listing folders and the others, those that exist
+        return [[p for p in group if p.exists()] for group in paths()]
+
     while not stop.is_set():
-        listings, others = ([p for p in group if p.exists()] for group in paths())
+        listings, others = watching = present()
         rest = [p.resolve() for p in others]
 
         def wanted(change, path: str) -> bool:
@@ -187,7 +190,7 @@ def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, 
         for changes in watch_changes(*existing, watch_filter=wanted, stop_event=stop, debounce=200,
                                      raise_interrupt=False):
             rebuild(changes)
-            if [[p for p in group if p.exists()] for group in paths()] != [listings, others]:
+            if present() != watching:
                 break
         else:
             return
