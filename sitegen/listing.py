@@ -8,7 +8,11 @@ into entries. Then the digest date is decided from the best evidence the file it
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import pickle
 from pathlib import PurePath
+
+import orjson
 
 from . import formats
 from .config import ListingSettings
@@ -37,7 +41,22 @@ def parse(raw: bytes, source: str, settings: ListingSettings | None = None,
         Entry(source=source, rank=rank, listing_date=date, **_fields(fields, date, source, reading.problems))
         for rank, fields in enumerate(reading.entries, start=1)
     )
-    return Listing(source, date, entries, tuple(reading.problems), settings.title, fmt.NAME, reading.heading)
+    return Listing(source, date, entries, tuple(reading.problems), settings.title, fmt.NAME, reading.heading,
+                   entry_digests(entries))
+
+
+def entry_digests(entries: tuple[Entry, ...]) -> tuple[str, ...]:
+    """A digest of each entry's whole record (as JSON: each field holds one type, so equal JSON
+    is an equal record; pickled if JSON cannot hold it), made once when the listing is parsed
+    and kept with it in the build cache."""
+    out = []
+    for e in entries:
+        try:
+            data = orjson.dumps(e)
+        except TypeError:  # orjson.JSONEncodeError: a lone surrogate
+            data = b"pickle:" + pickle.dumps(e, protocol=5)
+        out.append(hashlib.blake2b(data, digest_size=16).hexdigest())
+    return tuple(out)
 
 
 def _fields(fields: dict, date: dt.date | None, source: str, problems: list[Problem]) -> dict:

@@ -82,6 +82,9 @@ class Listing:
     title: str | None = None  # a label for undated listings (from config), else None
     format: str = "text"  # which reader read it (`sitegen.formats`)
     heading: str | None = None  # the page's own first heading, if it has one
+    # A digest of each entry's whole record (`listing.entry_digests`), so a record made from
+    # entries can be named without serialising them again; () if not made by the parser.
+    entry_digests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

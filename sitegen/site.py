@@ -19,7 +19,7 @@ from slugify import slugify
 
 from . import periods, text, urls
 from .config import Config
-from .model import Catalog, Listing, Paper
+from .model import Catalog, Listing, Paper, evolve
 from .views import (INDEX_DATES, AppearanceView, ArchiveView, Digest, FrontView, Link, Page, PaperParts, PaperSummary,
                     PaperText, PaperView, Site, long_date, short_date)
 
@@ -185,9 +185,20 @@ def assemble_papers(catalog: Catalog, config: Config, text_of=None) -> Papers:
 
     digests = _digests(catalog, config, summaries, paper_of)
     link_of_source = {src: Link(d.path, d.short_label) for d in digests for src in d.sources}
-    parts = tuple(PaperParts(p, texts[p.id], tuple(link_of_source[a.source] for a in p.appearances))
+    entries = {listing.source: listing.entry_digests for listing in catalog.listings}
+    if any(len(listing.entry_digests) != len(listing.entries) for listing in catalog.listings):
+        entries = None  # listings not made by the parser: records are digested whole
+    parts = tuple(PaperParts(p, texts[p.id], tuple(link_of_source[a.source] for a in p.appearances),
+                             origin=paper_origin(p, entries) if entries else None)
                   for p in catalog.papers)
     return Papers(parts, tuple(digests))
+
+
+def paper_origin(p: Paper, entries: dict[str, tuple[str, ...]]) -> tuple:
+    """What `PaperParts.origin` holds: the paper's permalink and the digest of each entry it
+    was made from (`Listing.entry_digests`, by source; an appearance's rank is its entry's
+    place in the listing), oldest first."""
+    return (p.id, *[entries[a.source][a.rank - 1] for a in p.appearances])
 
 
 def paper_view(parts: PaperParts, config: Config) -> PaperView:
@@ -247,7 +258,7 @@ class RelatedLinks:
 
     def join(self, parts: PaperParts) -> PaperParts:
         links, similar = self.links, self.similar[self.place[parts.path]]
-        return PaperParts(parts.paper, parts.text, parts.digests, tuple([links[j] for j, _score in similar]))
+        return evolve(parts, related=tuple([links[j] for j, _score in similar]))
 
 
 def assemble(catalog: Catalog, config: Config, papers: Papers | None = None,

@@ -220,6 +220,52 @@ def test_a_paper_page_is_a_function_of_its_render_inputs(project):
     assert same > 100 and changed_pages >= 2 and new_inputs >= changed_pages
 
 
+def test_a_paper_record_is_named_by_its_permalink_and_entries(project):
+    """A paper page's render key digests the paper's `origin` (its permalink and the digests of
+    the entries dedupe made it from) instead of its record: across an edit of two entries'
+    abstracts, equal origins are equal records, and only the edited papers' origins change."""
+    from sitegen.build import load_catalog
+    from sitegen.config import load
+    from sitegen.site import assemble_papers
+
+    def papers() -> dict:
+        config = load(project / "sitegen.toml")
+        return {pp.path: pp for pp in assemble_papers(load_catalog(config, None, {}), config).parts}
+
+    before = papers()
+    assert all(pp.origin and pp.origin[0] == pp.paper.id and len(pp.origin) == len(pp.paper.appearances) + 1
+               for pp in before.values())
+    listing = project / "in" / SEEDS[0].name
+    lines = listing.read_text().splitlines()
+    abstracts = [i for i, line in enumerate(lines) if len(line) > 400]
+    for i in abstracts[1:3]:  # two papers' abstracts
+        lines[i] += " Revised."
+    listing.write_text("\n".join(lines) + "\n")
+    after = papers()
+    assert after.keys() == before.keys()
+    same = changed = 0
+    for path in before:
+        if before[path].origin == after[path].origin:
+            assert before[path].paper == after[path].paper, path
+            same += 1
+        else:
+            assert before[path].paper != after[path].paper, path
+            changed += 1
+    assert same > 100 and changed == 2
+
+
+def test_an_entry_json_cannot_hold_is_digested_all_the_same():
+    """A JSON listing's lone surrogate escape reaches an entry that orjson refuses: its digest
+    is made from its pickle, and it still tells the entry from others."""
+    from sitegen.listing import entry_digests
+    from sitegen.model import Entry
+
+    odd, plain = Entry("a.json", 1, 1, "Title \ud800"), Entry("a.json", 1, 1, "Title")
+    assert entry_digests((odd, plain, odd)) == entry_digests((odd, plain, odd))
+    first, second, third = entry_digests((odd, plain, odd))
+    assert first == third != second
+
+
 def test_template_and_static_changes_reach_only_what_uses_them(project):
     build(project)
     before = tree_hash(project / "site")
