@@ -135,7 +135,6 @@ def load_catalog(config: Config, inputs: list[str] | None, timings: dict[str, fl
     found = found or discover(inputs, config)
     listings = read_listings(found.sources, config, parse or listing.parse)
     t1 = time.perf_counter()
-    gc.freeze()  # the parsed listings live to the end of the build (see `_build`)
     catalog = (deduped or dedupe.dedupe)(listings, slug_of)
     t2 = time.perf_counter()
     if found.problems:
@@ -302,6 +301,7 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     parsed, slugs, texts = memos
 
     def deduped(listings, slug_of):  # from what the last build's dedupe left, kept at once
+        gc.freeze()  # the parsed listings live to the end of the build (`workers.fewer_collections` unfreezes)
         previous = build_cache.load_kept(cache, DEDUPE, (dedupe.Joined,), read)
         catalog, joined = dedupe.dedupe_from(previous if isinstance(previous, dedupe.Joined) else None, listings,
                                              slug_of)

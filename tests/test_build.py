@@ -317,3 +317,16 @@ def test_building_again_in_one_process_frees_what_the_last_build_left(tmp_path):
     build(cfg, [str(ROOT / "seeds")], out=tmp_path / "site", cache=None)
     gc.collect()
     assert last() is None
+
+
+def test_reading_the_catalogue_outside_a_build_freezes_nothing():
+    """`sitegen check` and `sitegen email` read and assemble without building: nothing they
+    make is kept from the collector (only a build freezes, and unfreezes at its end)."""
+    import gc
+
+    from sitegen.build import assemble_only, load_catalog
+
+    cfg = config_mod.load(None, cwd=ROOT)
+    load_catalog(cfg, [str(ROOT / "seeds")], {})
+    assemble_only(cfg, [str(ROOT / "seeds")])
+    assert gc.get_freeze_count() == 0
