@@ -157,8 +157,9 @@ def watched(config: Config, inputs: list[str]) -> tuple[list[Path], list[Path]]:
 
 def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, ...] = ()) -> None:
     """Call `rebuild(changes)` after each burst of changes (watchfiles) to the files `paths()`
-    names (`watched`); after a rebuild, watch anew if `paths()` now names other folders (a
-    source added to the config, a theme folder made). Only what a build reads counts: in a
+    names (`watched`); watch anew if `paths()` now names other folders (a source added to the
+    config) or a folder it names was made or removed (a theme's templates made), rebuilding
+    for the latter. Only what a build reads counts: in a
     source folder, listing files (a log or an editor's swap file there is not a change), and
     never what a build itself writes: the site `out` and what it keeps beside it, and the cache
     folders `caches` (with the project folder among the sources, each build would otherwise set
@@ -187,10 +188,15 @@ def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, 
             return not where.name.startswith(".") and where.suffix.lower() in LISTING_SUFFIXES
 
         existing = [str(p) for p in listings + others]
+        # Every second without changes, look again for the folders named but not there when
+        # watching began (a theme's `templates/` made by `sitegen theme export`, an `extra/`).
         for changes in watch_changes(*existing, watch_filter=wanted, stop_event=stop, debounce=200,
-                                     raise_interrupt=False):
-            rebuild(changes)
+                                     rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False):
+            if changes:
+                rebuild(changes)
             if present() != watching:
+                if not changes:  # a folder was made or removed: what the build reads changed
+                    rebuild(set())
                 break
         else:
             return

@@ -226,6 +226,33 @@ def test_serve_watches_a_source_added_to_the_config_while_it_runs(tmp_path):
         assert "Third Paper" in urllib.request.urlopen(url + "dates/2024-01-06.html").read().decode()
 
 
+def test_serve_watches_a_theme_folder_made_while_it_runs(tmp_path):
+    """`templates/` under `theme_dir` made while serving (as `sitegen theme export` makes it)
+    is built from at once, with no other change, and watched from then on."""
+    abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried today."
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "day.txt").write_text(f"Jan 5, 2024\nFirst Paper\n{abstract}\n")
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\n')
+    text = (ROOT / "templates" / "digest.html").read_text()
+    at = text.rindex("{% endblock %}")
+
+    def make_theme() -> None:
+        staged = tmp_path / "staged"
+        staged.mkdir()
+        (staged / "digest.html").write_text(text[:at] + '<p class="made">made</p>' + text[at:])
+        staged.rename(tmp_path / "templates")  # the folder appears whole, as a copy's rename makes it
+
+    with _serving(tmp_path) as url:
+        page = url + "dates/2024-01-05.html"
+        assert "made" not in urllib.request.urlopen(page).read().decode()
+        _rebuilt(url, make_theme)
+        assert 'class="made"' in urllib.request.urlopen(page).read().decode()
+        time.sleep(0.5)
+        template = tmp_path / "templates" / "digest.html"
+        _rebuilt(url, lambda: template.write_text(template.read_text().replace('class="made"', 'class="edited"')))
+        assert 'class="edited"' in urllib.request.urlopen(page).read().decode()
+
+
 def test_serve_with_the_project_folder_as_a_source_rebuilds_once_per_edit(tmp_path):
     """With `sources = ["."]` the site and the cache are inside a watched folder: what a build
     writes there (pages, staging folders, the journal, locks) does not set off another build (a
