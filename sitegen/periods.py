@@ -79,30 +79,72 @@ class Period:
     alternate: object = None  # Link to the other ordering, when upvotes are known
 
 
-def roll_up(dated_digests, kind: str, link_type) -> list[Period]:
+@dataclass(frozen=True)
+class PeriodPlan:
+    """A period as the site needs it before any page is rendered: its place, its days, how many
+    papers it has and whether any has upvotes (then it has a top ordering). `view()` rolls its
+    papers up, only for a page that is rendered: at 10k papers a build's weeks and months hold
+    20,000 papers, which a build that adds a day need not roll up again."""
+
+    kind: str
+    key: str
+    path: str
+    label: str
+    range_label: str
+    days: tuple  # a Link to each digest of this period, oldest first
+    last_date: dt.date | None
+    previous: object = None  # Link
+    next: object = None
+    digests: tuple = ()  # the digests it rolls up
+    count: int = 0  # its papers, each once
+    upvotes: bool = False
+
+    def view(self) -> Period:
+        return Period(self.kind, self.key, self.path, self.label, self.range_label, self.days,
+                      _rolled(self.digests), self.last_date, self.previous, self.next)
+
+
+def plans(dated_digests, kind: str, link_type) -> list[PeriodPlan]:
     """Periods of one kind from dated digests (oldest first), chained by previous/next."""
     key_of = week_key if kind == "week" else month_key
     groups: dict[str, list] = {}
     for d in dated_digests:
         groups.setdefault(key_of(d.date), []).append(d)
-    periods = []
+    found = []
     for key, days in sorted(groups.items()):
-        seen: dict[str, object] = {}
-        for d in days:
-            for p in d.papers:
-                if p.id not in seen:
-                    seen[p.id] = p
-                elif p.upvotes is not None and (seen[p.id].upvotes or -1) < p.upvotes:
-                    seen[p.id] = evolve(seen[p.id], upvotes=p.upvotes)
-        papers = tuple(evolve(p, rank=i, repeat="") for i, p in enumerate(seen.values(), start=1))
         path = urls.week(key) if kind == "week" else urls.month(key)
         label = week_label(key) if kind == "week" else month_label(key)
         rng = week_range(key) if kind == "week" else ""
-        periods.append(Period(kind, key, path, label, rng, tuple(link_type(d.path, d.short_label) for d in days),
-                              papers, days[-1].date))
+        found.append(PeriodPlan(kind, key, path, label, rng, tuple(link_type(d.path, d.short_label) for d in days),
+                                days[-1].date, digests=tuple(days), count=len({p.id for d in days for p in d.papers}),
+                                upvotes=any(has_upvotes(d.papers) for d in days)))
     return [dataclasses.replace(p, previous=link_type(prev.path, prev.label) if prev else None,
                                 next=link_type(nxt.path, nxt.label) if nxt else None)
-            for p, prev, nxt in neighbours(periods)]
+            for p, prev, nxt in neighbours(found)]
+
+
+def roll_up(dated_digests, kind: str, link_type) -> list[Period]:
+    """Periods of one kind from dated digests (oldest first), chained by previous/next."""
+    return [plan.view() for plan in plans(dated_digests, kind, link_type)]
+
+
+def ordered_view(plan: PeriodPlan, ordering: str, link_type):
+    """A period's view in one ordering (`with_top`): what a deferred period page is made of."""
+    views = with_top(plan.view(), link_type)
+    return views[0] if ordering == "listing" else views[1]
+
+
+def _rolled(days) -> tuple:
+    """The papers of a period's digests, each once, at its first listing, with the highest
+    upvote count it had in the period."""
+    seen: dict[str, object] = {}
+    for d in days:
+        for p in d.papers:
+            if p.id not in seen:
+                seen[p.id] = p
+            elif p.upvotes is not None and (seen[p.id].upvotes or -1) < p.upvotes:
+                seen[p.id] = evolve(seen[p.id], upvotes=p.upvotes)
+    return tuple(evolve(p, rank=i, repeat="") for i, p in enumerate(seen.values(), start=1))
 
 
 @dataclass(frozen=True)
@@ -117,8 +159,8 @@ class Summary:
     days: int
 
 
-def summary(period: Period) -> Summary:
-    return Summary(period.path, period.label, period.range_label, len(period.papers), len(period.days))
+def summary(period: PeriodPlan) -> Summary:
+    return Summary(period.path, period.label, period.range_label, period.count, len(period.days))
 
 
 def with_top(view, link_type) -> list:

@@ -20,7 +20,7 @@ from .config import Config
 from .errors import UserError
 from .model import Problem
 from .site import paper_view
-from .views import Page, PaperParts, Site
+from .views import Deferred, Page, PaperParts, Site
 
 
 class TemplateError(UserError):
@@ -113,6 +113,8 @@ class Renderer:
             view = page.view
             if isinstance(view, PaperParts):  # a paper's page: its view is made now, as it is rendered
                 view = paper_view(view, self.config)
+            elif isinstance(view, Deferred):
+                view = view.make()
             html = template.render(page=page, view=view, **self.globals)
         return html.encode("utf-8")
 

@@ -15,11 +15,11 @@ from .errors import BuildError
 from .feeds import catalog_json
 from .jobs import IndexJob, write_email
 from .mail import compose, email_files
-from .model import Problem
+from .model import Problem, evolve
 from .output import Writer
 from .render import Renderer, RenderSettings, TemplateError, fresh_environment, syntax_problems
 from .theme import Theme, lunr_js
-from .views import Page, PaperParts, Site
+from .views import Deferred, Page, PaperParts, Site
 from .workers import ForkedJob
 
 Progress = Callable  # `build.Progress`: progress(stage, total) gives a counter (update, close)
@@ -108,8 +108,14 @@ def _render_pages(site: Site, pages: list[Page], writer: Writer, templates, bar,
         parts = page.view if isinstance(page.view, PaperParts) else None
         if parts is not None and join is not None:
             parts = join(parts)
-        if renders:  # a paper's page is keyed by what its view is made from
-            key = build_cache.render_record(parts.inputs if parts is not None else page, site.has_feed)
+        if renders:  # a paper's page, or a deferred view's, is keyed by what its view is made from
+            if parts is not None:
+                record = parts.inputs
+            elif isinstance(page.view, Deferred):
+                record = evolve(page, view=page.view.inputs)
+            else:
+                record = page
+            key = build_cache.render_record(record, site.has_feed)
             if renders.unchanged(page.path, key) and writer.reuse(page.path):
                 continue
         if parts is not None and parts is not page.view:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from slugify import slugify
 from . import periods, text, urls
 from .config import Config
 from .model import Catalog, Listing, Paper, evolve
-from .views import (INDEX_DATES, AppearanceView, ArchiveView, Digest, FrontView, Link, Page, PaperParts, PaperSummary,
+from .views import (INDEX_DATES, AppearanceView, ArchiveView, Deferred, Digest, FrontView, Link, Page, PaperParts, PaperSummary,
                     PaperText, PaperView, Site, long_date, short_date)
 
 def paper_meta(p: Paper) -> tuple[str, ...]:
@@ -43,7 +44,9 @@ def paper_meta(p: Paper) -> tuple[str, ...]:
 
 
 def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary],
-             paper_of: dict[tuple[str, int], str]) -> list[Digest]:
+             paper_of: dict[tuple[str, int], str], origins: dict[str, tuple] | None,
+             names: dict[str, tuple]) -> list[Digest]:
+    """Every digest, chained; what names each listed paper (`Papers.names`) into `names`."""
     by_date: dict[dt.date, list[Listing]] = defaultdict(list)
     undated: list[Listing] = []
     for listing in catalog.listings:
@@ -51,8 +54,8 @@ def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary
 
     dates_of = {p.id: p.dates for p in catalog.papers}
 
-    def papers_of(listings: list[Listing], day: dt.date | None = None) -> tuple[PaperSummary, ...]:
-        seen, out = set(), []
+    def papers_of(path: str, listings: list[Listing], day: dt.date | None = None) -> tuple[PaperSummary, ...]:
+        seen, out, named = set(), [], []
         for listing in listings:
             for e in listing.entries:
                 pid = paper_of[(e.source, e.line)]
@@ -64,10 +67,13 @@ def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary
                 repeat = repeat_note([d for d in dates_of[pid] if d < day], day) if day else ""
                 out.append(PaperSummary(s.id, s.path, s.title_html, s.title_text, s.excerpt, s.meta,
                                         rank=len(out) + 1, upvotes=upvotes, repeat=repeat))
+                named.append((origins[pid], upvotes) if origins else out[-1])
+        names[path] = tuple(named)
         return tuple(out)
 
     dated = [
-        Digest(urls.date(d), long_date(d), short_date(d), d, tuple(l.source for l in ls), papers_of(ls, d))
+        Digest(urls.date(d), long_date(d), short_date(d), d, tuple(l.source for l in ls),
+               papers_of(urls.date(d), ls, d))
         for d, ls in sorted(by_date.items())
     ]
     slugs: set[str] = set()
@@ -79,7 +85,8 @@ def _digests(catalog: Catalog, config: Config, summaries: dict[str, PaperSummary
             slug += "-x"
         slugs.add(slug)
         label = listing_label(listing)
-        loose.append(Digest(urls.listing(slug), label, label, None, (listing.source,), papers_of([listing])))
+        loose.append(Digest(urls.listing(slug), label, label, None, (listing.source,),
+                            papers_of(urls.listing(slug), [listing])))
     return _chain(dated) + _chain(loose)
 
 
@@ -160,6 +167,10 @@ class Papers:
 
     parts: tuple[PaperParts, ...]
     digests: tuple[Digest, ...]
+    # Per digest (by path), what names each paper it lists: the paper's origin and the upvotes
+    # listed (or, without origins, the paper's summary): what a period rolled up from the digest
+    # is made of, for its render key (`Deferred`).
+    names: dict[str, tuple]
 
 
 def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
@@ -183,15 +194,17 @@ def assemble_papers(catalog: Catalog, config: Config, text_of=None) -> Papers:
         for a in p.appearances:
             paper_of[(a.source, a.line)] = p.id
 
-    digests = _digests(catalog, config, summaries, paper_of)
-    link_of_source = {src: Link(d.path, d.short_label) for d in digests for src in d.sources}
     entries = {listing.source: listing.entry_digests for listing in catalog.listings}
-    if any(len(listing.entry_digests) != len(listing.entries) for listing in catalog.listings):
-        entries = None  # listings not made by the parser: records are digested whole
+    origins = None  # without each listing's entry digests, records are digested whole
+    if all(len(listing.entry_digests) == len(listing.entries) for listing in catalog.listings):
+        origins = {p.id: paper_origin(p, entries) for p in catalog.papers}
+    names: dict[str, tuple] = {}
+    digests = _digests(catalog, config, summaries, paper_of, origins, names)
+    link_of_source = {src: Link(d.path, d.short_label) for d in digests for src in d.sources}
     parts = tuple(PaperParts(p, texts[p.id], tuple(link_of_source[a.source] for a in p.appearances),
-                             origin=paper_origin(p, entries) if entries else None)
+                             origin=origins[p.id] if origins else None)
                   for p in catalog.papers)
-    return Papers(parts, tuple(digests))
+    return Papers(parts, tuple(digests), names)
 
 
 def paper_origin(p: Paper, entries: dict[str, tuple[str, ...]]) -> tuple:
@@ -281,7 +294,7 @@ def assemble_pages(catalog: Catalog, config: Config, papers: Papers, join=None) 
 
     newest = max((d.date for d in digests if d.date), default=None)
     dated = [d for d in digests if d.date]
-    weeks, months = periods.roll_up(dated, "week", Link), periods.roll_up(dated, "month", Link)
+    weeks, months = periods.plans(dated, "week", Link), periods.plans(dated, "month", Link)
     pages: list[Page] = []
     pages.append(Page(urls.INDEX, "index.html", config.title, config.description, "index",
                       FrontView(latest=dated[-1] if dated else None, recent=tuple(dated[::-1][:INDEX_DATES]),
@@ -299,12 +312,16 @@ def assemble_pages(catalog: Catalog, config: Config, papers: Papers, join=None) 
                               f"{len(d.papers)} papers listed on {d.label}." if d.date else
                               f"{len(d.papers)} papers from the listing {d.label}.", "digest", view, lastmod=d.date,
                               in_sitemap=view.ordering == "listing"))
-    for period in [*weeks, *months]:
-        for view in periods.with_top(period, Link):
-            top = " (most upvoted first)" if view.ordering == "top" else ""
-            pages.append(Page(view.path, "period.html", f"{period.label}{top} \u2013 {config.title}",
-                              f"{len(period.papers)} papers listed in {period.label}.", period.kind, view,
-                              lastmod=period.last_date, in_sitemap=view.ordering == "listing"))
+    for period in [*weeks, *months]:  # each view is rolled up when its page is rendered
+        days = tuple(papers.names[d.path] for d in period.digests)
+        for ordering in ("listing", "top") if period.upvotes else ("listing",):
+            top = " (most upvoted first)" if ordering == "top" else ""
+            view = Deferred((dataclasses.replace(period, digests=()), ordering, days),
+                            functools.partial(periods.ordered_view, period, ordering, Link))
+            pages.append(Page(periods.top_path(period.path) if top else period.path, "period.html",
+                              f"{period.label}{top} \u2013 {config.title}",
+                              f"{period.count} papers listed in {period.label}.", period.kind, view,
+                              lastmod=period.last_date, in_sitemap=not top))
     for pp in parts:  # each paper's view is made when its page is rendered (`paper_view`)
         dates = pp.paper.dates
         pages.append(Page(pp.path, "paper.html", f"{pp.text.title_text} \u2013 {config.title}", pp.text.description,

@@ -125,6 +125,16 @@ class ArchiveView:
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """A page's view made only when the page is rendered (`make()`, a picklable callable), and
+    what it is made from (`inputs`, plain records), which the page's render key digests in its
+    place: a page kept as published never has its view made."""
+
+    inputs: tuple
+    make: object
+
+
+@dataclass(frozen=True)
 class Page:
     """One output page: where it goes, which template draws it, and what it is given."""
 
@@ -133,8 +143,9 @@ class Page:
     title: str
     description: str
     kind: str
-    # The page's view record: a Digest, period, FrontView or ArchiveView; for a paper's page its
-    # PaperParts, made into its PaperView only when the page is rendered (`render.Renderer`).
+    # The page's view record: a Digest, FrontView or ArchiveView; for a paper's page its
+    # PaperParts, made into its PaperView only when the page is rendered (`render.Renderer`);
+    # for a week's or month's page a `Deferred` period (`periods.ordered_view`).
     view: object = None
     lastmod: dt.date | None = None  # for the sitemap: the newest digest date the page shows
     og_type: str = "website"
@@ -149,7 +160,7 @@ class Site:
     digests: tuple[Digest, ...]
     papers: tuple[PaperParts, ...]  # without related papers in a build's site (`site.assemble_pages`)
     catalog: Catalog  # for `catalog_json`, made as it is written
-    weeks: tuple = ()
+    weeks: tuple = ()  # periods.PeriodPlan
     months: tuple = ()
 
     @property

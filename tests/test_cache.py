@@ -220,6 +220,46 @@ def test_a_paper_page_is_a_function_of_its_render_inputs(project):
     assert same > 100 and changed_pages >= 2 and new_inputs >= changed_pages
 
 
+def test_a_period_page_is_a_function_of_its_deferred_inputs(project):
+    """A week's or month's view is rolled up only when its page is rendered; its render key
+    digests what the view is made from (`Deferred.inputs`: the period's place and the names of
+    its digests' papers). Across new days (one merging an entry into an old paper) and an edited
+    abstract, period pages with equal inputs have equal views, and those whose views changed
+    have new inputs."""
+    from sitegen.build import assemble_only
+    from sitegen.config import load
+    from sitegen.views import Deferred
+
+    def period_pages() -> dict:
+        site = assemble_only(load(project / "sitegen.toml"))
+        pages = [p for p in site.pages if p.kind in ("week", "month")]
+        assert pages and all(isinstance(p.view, Deferred) for p in pages)
+        return {p.path: (p.view.make(), cache.render_record(p.view.inputs)) for p in pages}
+
+    abstract = "We study things that matter a great deal. Our results are strong on all of the benchmarks we tried."
+    merged = seed_papers(SEEDS[0])[3]  # an old paper listed again: its month's papers change
+    same = changed = 0
+    listing = project / "in" / SEEDS[0].name
+
+    def revise() -> None:  # an abstract edited: the same days, a paper's summary changed
+        listing.write_text(listing.read_text().replace("Contextual memory integration remains", "Contextual memory fusion remains", 1))
+
+    for change in (lambda: add_day(project, "zz-april.txt", "Apr 2", [("A Paper of April", abstract)]),
+                   lambda: add_day(project, "zz-march.txt", "Mar 20", [merged, ("A Late March Paper", abstract)]),
+                   revise):
+        before = period_pages()
+        change()
+        after = period_pages()
+        for path in before.keys() & after.keys():
+            (view_before, inputs_before), (view_after, inputs_after) = before[path], after[path]
+            if inputs_before == inputs_after:
+                assert view_before == view_after, path
+                same += 1
+            else:
+                changed += view_before != view_after
+    assert same >= 1 and changed >= 1  # April's month is as it was after the second day
+
+
 def test_a_paper_record_is_named_by_its_permalink_and_entries(project):
     """A paper page's render key digests the paper's `origin` (its permalink and the digests of
     the entries dedupe made it from) instead of its record: across an edit of two entries'

@@ -225,11 +225,17 @@ def test_roll_up_keeps_each_paper_once_with_its_best_upvotes():
     assert weeks[0].last_date == dt.date(2025, 3, 12)
     (month,) = periods.roll_up([d1, d2, d3], "month", Link)
     assert [p.id for p in month.papers] == ["x", "y", "z", "w"]
-    assert periods.summary(month) == periods.Summary("months/2025-03.html", "March 2025", "", 4, 3)
+    (plan,) = periods.plans([d1, d2, d3], "month", Link)  # what the site knows before rolling up
+    assert plan.view() == month and (plan.count, plan.upvotes) == (4, True)
+    assert periods.summary(plan) == periods.Summary("months/2025-03.html", "March 2025", "", 4, 3)
     listing, top = periods.with_top(weeks[0], Link)
     assert top.path == "weeks/2025-W11-top.html" and [p.id for p in top.papers] == ["x", "z", "y"]
     assert listing.alternate.path == top.path and top.alternate.path == listing.path
     assert periods.with_top(weeks[1], Link) == [weeks[1]]  # no upvotes known: one ordering only
+    week_plans = periods.plans([d1, d2, d3], "week", Link)
+    assert [p.upvotes for p in week_plans] == [True, False]
+    assert periods.ordered_view(week_plans[0], "top", Link) == top
+    assert periods.ordered_view(week_plans[0], "listing", Link) == listing
 
 
 def _topic_documents(n: int, seed: int) -> list[tuple[str, str]]:
