@@ -207,17 +207,23 @@ def test_a_paper_page_is_a_function_of_its_render_inputs(project):
     add_day(project, "zz-new-day.txt", "Mar 20", [
         ("Synaptic Resonance Two: Scaling Contextual Memory to Million-Token Documents",
          abstract + " We scale it to a million tokens."), merged])
-    after = paper_pages()
-    same = new_inputs = changed_pages = 0
+    same, new_inputs, changed_pages = keyed_by_inputs(before, paper_pages())
+    assert same > 100 and changed_pages >= 2 and new_inputs >= changed_pages
+
+
+def keyed_by_inputs(before: dict, after: dict) -> tuple[int, int, int]:
+    """Pages as (view, inputs) by path, before and after a change: every page whose inputs are
+    unchanged has its view unchanged. How many kept their inputs, got new ones, changed."""
+    same = new_inputs = changed = 0
     for path in before.keys() & after.keys():
-        (page_before, inputs_before), (page_after, inputs_after) = before[path], after[path]
+        (view_before, inputs_before), (view_after, inputs_after) = before[path], after[path]
         if inputs_before == inputs_after:
-            assert page_before == page_after, path
+            assert view_before == view_after, path
             same += 1
         else:
             new_inputs += 1
-            changed_pages += page_before != page_after
-    assert same > 100 and changed_pages >= 2 and new_inputs >= changed_pages
+            changed += view_before != view_after
+    return same, new_inputs, changed
 
 
 def test_a_period_page_is_a_function_of_its_deferred_inputs(project):
@@ -249,14 +255,8 @@ def test_a_period_page_is_a_function_of_its_deferred_inputs(project):
                    revise):
         before = period_pages()
         change()
-        after = period_pages()
-        for path in before.keys() & after.keys():
-            (view_before, inputs_before), (view_after, inputs_after) = before[path], after[path]
-            if inputs_before == inputs_after:
-                assert view_before == view_after, path
-                same += 1
-            else:
-                changed += view_before != view_after
+        kept, _, differ = keyed_by_inputs(before, period_pages())
+        same, changed = same + kept, changed + differ
     assert same >= 1 and changed >= 1  # April's month is as it was after the second day
 
 
