@@ -130,7 +130,12 @@ def roll_up(dated_digests, kind: str, link_type) -> list[Period]:
 
 def ordered_view(plan: PeriodPlan, ordering: str, link_type):
     """A period's view in one ordering (`with_top`): what a deferred period page is made of."""
-    views = with_top(plan.view(), link_type)
+    return in_order(plan.view(), ordering, link_type)
+
+
+def in_order(view, ordering: str, link_type):
+    """A digest's or period's view in one ordering, "listing" or "top" (`with_top`)."""
+    views = with_top(view, link_type)
     return views[0] if ordering == "listing" else views[1]
 
 

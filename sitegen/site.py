@@ -168,8 +168,8 @@ class Papers:
     parts: tuple[PaperParts, ...]
     digests: tuple[Digest, ...]
     # Per digest (by path), what names each paper it lists: the paper's origin and the upvotes
-    # listed (or, without origins, the paper's summary): what a period rolled up from the digest
-    # is made of, for its render key (`Deferred`).
+    # listed (or, without origins, the paper's summary): what the digest's papers, and a period
+    # rolled up from them, are made of, for their pages' render keys (`Deferred`).
     names: dict[str, tuple]
 
 
@@ -305,13 +305,17 @@ def assemble_pages(catalog: Catalog, config: Config, papers: Papers, join=None) 
                           "Every digest date, by month and week.", "archive",
                           ArchiveView(months=tuple(periods.summary(m) for m in months[::-1]),
                                       weeks=tuple(periods.summary(w) for w in weeks[::-1])), lastmod=newest))
-    for d in digests:
-        for view in periods.with_top(d, Link):
-            top = " (most upvoted first)" if view.ordering == "top" else ""
-            pages.append(Page(view.path, "digest.html", f"{d.label}{top} \u2013 {config.title}",
+    for d in digests:  # each ordering's view is made when its page is rendered
+        head = evolve(d, papers=())
+        for ordering in ("listing", "top") if periods.has_upvotes(d.papers) else ("listing",):
+            top = " (most upvoted first)" if ordering == "top" else ""
+            view = Deferred((head, ordering, papers.names[d.path]),
+                            functools.partial(periods.in_order, d, ordering, Link))
+            pages.append(Page(periods.top_path(d.path) if top else d.path, "digest.html",
+                              f"{d.label}{top} \u2013 {config.title}",
                               f"{len(d.papers)} papers listed on {d.label}." if d.date else
                               f"{len(d.papers)} papers from the listing {d.label}.", "digest", view, lastmod=d.date,
-                              in_sitemap=view.ordering == "listing"))
+                              in_sitemap=not top))
     for period in [*weeks, *months]:  # each view is rolled up when its page is rendered
         days = tuple(papers.names[d.path] for d in period.digests)
         for ordering in ("listing", "top") if period.upvotes else ("listing",):

@@ -143,9 +143,9 @@ class Page:
     title: str
     description: str
     kind: str
-    # The page's view record: a Digest, FrontView or ArchiveView; for a paper's page its
-    # PaperParts, made into its PaperView only when the page is rendered (`render.Renderer`);
-    # for a week's or month's page a `Deferred` period (`periods.ordered_view`).
+    # The page's view record: a FrontView or ArchiveView; for a paper's page its PaperParts,
+    # made into its PaperView only when the page is rendered (`render.Renderer`); for a date's,
+    # week's or month's page a `Deferred` digest or period (`periods.in_order`, `ordered_view`).
     view: object = None
     lastmod: dt.date | None = None  # for the sitemap: the newest digest date the page shows
     og_type: str = "website"

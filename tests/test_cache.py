@@ -227,10 +227,10 @@ def keyed_by_inputs(before: dict, after: dict) -> tuple[int, int, int]:
 
 
 def test_a_period_page_is_a_function_of_its_deferred_inputs(project):
-    """A week's or month's view is rolled up only when its page is rendered; its render key
-    digests what the view is made from (`Deferred.inputs`: the period's place and the names of
+    """A date's, week's or month's view is made only when its page is rendered; its render key
+    digests what the view is made from (`Deferred.inputs`: the page's place and the names of
     its digests' papers). Across new days (one merging an entry into an old paper) and an edited
-    abstract, period pages with equal inputs have equal views, and those whose views changed
+    abstract, such pages with equal inputs have equal views, and those whose views changed
     have new inputs."""
     from sitegen.build import assemble_only
     from sitegen.config import load
@@ -238,7 +238,7 @@ def test_a_period_page_is_a_function_of_its_deferred_inputs(project):
 
     def period_pages() -> dict:
         site = assemble_only(load(project / "sitegen.toml"))
-        pages = [p for p in site.pages if p.kind in ("week", "month")]
+        pages = [p for p in site.pages if p.kind in ("digest", "week", "month")]
         assert pages and all(isinstance(p.view, Deferred) for p in pages)
         return {p.path: (p.view.make(), cache.render_record(p.view.inputs)) for p in pages}
 
