@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import pickle
 from pathlib import PurePath
-
-import orjson
 
 from . import formats
 from .config import ListingSettings
 from .formats.common import FILE_DATE, SHORT_MONTHS, Reading, is_prose  # noqa: F401  (is_prose: the tests' too)
 from .formats.seed import classify, normalize_line  # noqa: F401
+from .jsonio import record_bytes
 from .model import XML_UNSAFE, Entry, Listing, Problem
 
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))  # what text files do not hold
@@ -46,17 +44,9 @@ def parse(raw: bytes, source: str, settings: ListingSettings | None = None,
 
 
 def entry_digests(entries: tuple[Entry, ...]) -> tuple[str, ...]:
-    """A digest of each entry's whole record (as JSON: each field holds one type, so equal JSON
-    is an equal record; pickled if JSON cannot hold it), made once when the listing is parsed
-    and kept with it in the build cache."""
-    out = []
-    for e in entries:
-        try:
-            data = orjson.dumps(e)
-        except TypeError:  # orjson.JSONEncodeError: a lone surrogate
-            data = b"pickle:" + pickle.dumps(e, protocol=5)
-        out.append(hashlib.blake2b(data, digest_size=16).hexdigest())
-    return tuple(out)
+    """A digest of each entry's whole record (`jsonio.record_bytes`), made once when the
+    listing is parsed and kept with it in the build cache."""
+    return tuple(hashlib.blake2b(record_bytes(e), digest_size=16).hexdigest() for e in entries)
 
 
 def _fields(fields: dict, date: dt.date | None, source: str, problems: list[Problem]) -> dict:

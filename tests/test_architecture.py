@@ -18,7 +18,7 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "formats.linked": {"formats.common", "formats.cards", "formats.markdown"},
     "formats.api": {"formats.common"},
     "formats": {"formats.api", "formats.linked", "formats.markdown", "formats.seed"},
-    "listing": {"formats", "formats.common", "formats.seed"},
+    "listing": {"formats", "formats.common", "formats.seed", "jsonio"},  # an entry's digest (`record_bytes`)
     "sources": {"listing", "output"},
     "dedupe": set(),
     "related": set(),
