@@ -306,24 +306,17 @@ def assemble_pages(catalog: Catalog, config: Config, papers: Papers, join=None) 
                           ArchiveView(months=tuple(periods.summary(m) for m in months[::-1]),
                                       weeks=tuple(periods.summary(w) for w in weeks[::-1])), lastmod=newest))
     for d in digests:  # each ordering's view is made when its page is rendered
-        head = evolve(d, papers=())
-        for ordering in ("listing", "top") if periods.has_upvotes(d.papers) else ("listing",):
-            top = " (most upvoted first)" if ordering == "top" else ""
-            view = Deferred((head, ordering, papers.names[d.path]),
-                            functools.partial(periods.in_order, d, ordering, Link))
-            pages.append(Page(periods.top_path(d.path) if top else d.path, "digest.html",
-                              f"{d.label}{top} \u2013 {config.title}",
+        for path, top, view in _orderings(d.path, periods.has_upvotes(d.papers), evolve(d, papers=()),
+                                          papers.names[d.path], periods.in_order, d):
+            pages.append(Page(path, "digest.html", f"{d.label}{top} \u2013 {config.title}",
                               f"{len(d.papers)} papers listed on {d.label}." if d.date else
                               f"{len(d.papers)} papers from the listing {d.label}.", "digest", view, lastmod=d.date,
                               in_sitemap=not top))
     for period in [*weeks, *months]:  # each view is rolled up when its page is rendered
         days = tuple(papers.names[d.path] for d in period.digests)
-        for ordering in ("listing", "top") if period.upvotes else ("listing",):
-            top = " (most upvoted first)" if ordering == "top" else ""
-            view = Deferred((dataclasses.replace(period, digests=()), ordering, days),
-                            functools.partial(periods.ordered_view, period, ordering, Link))
-            pages.append(Page(periods.top_path(period.path) if top else period.path, "period.html",
-                              f"{period.label}{top} \u2013 {config.title}",
+        for path, top, view in _orderings(period.path, period.upvotes, evolve(period, digests=()), days,
+                                          periods.ordered_view, period):
+            pages.append(Page(path, "period.html", f"{period.label}{top} \u2013 {config.title}",
                               f"{period.count} papers listed in {period.label}.", period.kind, view,
                               lastmod=period.last_date, in_sitemap=not top))
     for pp in parts:  # each paper's view is made when its page is rendered (`paper_view`)
@@ -337,6 +330,17 @@ def assemble_pages(catalog: Catalog, config: Config, papers: Papers, join=None) 
     pages.append(Page(urls.NOT_FOUND, "404.html", f"Page not found \u2013 {config.title}",
                       "This page does not exist.", "404", base_href=config.base_url or None, in_sitemap=False))
     return Site(config, tuple(pages), tuple(digests), tuple(parts), catalog, tuple(weeks), tuple(months))
+
+
+def _orderings(path: str, upvotes: bool, head, names: tuple, view_in, source):
+    """(path, title suffix, deferred view) of a digest's or period's page in listing order and,
+    when upvotes are known, most upvoted first: each view made by `view_in(source, ordering,
+    Link)` when rendered, and keyed by `head` (the record without its papers), the ordering
+    and `names` (what its papers are made of: `Papers.names`)."""
+    for ordering in ("listing", "top") if upvotes else ("listing",):
+        top = ordering == "top"
+        yield (periods.top_path(path) if top else path, " (most upvoted first)" if top else "",
+               Deferred((head, ordering, names), functools.partial(view_in, source, ordering, Link)))
 
 
 def history_line(p: Paper, dates: tuple[dt.date, ...] | None = None) -> str:
