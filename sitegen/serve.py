@@ -146,8 +146,8 @@ def make_server(out: Path, base_url: str, host: str, port: int, state: State) ->
 
 
 def watched(config: Config, inputs: list[str]) -> tuple[list[Path], list[Path]]:
-    """What a change to rebuilds the site: the listing files in the sources and the inputs named
-    on the command line; and any file of the project's theme overrides (`templates/` and
+    """What rebuilds the site when it changes: the listing files in the sources and the inputs
+    named on the command line; and any file of the project's theme overrides (`templates/` and
     `static/` under `theme_dir`), the extra files copied to the site root, and the config file."""
     theme = config.resolve(config.theme_dir)
     listings = [config.resolve(s) for s in config.sources] + [Path(i) for i in inputs]
