@@ -76,7 +76,7 @@ class RelatedJob(_Job):
 
     def result(self) -> list[list[tuple[int, float]]]:
         if self._local is not None:
-            found = _similar(self._local, build_cache.Memo(self._cache, "related-stems"))
+            found = _similar(self._local, stems_memo(self._cache))
             found.after()
             return found.value
         return self._job.result()
@@ -87,9 +87,15 @@ def _related_papers(items, cache: Path | None) -> Then:
     every paper's text, then compare them."""
     from . import related  # noqa: F401  numpy and scipy: imported in the worker that needs them
 
-    stems = build_cache.Memo(cache, "related-stems")
+    stems = stems_memo(cache)
     inputs = [text for chunk in received(items) for text in chunk]  # all before any work: the build never waits
     return _similar(inputs, stems)
+
+
+def stems_memo(cache: Path | None) -> build_cache.Memo:
+    """The memo of each text's stems, packed (`build_cache.Memo`): a build that keeps the first
+    tier (`KeptTier`) asks it for the recent tier's papers only."""
+    return build_cache.Memo(cache, "related-stems", packed=True)
 
 
 def _similar(inputs: list[tuple[str, str, bool]], stems: build_cache.Memo) -> Then:

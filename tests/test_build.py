@@ -260,11 +260,11 @@ def test_related_papers_from_the_memos_equal_those_computed_afresh():
     memo = _text_memo(catalog, cfg)
     assert related_papers(catalog, cfg, memo.get) == fresh
     from sitegen import related
-    from sitegen.cache import Memo
+    from sitegen.jobs import stems_memo
 
-    stems = Memo(None, "related-stems")
+    stems = stems_memo(None)
     assert related_papers(catalog, cfg, memo.get, stems.remembered(related.document_stems(), related.stem_key)) == fresh
-    again = Memo(None, "related-stems")
+    again = stems_memo(None)
     again.known = dict(stems.used)
     calls = []
     counted = related.document_stems()

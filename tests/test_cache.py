@@ -575,6 +575,35 @@ def test_a_build_saves_a_memo_only_when_what_it_used_differs_from_what_it_found(
     assert cache.load_memo(tmp_path, "texts") == {"a": 1, "b": 2, "c": 3}
 
 
+def test_a_packed_memo_decodes_only_the_values_a_build_asks_for(tmp_path):
+    """`Memo(packed=True)`: each value is kept as its own bytes, in the file and in memory, and
+    decoded when asked for; what a build did not ask for stays bytes and is left out of what it
+    saves; a value that does not decode is made again."""
+    made = []
+
+    def stems(text):
+        made.append(text)
+        return (tuple(text.split()), (text.upper(),))
+
+    first = cache.Memo(tmp_path, "stems", packed=True)
+    words = first.remembered(stems)
+    assert [words(f"text {n}") for n in range(4)] == [(("text", str(n)), (f"TEXT {n}",)) for n in range(4)]
+    assert all(isinstance(v, bytes) for v in first.used.values())
+    first.save()
+
+    again = cache.Memo(tmp_path, "stems", packed=True)
+    assert len(again.known) == 4 and all(isinstance(v, bytes) for v in again.known.values())
+    made.clear()
+    words = again.remembered(stems)
+    assert words("text 2") == (("text", "2"), ("TEXT 2",)) and made == []  # decoded, not made
+    assert again.peek(("text 3",)) == (("text", "3"), ("TEXT 3",)) and list(again.used) == [("text 2",)]
+    again.known[("text 1",)] = b"\xc1"  # a value MessagePack cannot read
+    assert words("text 1") == (("text", "1"), ("TEXT 1",)) and made == ["text 1"]
+    again.save()
+    assert sorted(cache.load_memo(tmp_path, "stems")) == [("text 1",), ("text 2",)]  # what it used, packed
+    assert cache.loads(cache.load_memo(tmp_path, "stems")[("text 1",)]) == (("text", "1"), ("TEXT 1",))
+
+
 def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project, monkeypatch):
     """Without fork (another OS), related papers, the search index and rendering run in the
     build's own process, memos and all: the same bytes as a cold build, before and after a change."""
