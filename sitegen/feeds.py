@@ -6,6 +6,7 @@ same bytes. Entry ids are name-based UUIDs of the paper id, stable when the base
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import datetime as dt
 import html
@@ -16,7 +17,7 @@ from feedgen.feed import FeedGenerator
 
 from . import __version__, urls
 from .jsonio import compact
-from .model import Catalog
+from .model import Paper
 from .views import Site
 
 FEED_ITEMS = 50  # papers in the feed: the newest digest dates first
@@ -133,11 +134,50 @@ def files(site: Site) -> dict[str, bytes]:
     return out
 
 
-def catalog_json(catalog: Catalog) -> Iterator[bytes]:
-    """`papers.json`: the machine-readable catalogue, one object per paper, in chunks (one per
-    paper) so the whole file is never held in memory."""
+@dataclass(frozen=True)
+class CatalogPart:
+    """A share of the machine-readable catalogue: the papers first listed in one month (in
+    catalogue order), a file of its own (`urls.catalog_part`) that `papers.json` lists. A
+    paper's row is a function of its record, which its origin names (`PaperParts.origin`), so
+    a build keys each part by its papers' origins and a day added rewrites only its month's
+    part (and a part whose paper gained an entry), not the whole catalogue (20 MB at 10k
+    papers, 203 MB at 100k)."""
+
+    month: str | None  # YYYY-MM; None for papers listed only in undated listings
+    papers: tuple[Paper, ...]
+    origins: tuple | None  # each paper's origin; None where a paper has none (not parsed from a file)
+
+    @property
+    def path(self) -> str:
+        return urls.catalog_part(self.month)
+
+
+def catalog_parts(site: Site) -> list[CatalogPart]:
+    """The catalogue in parts, one per month of first listing, oldest first, undated last."""
+    origin_of = {parts.paper.id: parts.origin for parts in site.papers}
+    months: dict[str | None, list[Paper]] = {}
+    for p in site.catalog.papers:
+        first = p.appearances[0].date  # appearances are oldest first, undated last
+        months.setdefault(first.strftime("%Y-%m") if first else None, []).append(p)
+    out = []
+    for month, papers in sorted(months.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
+        origins = tuple(origin_of.get(p.id) for p in papers)
+        out.append(CatalogPart(month, tuple(papers), None if None in origins else origins))
+    return out
+
+
+def catalog_index(parts: list[CatalogPart]) -> bytes:
+    """`papers.json`: how many papers, and each part's month, file and paper count."""
+    rows = [compact({"month": part.month, "url": part.path, "papers": len(part.papers)}) for part in parts]
+    return (b'{"papers":' + str(sum(len(part.papers) for part in parts)).encode() + b',"parts":[\n'
+            + b",\n".join(rows) + b"\n]}\n")
+
+
+def catalog_json(papers: tuple[Paper, ...]) -> Iterator[bytes]:
+    """A catalogue part (`CatalogPart`): one object per paper, in chunks (one per paper) so a
+    large part is never whole in memory."""
     yield b"[\n"
-    for n, p in enumerate(catalog.papers):
+    for n, p in enumerate(papers):
         row = {
             "id": p.id,
             "title": p.title,

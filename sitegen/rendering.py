@@ -12,7 +12,7 @@ from pathlib import Path
 from . import cache as build_cache
 from . import feeds, search, urls
 from .errors import BuildError
-from .feeds import catalog_json
+from .feeds import CatalogPart, catalog_index, catalog_json, catalog_parts
 from .jobs import IndexJob, write_email
 from .mail import compose, email_files
 from .model import Problem, evolve
@@ -52,14 +52,15 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     claim one path are refused as before."""
     t0 = time.perf_counter()
     _raise_theme_problems(syntax_problems(templates))
-    _claim_rendered(site, writer)
+    shares = catalog_parts(site)
+    _claim_rendered(site, writer, shares)
     papers = [page for page in site.pages if isinstance(page.view, PaperParts)]
     others = [page for page in site.pages if not isinstance(page.view, PaperParts)]
     files = waited = 0.0
     try:
         if helper is not None:
             helper.send(writer.part(), templates, RenderSettings(site.config, site.has_feed))
-        writer.put_chunks(urls.CATALOG, catalog_json(site.catalog))
+        _add_catalog(shares, writer, renders)
         bar = progress("render", len(site.pages) + len(site.emailed_digests))
         _render_pages(site, others, writer, templates, bar, renders, helper)
         _render_emails(site, writer, templates, bar, renders, helper)
@@ -89,7 +90,7 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     timings["feeds"] = files
 
 
-def _claim_rendered(site: Site, writer: Writer) -> None:
+def _claim_rendered(site: Site, writer: Writer, shares: list[CatalogPart]) -> None:
     """Claim, in order, every path that rendering fills (pages, emails, the catalogue)."""
     for page in site.pages:
         writer.claim(page.path, f"page {page.kind}")
@@ -97,6 +98,20 @@ def _claim_rendered(site: Site, writer: Writer) -> None:
         for path, origin in email_files(digest).items():
             writer.claim(path, origin)
     writer.claim(urls.CATALOG, "catalogue")
+    for share in shares:
+        writer.claim(share.path, "catalogue part")
+
+
+def _add_catalog(shares: list[CatalogPart], writer: Writer, renders: build_cache.RenderCache | None) -> None:
+    """`papers.json` and its parts: a part keyed by its papers' origins, where known, is kept as
+    published if its key is unchanged."""
+    writer.put(urls.CATALOG, catalog_index(shares))
+    for share in shares:
+        if renders and share.origins is not None:
+            key = build_cache.render_record(share.path, share.origins)
+            if renders.unchanged(share.path, key) and writer.reuse(share.path):
+                continue
+        writer.put_chunks(share.path, catalog_json(share.papers))
 
 
 def _render_pages(site: Site, pages: list[Page], writer: Writer, templates, bar, renders, helper,

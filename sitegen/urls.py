@@ -41,6 +41,12 @@ def paper(paper_id: str) -> str:
     return f"papers/{paper_id}.html"
 
 
+def catalog_part(month: str | None) -> str:
+    """A month's share of the catalogue (papers first listed that month, YYYY-MM), or of
+    the papers listed only undated: `papers.json` lists them."""
+    return f"catalog/{month or 'undated'}.json"
+
+
 def date(day: dt.date) -> str:
     return f"dates/{day.isoformat()}.html"
 

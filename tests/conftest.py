@@ -36,6 +36,19 @@ def seed_report(seed_site) -> dict:
     return json.loads((seed_site.parent / "report.json").read_text())
 
 
+def catalogue(site: Path) -> list[dict]:
+    """Every paper's row in a built site's catalogue: `papers.json` lists the parts, each an
+    array of rows, and says how many papers each holds."""
+    index = json.loads((site / "papers.json").read_text(encoding="utf-8"))
+    rows = []
+    for part in index["parts"]:
+        share = json.loads((site / part["url"]).read_text(encoding="utf-8"))
+        assert len(share) == part["papers"], part
+        rows += share
+    assert len(rows) == index["papers"]
+    return rows
+
+
 def tree_hash(root: Path) -> dict[str, str]:
     """Every file under `root` and a digest of its bytes: two equal trees give equal dicts."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

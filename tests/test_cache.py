@@ -11,7 +11,7 @@ import pytest
 
 from sitegen import cache
 
-from conftest import ROOT, run_cli, tree_hash
+from conftest import ROOT, catalogue, run_cli, tree_hash
 
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 
@@ -473,6 +473,50 @@ def test_only_pages_whose_inputs_changed_are_rendered(project, monkeypatch):
     assert changed_pages and changed_pages <= set(rendered)
     assert len(rendered) < len(first.site.pages) / 4  # one title edited: most pages are linked
     assert after == cold(project)
+
+
+def _day(title_abstracts: list[tuple[str, str]], day: str) -> str:
+    return day + "\n\n" + "".join(f"{t}\n\n{a}\n\n" for t, a in title_abstracts)
+
+
+def test_a_day_added_rewrites_only_the_catalogue_parts_it_reaches(tmp_path, monkeypatch):
+    """`papers.json` lists the catalogue's parts, a month of first listing each; a day added
+    makes its month's part and the part of an older paper it lists again, and keeps the rest as
+    published without making it (same file, same time); the result is a cold build's."""
+    from sitegen import build as build_module
+    from sitegen import config as config_module
+    from sitegen import rendering
+
+    topics = {"Alpha": "protein folding with diffusion priors", "Beta": "tokenizer-free speech translation",
+              "Gamma": "sparse retrieval for code search", "Delta": "robot grasping from a single video"}
+
+    def paper(name: str) -> tuple[str, str]:
+        return (f"{name}: {topics[name].capitalize()}",
+                f"{name} is a new method for {topics[name]}. Experiments across many settings show "
+                f"clear gains over strong baselines, and we release the {name.lower()} code.")
+
+    made: list[list[str]] = []
+    real = rendering.catalog_json
+    monkeypatch.setattr(rendering, "catalog_json", lambda papers: made.append([p.title for p in papers]) or real(papers))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "sitegen.toml").write_text('sources = ["in"]\ntitle = "Digest"\n')
+    (tmp_path / "in" / "a.txt").write_text(_day([paper("Alpha"), paper("Beta")], "Jan 10, 2025"))
+    (tmp_path / "in" / "b.txt").write_text(_day([paper("Gamma")], "Feb 10, 2025"))
+    build_module.build(config_module.load(None), out=tmp_path / "site")
+    before = stamps(tmp_path / "site")
+    assert [(p["month"], p["papers"]) for p in json.loads((tmp_path / "site" / "papers.json").read_text())["parts"]] \
+        == [("2025-01", 2), ("2025-02", 1)]
+    made.clear()
+    (tmp_path / "in" / "c.txt").write_text(_day([paper("Delta"), paper("Gamma")], "Mar 10, 2025"))
+    build_module.build(config_module.load(None), out=tmp_path / "site")
+    assert made == [[paper("Gamma")[0]], [paper("Delta")[0]]]  # not January's
+    after = stamps(tmp_path / "site")
+    assert after["catalog/2025-01.json"] == before["catalog/2025-01.json"]  # kept as published
+    gamma = json.loads((tmp_path / "site" / "catalog" / "2025-02.json").read_text())
+    assert [a["date"] for a in gamma[0]["appearances"]] == ["2025-02-10", "2025-03-10"]
+    assert [p["title"] for p in catalogue(tmp_path / "site")] == [paper(n)[0] for n in ("Alpha", "Beta", "Gamma", "Delta")]
+    assert tree_hash(tmp_path / "site") == cold(tmp_path)
 
 
 def test_only_listings_whose_bytes_or_settings_changed_are_parsed_again(project, monkeypatch):

@@ -8,13 +8,13 @@ import pytest
 
 from sitegen import related
 
-from conftest import ROOT
+from conftest import ROOT, catalogue
 from sitegen.model import Appearance, Paper
 from sitegen.site import history_line
 
 
 def test_related_siblings_rank_first(seed_site):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     by_title = {p["title"]: p for p in papers}
     a = by_title["A-SDM: Accelerating Stable Diffusion through Redundancy Removal and Performance Optimization"]
     b = by_title["A-SDM: Accelerating Stable Diffusion through Model Assembly and Feature Inheritance Strategies"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
-import json
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import catalogue, run_cli
 from sitegen import listing
 
 FIXTURES = Path(__file__).parent / "fixtures" / "api"
@@ -86,7 +85,7 @@ def test_fetch_saves_the_answer_untouched_and_the_build_publishes_it(project, en
     run_cli("build", "--out", "site", cwd=project, check=True)
     page = (project / "site" / "dates" / "2026-04-17.html").read_text()
     assert "HY-World 2.0" in page and "RAD-2" in page
-    papers = {p["title"]: p for p in json.loads((project / "site" / "papers.json").read_text())}
+    papers = {p["title"]: p for p in catalogue(project / "site")}
     world = papers["HY-World 2.0: A Multi-Modal World Model for Reconstructing, Generating, and Simulating 3D Worlds"]
     paper_page = (project / "site" / world["url"]).read_text()
     assert "Ada Lovelace, Alan Turing" in paper_page and 'href="https://arxiv.org/abs/2604.14268"' in paper_page

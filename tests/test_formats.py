@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, catalogue, run_cli
 from sitegen import formats, listing
 from sitegen.config import ListingSettings
 
@@ -163,7 +163,7 @@ def test_captures_build_into_pages_that_link_out(tmp_path):
     proc = run_cli("build", "--out", "site", cwd=tmp_path, check=True)
     assert "warning" not in proc.stderr, proc.stderr
     site = tmp_path / "site"
-    papers = {p["title"]: p for p in json.loads((site / "papers.json").read_text())}
+    papers = {p["title"]: p for p in catalogue(site)}
     assert len(papers) == 29 + 50 + 3
     hy = papers["HY-World 2.0: A Multi-Modal World Model for Reconstructing, Generating, and Simulating 3D Worlds"]
     assert (hy["arxiv_id"], hy["upvotes"], hy["comments"], hy["submitter"]) == ("2604.14268", 1090, 4, "taesiri")

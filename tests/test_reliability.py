@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli, search_store, tree_hash
+from conftest import ROOT, catalogue, run_cli, search_store, tree_hash
 
 ABSTRACT = ("We study a problem that matters a great deal. Our method improves results on many benchmarks while "
             "remaining simple to implement, and we release code and models for everyone to use.")
@@ -125,7 +125,7 @@ def test_ten_thousand_titles_without_abstracts(tmp_path):
 
 
 def test_counts_in_the_report_add_up(seed_site, seed_report):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     assert seed_report["entries"] == seed_report["papers"] + seed_report["merged"]
     assert sum(len(p["appearances"]) for p in papers) == seed_report["entries"]
     assert sum(s["entries"] for s in seed_report["sources"]) == seed_report["entries"]
@@ -203,7 +203,7 @@ def test_two_builds_at_once_do_not_interleave(tmp_path, big_corpus):
         time.sleep(0.02)
     second = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert first.wait(300) == 0 and second.wait(300) == 0
-    papers = json.loads((out / "papers.json").read_text())
+    papers = catalogue(out)
     assert len(papers) == 508  # the second (seeds) build ran after the first and replaced it whole
     assert len(list((out / "papers").glob("*.html"))) == 508
 
@@ -367,7 +367,7 @@ def test_the_build_never_reads_its_output_cache_or_tool_folders(tmp_path):
     assert "in/broken.txt: warning: a link to nothing (broken symlink): skipped" in first.stderr
     assert "in/pipe.txt: warning: not a regular file (a FIFO, socket or device): skipped" in first.stderr
     assert "in/spaces.txt: warning: empty listing: no papers" in first.stderr
-    assert "Junk Title" not in (project / "in" / "_site" / "papers.json").read_text()
+    assert "Junk Title" not in json.dumps(catalogue(project / "in" / "_site"))
 
 
 def test_source_names_do_not_depend_on_the_working_folder(tmp_path):
@@ -375,7 +375,7 @@ def test_source_names_do_not_depend_on_the_working_folder(tmp_path):
     run_cli("build", "--out", "a", cwd=project, check=True)
     run_cli("build", "--config", str(project / "sitegen.toml"), "--out", str(project / "b"), cwd=project / "in",
             check=True)
-    names = [{a["source"] for p in json.loads((project / d / "papers.json").read_text()) for a in p["appearances"]}
+    names = [{a["source"] for p in catalogue(project / d) for a in p["appearances"]}
              for d in ("a", "b")]
     assert names[0] == names[1] == {"in/000_d73a45edd28825cb.txt"}
 
@@ -390,7 +390,7 @@ def test_a_file_name_that_is_not_utf8_is_reported_without_a_traceback(tmp_path):
         f.write(("Mar 3, 2025\n\nA Title Here\n\n" + ABSTRACT + "\n").encode())
     proc = run_cli("build", str(folder), "--out", str(tmp_path / "_site"), cwd=tmp_path)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
-    assert "caf\ufffd.txt" in (tmp_path / "_site" / "papers.json").read_text(encoding="utf-8")
+    assert [a["source"] for p in catalogue(tmp_path / "_site") for a in p["appearances"]] == ["in/caf\ufffd.txt"]
 
 
 def test_locks_live_in_the_cache_and_home_paths_expand(tmp_path):

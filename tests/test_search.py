@@ -22,7 +22,7 @@ from sitegen.build import assemble_only, build
 from sitegen.config import Config
 from sitegen.search_terms import BOOSTS, FIELDS, Analyzer
 
-from conftest import load_index_file, load_manifest, search_store
+from conftest import catalogue, load_index_file, load_manifest, search_store
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = [
@@ -236,7 +236,7 @@ def test_tiers_answer_phrases_prefixes_and_typos_as_one_tier(seed_site, tiered_i
 
 def test_document_chunks_have_what_a_result_shows(seed_site, seed_documents):
     store = search_store(seed_site)
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     assert len(store) == len(papers) == 508
     for d in seed_documents:
         title, url, dates, abstract = store[f"p{d.number}"]

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import catalogue
 
 from sitegen import text
 from sitegen.build import build
@@ -92,7 +93,7 @@ def test_date_page_lists_papers_in_listing_order(fixture_site):
 # -- the seed site ----------------------------------------------------------------------------
 
 def test_seed_site_has_every_paper_and_date(seed_site, seed_report):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     assert len(papers) == 508 == seed_report["papers"] == len(list((seed_site / "papers").glob("*.html")))
     assert sorted(p.name for p in (seed_site / "dates").glob("*.html")) == [
         "2025-03-11.html", "2025-03-12.html", "2025-12-11-top.html", "2025-12-11.html"]  # 002 shows upvotes
@@ -105,8 +106,21 @@ def test_seed_site_has_every_paper_and_date(seed_site, seed_report):
         assert (seed_site / p["url"]).is_file()
 
 
+def test_the_catalogue_comes_in_parts_by_month_of_first_listing(seed_site):
+    """`papers.json` lists one part per month a paper was first listed in, oldest first, then
+    the papers listed only undated; each part's rows are in catalogue order."""
+    index = json.loads((seed_site / "papers.json").read_text())
+    assert [(p["month"], p["url"]) for p in index["parts"]] == [
+        ("2025-03", "catalog/2025-03.json"), ("2025-12", "catalog/2025-12.json"), (None, "catalog/undated.json")]
+    for part in index["parts"]:
+        for row in json.loads((seed_site / part["url"]).read_text()):
+            first = row["appearances"][0]["date"]
+            assert (first[:7] if first else None) == part["month"], row["id"]
+    assert index["papers"] == len(catalogue(seed_site)) == 508
+
+
 def test_every_seed_title_and_abstract_is_on_its_paper_page(seed_site):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     with_tex = 0
     for p in papers:
         page = visible_text((seed_site / p["url"]).read_text())
@@ -122,7 +136,7 @@ def test_every_seed_title_and_abstract_is_on_its_paper_page(seed_site):
 
 
 def test_seed_002_metadata_in_catalogue(seed_site):
-    papers = {p["title"]: p for p in json.loads((seed_site / "papers.json").read_text())}
+    papers = {p["title"]: p for p in catalogue(seed_site)}
     p = papers["On the Initialization of Graph Neural Networks"]
     assert (p["authors_count"], p["published"], p["upvotes"], p["dates"]) == (4, "2023-12-05", None, ["2025-12-11"])
     svi = next(v for k, v in papers.items() if k.startswith("Stable Video Infinity"))
@@ -138,7 +152,7 @@ def test_index_lists_dates_newest_first_with_counts(seed_site):
 
 
 def test_paper_page_links_every_digest_it_appeared_in(seed_site):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     multi = next(p for p in papers if len(p["dates"]) >= 2)
     page = (seed_site / multi["url"]).read_text()
     for d in multi["dates"]:
