@@ -156,9 +156,13 @@ def catalog_parts(site: Site) -> list[CatalogPart]:
     """The catalogue in parts, one per month of first listing, oldest first, undated last."""
     origin_of = {parts.paper.id: parts.origin for parts in site.papers}
     months: dict[str | None, list[Paper]] = {}
+    month_of: dict = {None: None}  # a digest date's month, found once per date
     for p in site.catalog.papers:
         first = p.appearances[0].date  # appearances are oldest first, undated last
-        months.setdefault(first.strftime("%Y-%m") if first else None, []).append(p)
+        month = month_of.get(first, False)
+        if month is False:
+            month = month_of[first] = first.isoformat()[:7]
+        months.setdefault(month, []).append(p)
     out = []
     for month, papers in sorted(months.items(), key=lambda kv: (kv[0] is None, kv[0] or "")):
         origins = tuple(origin_of.get(p.id) for p in papers)
