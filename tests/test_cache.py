@@ -648,6 +648,33 @@ def test_a_packed_memo_decodes_only_the_values_a_build_asks_for(tmp_path):
     assert cache.loads(cache.load_memo(tmp_path, "stems")[("text 1",)]) == (("text", "1"), ("TEXT 1",))
 
 
+def test_the_render_helper_inherits_the_templates_compiled(project, monkeypatch):
+    """Every template is compiled once, in the build's process before the workers are forked:
+    the render helper renders its share (most of a first build's pages) without compiling any."""
+    import os
+
+    import jinja2
+
+    from sitegen import build as build_module
+    from sitegen import config as config_module
+
+    log = project.parent / "compiled.log"
+    real = jinja2.Environment.compile
+
+    def compile(self, source, name=None, filename=None, *args, **kwargs):
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {name}\n")
+        return real(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    monkeypatch.chdir(project)
+    build_module.build(config_module.load(None), out=project / "site")
+    compiled = [line.split() for line in log.read_text().splitlines()]
+    names = [name for _, name in compiled]
+    assert {pid for pid, _ in compiled} == {str(os.getpid())}
+    assert sorted(names) == sorted(set(names)) and {"paper.html", "base.html", "email.txt"} <= set(names)
+
+
 def test_where_processes_cannot_be_forked_the_build_does_the_work_itself(project, monkeypatch):
     """Without fork (another OS), related papers, the search index and rendering run in the
     build's own process, memos and all: the same bytes as a cold build, before and after a change."""
