@@ -154,6 +154,14 @@ def related(documents: Iterable[tuple[str, str]], k: int = TOP_K,
     return _related(tier, [stems_of(*text) for text in drained(documents)], k)
 
 
+def related_after(tier: FirstTier, documents: Iterable[tuple[str, str]], k: int = TOP_K,
+                  stems_of: Callable[[str, str], tuple] | None = None) -> list[list[tuple[int, float]]]:
+    """`related` of the first tier's documents and then `documents`, the first tier given (the
+    build's kept one, `FirstTier`): the same lists, from the recent tier's texts alone."""
+    stems_of = stems_of or document_stems()
+    return _related(tier, [stems_of(*text) for text in drained(list(documents))], k)
+
+
 def tier_of_texts(texts: list[tuple[str, str]], stems_of: Callable[[str, str], tuple]) -> FirstTier:
     """`first_tier` of these (title, abstract) texts, each stemmed by `stems_of` and let go of
     (the list ends empty)."""

@@ -4,6 +4,7 @@ when nothing changed. Every build runs the CLI as a user would."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -739,16 +740,27 @@ def test_a_build_keeps_the_related_papers_first_tier_until_its_papers_change(pro
     of `related.TIER`) is kept in the cache: a new day's build uses it as kept (the file is not
     written again), a change to one of its papers makes it again, and each output is the cold
     build's. (A tier of 32 papers here; the build's worker is forked from this process.)"""
-    from sitegen import config, related
+    from sitegen import config, jobs, related
     from sitegen.build import build as run_build
 
     monkeypatch.setattr(related, "TIER", 32)
+    sent = project.parent / "sent.log"  # how many texts were made plain, and where
+    build_pid = os.getpid()  # the worker is a fork of this process
+    real_texts = jobs.related_texts
+
+    def related_texts(inputs):
+        with open(sent, "a") as f:
+            f.write(f"{len(inputs)} {'build' if os.getpid() == build_pid else 'worker'}\n")
+        return real_texts(inputs)
+
+    monkeypatch.setattr(jobs, "related_texts", related_texts)
     settings = config.load(None, cwd=project)
     first = run_build(settings, out=project / "site")
     assert len(first.catalog.papers) > 2 * related.TIER
+    assert sent.read_text().split() == [str(len(first.catalog.papers)), "worker"]
 
     def kept_tier() -> tuple[bytes, int]:
-        (path,) = (project / ".sitegen-cache").glob("related-tier-*")
+        (path,) = [p for p in (project / ".sitegen-cache").glob("related-tier-*") if "-key-" not in p.name]
         return path.read_bytes(), path.stat().st_mtime_ns
 
     def cold_hash() -> dict[str, str]:
@@ -760,8 +772,24 @@ def test_a_build_keeps_the_related_papers_first_tier_until_its_papers_change(pro
     old_title, old_abstract = seed_papers(SEEDS[0])[0]
     add_day(project, "zz-new-day.txt", "Mar 20", [("Synaptic Resonance Two: Scaling Contextual Memory",
                                                     old_abstract + " We scale it to a million tokens.")])
-    run_build(settings, out=project / "site")
+    sent.write_text("")
+    day = run_build(settings, out=project / "site")
     assert kept_tier() == made
+    # The build found the kept tier its own and sent the worker only the papers after it.
+    assert sent.read_text().split() == [str(len(day.catalog.papers) % related.TIER), "worker"]
+    assert tree_hash(project / "site") == cold_hash()
+    # A kept tier damaged since its key was written: the worker cannot read what the build
+    # planned with, and the build finds the related papers itself, the same as cold.
+    (path,) = [p for p in (project / ".sitegen-cache").glob("related-tier-*") if "-key-" not in p.name]
+    damaged = bytearray(path.read_bytes())
+    damaged[-1] ^= 1
+    path.write_bytes(bytes(damaged))
+    add_day(project, "zz-second-day.txt", "Mar 21", [("Tidal Locking of Exoplanets Seen by a Small Telescope",
+                                                       "We observe tidal locking on three exoplanets with a small "
+                                                       "telescope and model their rotation over ten years.")])
+    sent.write_text("")
+    second = run_build(settings, out=project / "site")
+    assert sent.read_text().split() == [str(len(second.catalog.papers)), "build"]
     assert tree_hash(project / "site") == cold_hash()
     edit_listing(project)  # a paper of the first tier
     run_build(settings, out=project / "site")
