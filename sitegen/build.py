@@ -223,7 +223,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     from . import dedupe, listing  # noqa: F401  (site and search come with jobs)
     from .jobs import IndexJob, RelatedJob, RenderHelper
     from .rendering import ready_templates, render_site
-    from .views import Link, PaperText
+    from .views import text_from_kept, text_to_keep
 
     ready_templates(templates)
     index = IndexJob(cache, out)  # forked now, while this process holds little; sent its documents later
@@ -237,7 +237,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     read = ahead.take if ahead is not None else build_cache.read_signed
     try:
         parsed = build_cache.Memo(cache, "listings", (), read)
-        texts = build_cache.Memo(cache, "paper-text", (PaperText, Link), read)
+        texts = build_cache.Memo(cache, "paper-text", (), read, codec=(text_to_keep, text_from_kept))
         memos = [parsed, build_cache.Memo(cache, "slugs", (), read), texts]
         catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings, cache, read)
         if ahead is not None:

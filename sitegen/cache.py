@@ -657,6 +657,10 @@ class Memo:
     when it differs. `release`, once `used` is complete, lets go of `known` (at 10k papers the
     paper-text memo is 55 MB), keeping only what `save` needs.
 
+    A `codec` (to_keep, from_kept) turns each value into what the file holds and back, given
+    its key: for the paper-text memo, which left out what follows from its key, is a third of
+    the size (`views.text_to_keep`). A value it cannot read back is made again.
+
     A `packed` memo keeps each value as its own MessagePack bytes, in the file and in `known`
     and `used`, and decodes one only when the build asks for it: for a memo of which a build
     may use a small part. The related papers' stems are one: a build that keeps the first tier
@@ -664,9 +668,13 @@ class Memo:
     100 MB to use 800 of them. A value that does not decode is made again."""
 
     def __init__(self, cache_dir: Path | None, name: str, types: tuple[type, ...] = (), read=read_signed,
-                 packed: bool = False):
+                 packed: bool = False, codec=None):
         self.cache_dir, self.name = cache_dir, name
         self.known: dict = load_memo(cache_dir, name, () if packed else types, read) if cache_dir is not None else {}
+        self._codec = codec  # (to_keep(key, value), from_kept(key, kept)): what the file holds of each value
+        if codec is not None:
+            from_kept = codec[1]
+            self.known = {k: value for k, kept in self.known.items() if (value := from_kept(k, kept)) is not None}
         self.used: dict = {}
         self._released: tuple[bool, frozenset[int]] | None = None  # (changed, memo_keys(known))
         self._decode = decoder(types) if packed else None
@@ -708,4 +716,8 @@ class Memo:
         self.release()  # `used` is complete by now
         changed, known = self._released
         if self.cache_dir is not None and changed:
-            save_memo(self.cache_dir, self.name, self.used, known)
+            used = self.used
+            if self._codec is not None:
+                to_keep = self._codec[0]
+                used = {k: to_keep(k, value) for k, value in used.items()}
+            save_memo(self.cache_dir, self.name, used, known)

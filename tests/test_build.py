@@ -233,6 +233,42 @@ def _text_memo(catalog, cfg) -> dict:
     return memo.used
 
 
+def test_the_paper_text_memo_keeps_what_does_not_follow_from_its_key(tmp_path):
+    """The paper-text memo's file leaves out each part of a text that follows from its key and
+    the other parts (`views.text_to_keep`), and reads back every text as made: the seeds' and
+    texts with TeX, links, markup, quotes, a short abstract and none."""
+    import dataclasses
+
+    from markupsafe import Markup
+
+    from sitegen import cache
+    from sitegen.site import paper_text
+    from sitegen.views import PaperText, text_from_kept, text_to_keep
+
+    cfg = config_mod.load(None, cwd=ROOT)
+    catalog = load_catalog(cfg, [str(ROOT / "seeds")], {})
+    made = dict(_text_memo(catalog, cfg))
+    odd = [("Scaling $O(n^2)$ attention <fast>", "We show *that* $x^2$ & <b>more</b> at https://example.org/a?b=1."),
+           ("Quotes \"and\" 'marks'", 'An abstract with "quotes", an ampersand & and a <tag>. ' * 8),
+           ("Short", "Too short to cut."), ("Title only", ""), ("Spaces", "Two  spaces\nand a line " * 30)]
+    for title, abstract in odd:
+        made[(title, abstract, cfg.excerpt_length)] = paper_text(title, abstract, cfg.excerpt_length)
+    memo = cache.Memo(tmp_path, "paper-text", codec=(text_to_keep, text_from_kept))
+    memo.used.update(made)
+    memo.save()
+    again = cache.Memo(tmp_path, "paper-text", codec=(text_to_keep, text_from_kept))
+    assert again.known == made
+    for key, text in again.known.items():
+        assert type(text) is PaperText and type(text.title_html) is Markup and type(text.abstract_html) is Markup
+        assert dataclasses.astuple(text) == dataclasses.astuple(made[key])
+    kept = cache.load_memo(tmp_path, "paper-text")
+    left_out = sum(v[1] is None for v in kept.values()), sum(type(v[4]) is int for v in kept.values())
+    assert left_out[0] > 0.8 * len(kept) and left_out[1] > 0.8 * len(kept)  # most abstracts: plain as given, cut
+    assert again.known[("Title only", "", cfg.excerpt_length)].abstract_text == ""
+    assert text_from_kept(("t", "a", 300), (None, None, None, None, 10**6, "")) is None  # an opening too long
+    assert text_from_kept(("t", "a", 300), ("x",)) is None
+
+
 def test_the_related_worker_sent_the_texts_in_slices_finds_what_related_papers_finds(tmp_path):
     """The build's related-papers worker is forked before the catalogue exists and sent each
     paper's text a slice at a time, some plain from the memo and some as listed."""
