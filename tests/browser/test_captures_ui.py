@@ -1,12 +1,11 @@
 """Pages built from today's captures, as a reader sees them in Chromium."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, catalogue, run_cli
 
 pytestmark = pytest.mark.browser
 SHARED = ROOT.parent / "shared" / "captures"
@@ -24,7 +23,7 @@ def capture_site(tmp_path_factory) -> Path:
 
 
 def _paper(site: Path, title: str) -> dict:
-    return next(p for p in json.loads((site / "papers.json").read_text()) if p["title"] == title)
+    return next(p for p in catalogue(site) if p["title"] == title)
 
 
 def test_a_captured_paper_shows_its_metadata_and_links_out(page, capture_site):

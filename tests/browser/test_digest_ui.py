@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import catalogue
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +20,7 @@ def test_the_front_page_leads_with_the_newest_digest(page, site_url, seed_site):
     latest = page.locator("section.latest")
     assert "Thursday, December 11, 2025" in latest.locator("h2").inner_text()
     titles = latest.locator(".paper-title").all_inner_texts()
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     expected = sorted((a["rank"], p["title"]) for p in papers for a in p["appearances"] if a["date"] == "2025-12-11")
     assert len(titles) == 44 and titles[0] == expected[0][1]
     assert latest.locator(".excerpt").count() > 0
@@ -56,7 +57,7 @@ def test_without_javascript_the_full_list_shows_and_no_dead_button(browser, seed
 
 
 def test_papers_listed_before_are_marked(page, site_url, seed_site):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     repeat = next(p for p in papers if p["dates"][:2] == ["2025-03-11", "2025-03-12"])
     fresh = next(p for p in papers if p["dates"] == ["2025-03-12"])
     page.goto(site_url + "dates/2025-03-12.html")

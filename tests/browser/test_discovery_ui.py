@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import catalogue
 
 pytestmark = pytest.mark.browser
 
@@ -39,8 +40,7 @@ def test_top_ordering_without_javascript(browser, site_url):
 
 
 def test_paper_page_shows_its_history(page, site_url, seed_site):
-    import json
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     paper = next(p for p in papers if len(p["dates"]) == 2)
     page.goto(site_url + paper["url"])
     assert page.inner_text(".history").startswith("Listed on 2 days")

@@ -1,10 +1,10 @@
 """Browsing the seed site as a reader: dates, papers, navigation, layout, colour schemes."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
+from conftest import catalogue
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ def test_index_lists_every_date(page, site_url, seed_site):
 
 
 def test_date_page_lists_its_papers_in_listing_order(page, site_url, seed_site):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     expected = sorted(((a["rank"], p["title"]) for p in papers for a in p["appearances"]
                        if a["date"] == "2025-03-12"))
     page.goto(site_url + "dates/2025-03-12.html")
@@ -30,7 +30,7 @@ def test_click_from_index_to_date_to_paper_to_another_date(page, site_url, seed_
     page.goto(site_url + "index.html")
     page.click("text=Wednesday, March 12, 2025")
     page.wait_for_url(re.compile(r"dates/2025-03-12\.html$"))
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     paper = next(p for p in papers if "2025-03-12" in p["dates"] and len(p["dates"]) > 1)
     page.click(f'.paper-title a[href="../{paper["url"]}"]')
     page.wait_for_url(re.compile(re.escape(paper["url"]) + "$"))
@@ -45,7 +45,7 @@ def test_click_from_index_to_date_to_paper_to_another_date(page, site_url, seed_
 
 
 def test_paper_page_shows_the_full_abstract_and_metadata(page, site_url, seed_site):
-    papers = json.loads((seed_site / "papers.json").read_text())
+    papers = catalogue(seed_site)
     paper = next(p for p in papers if p["organization"])
     page.goto(site_url + paper["url"])
     assert " ".join(paper["abstract"].split()) in " ".join(page.inner_text(".abstract").split())
