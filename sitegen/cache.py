@@ -326,13 +326,13 @@ def _pack_default(value):
     raise TypeError(f"a cache memo cannot hold {type(value).__name__}")
 
 
-def dump_chunks(memo: dict):
+def dump_chunks(memo: dict, to_keep=None):
     """`memo` as MessagePack, a key and value at a time, so a large memo is never whole in
-    memory as bytes."""
+    memory as bytes; each value as `to_keep(key, value)` gives it, if given (`Memo`'s codec)."""
     packer = msgpack.Packer(default=_pack_default, strict_types=True, use_bin_type=True)
     yield packer.pack_map_header(len(memo))
     for key, value in memo.items():
-        yield packer.pack(key) + packer.pack(value)
+        yield packer.pack(key) + packer.pack(value if to_keep is None else to_keep(key, value))
 
 
 def loads(data: bytes, types: tuple[type, ...] = ()):
@@ -557,13 +557,15 @@ def memo_keys(memo: dict) -> frozenset[int]:
     return frozenset(map(hash, memo))
 
 
-def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | None = None) -> None:
+def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | None = None, to_keep=None) -> None:
     """Keep `memo` (what this build used) for the next build. With `known` (`memo_keys` of the
     memo as `load_memo` gave it), only the entries it lacked are written, as an addition, unless
     too many additions piled up or too much of what is kept went unused: then the memo is saved
     whole, holding only what this build used, so the cache does not grow without end. Nothing
     known beside saved parts means they could not be read (damaged): the memo is saved whole,
-    replacing them, rather than added to parts no build can read."""
+    replacing them, rather than added to parts no build can read. `to_keep` (a memo's codec)
+    makes what is written of each value, so only what is written is made: an addition is a
+    day's texts, not the archive's."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         parts = _memo_parts(cache_dir, name)
@@ -573,9 +575,9 @@ def save_memo(cache_dir: Path, name: str, memo: dict, known: frozenset[int] | No
             if unused <= MEMO_STALE * len(known):
                 new = {k: memo[k] for k, h in zip(memo, hashes) if h not in known}
                 if new:
-                    write_signed(memo_path(cache_dir, name, len(parts)), dump_chunks(new))
+                    write_signed(memo_path(cache_dir, name, len(parts)), dump_chunks(new, to_keep))
                 return
-        write_versioned(cache_dir, name, dump_chunks(memo))
+        write_versioned(cache_dir, name, dump_chunks(memo, to_keep))
     except OSError:
         pass
 
@@ -716,8 +718,4 @@ class Memo:
         self.release()  # `used` is complete by now
         changed, known = self._released
         if self.cache_dir is not None and changed:
-            used = self.used
-            if self._codec is not None:
-                to_keep = self._codec[0]
-                used = {k: to_keep(k, value) for k, value in used.items()}
-            save_memo(self.cache_dir, self.name, used, known)
+            save_memo(self.cache_dir, self.name, self.used, known, self._codec[0] if self._codec else None)
