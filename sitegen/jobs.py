@@ -67,7 +67,7 @@ class RelatedJob(_Job):
         # The worker imports numpy and scipy and loads its memo (0.4 s at 10k) while the build
         # parses and dedupes, instead of after. Unforked, `_local` is what to compare in `result`.
         super().__init__(_related_papers, cache)
-        self._sent = None  # (every paper's inputs, the plan), for `result` to fall back on
+        self._sent = None  # every paper's inputs, for `result` to fall back on
 
     def send(self, catalog: Catalog, config: Config, saved_text) -> None:
         """The papers' text (`related_inputs`; `saved_text` is the paper-text memo's `peek`).
@@ -79,7 +79,7 @@ class RelatedJob(_Job):
             self._local = inputs
             return
         plan = kept_plan(self._cache, inputs)
-        self._sent = (inputs, plan)
+        self._sent = inputs
         self._job.put((plan,))  # in a tuple: None alone ends what the worker receives
         self._job.feed(inputs[plan[1]:] if plan else inputs, lambda chunk, _start: chunk, self.CHUNK)
 
@@ -89,7 +89,7 @@ class RelatedJob(_Job):
             if found is not None:
                 return found
             # The worker could not read the first tier the plan named (damaged since): all here.
-            self._local = self._sent[0]
+            self._local = self._sent
         found = _similar(self._local, stems_memo(self._cache))
         found.after()
         return found.value

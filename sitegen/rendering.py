@@ -38,8 +38,9 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
                 index: IndexJob, progress: Progress, renders: build_cache.RenderCache | None = None,
                 helper: ForkedJob | None = None, related: Callable[[], Callable] | None = None) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
-    (built meanwhile by `index`), through the templates `ready_templates` compiled. With `renders`, a page rendered last time from the same
-    inputs keeps the published file instead of being rendered again.
+    (built meanwhile by `index`), through the templates `ready_templates` compiled. With
+    `renders`, a page rendered last time from the same inputs keeps the published file instead
+    of being rendered again.
 
     With `related` (a site from `site.assemble_pages`, whose paper pages hold no related papers
     yet), everything else is done first: the catalogue, every other page, the emails, feeds and
