@@ -239,6 +239,9 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         parsed = build_cache.Memo(cache, "listings", (), read)
         texts = build_cache.Memo(cache, "paper-text", (), read, codec=(text_to_keep, text_from_kept))
         memos = [parsed, build_cache.Memo(cache, "slugs", (), read), texts]
+        # Everything before the first listing is read: the fingerprint checked, the stages
+        # imported, the templates compiled, the workers forked, the memos decoded.
+        timings["prepare"] = time.perf_counter() - started
         catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings, cache, read)
         if ahead is not None:
             ahead.close()

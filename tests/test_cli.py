@@ -29,6 +29,12 @@ def test_build_seeds_with_report(seed_site, seed_report):
     cpu = seed_report["cpu_seconds"]
     assert set(cpu) == {"build", "related", "index", "render_helper"}
     assert all(0 < v < 4 * 60 for v in cpu.values())
+    # Wall time per stage in the build's process: every stage, none negative, and together
+    # (they follow one another) no more than the whole build.
+    seconds = seed_report["seconds"]
+    stages = ("prepare", "parse", "dedupe", "assemble", "related", "index", "render", "feeds")
+    assert set(seconds) == {*stages, "total"}
+    assert all(seconds[s] >= 0 for s in stages) and 0 < sum(seconds[s] for s in stages) <= seconds["total"]
 
 
 def test_python_m_and_summary_line(tmp_path):
