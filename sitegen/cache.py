@@ -35,7 +35,7 @@ import orjson
 from markupsafe import Markup
 
 from . import urls
-from .model import Entry, Listing, Problem
+from .model import Entry, Listing, Problem, made
 from .jsonio import compact, record_bytes
 from .output import replacing
 
@@ -344,7 +344,7 @@ def loads(data: bytes, types: tuple[type, ...] = ()):
 def decoder(types: tuple[type, ...] = ()):
     """`loads` for `types`, made once for many values (a packed memo's, `Memo`)."""
     records = {t.__name__: (t, tuple(f.name for f in fields(t))) for t in _BASE_TYPES + tuple(types)}
-    new, setter, markup = object.__new__, object.__setattr__, str.__new__
+    markup = str.__new__
     dates: dict[bytes, dt.date] = {}  # a memo holds few dates, many times over
 
     def ext(code: int, data: bytes):
@@ -360,11 +360,7 @@ def decoder(types: tuple[type, ...] = ()):
             cls, names = records.get(name, (None, ()))
             if cls is None or not isinstance(values, tuple) or len(values) != len(names):
                 raise ValueError(f"not a cache record: {name!r}")
-            # As `model.evolve` makes records: the fields set, `__init__` (which for a frozen
-            # dataclass sets each through object.__setattr__) not run: a third of the time.
-            record = new(cls)
-            setter(record, "__dict__", dict(zip(names, values)))
-            return record
+            return made(cls, dict(zip(names, values)))
         raise ValueError(f"not a cache value (extension {code})")
 
     def unpack(data: bytes):

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from . import urls
 from .config import Config
-from .model import MONTH_NAMES, Catalog, Paper
+from .model import MONTH_NAMES, Catalog, Paper, made
 
 INDEX_DATES = 30  # the index shows this many newest dates; the archive has them all
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -223,13 +223,10 @@ def text_from_kept(key: tuple, kept) -> PaperText | None:
     if not (type(title_html) is str and type(abstract_html) is str and type(excerpt) is str
             and type(description) is str):
         return None
-    # As the cache makes its records: the fields set without `__init__` (a frozen dataclass's
-    # sets each one through object.__setattr__), the HTML made Markup without its checks.
-    record = object.__new__(PaperText)
-    object.__setattr__(record, "__dict__", {
+    # As the cache makes its records (`model.made`), the HTML made Markup without its checks.
+    return made(PaperText, {
         "title_text": title_text, "abstract_text": abstract_text, "title_html": str.__new__(Markup, title_html),
         "abstract_html": str.__new__(Markup, abstract_html), "excerpt": excerpt, "description": description})
-    return record
 
 
 ELLIPSIS = "\u2026"
