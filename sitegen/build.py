@@ -226,7 +226,7 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     from .views import text_from_kept, text_to_keep
 
     ready_templates(templates)
-    index = IndexJob(cache, out)  # forked now, while this process holds little; sent its documents later
+    index = IndexJob(cache, out, record.manifest if record else None)  # forked now, while this process holds little; sent its documents later
     helper = RenderHelper() if out is not None else None  # likewise; sent pages to render
     similar = RelatedJob(cache)  # likewise; sent the papers' text
     # The build's cache files are read (and their signatures checked) in a thread, each while

@@ -225,37 +225,62 @@ class IndexJob(_Job):
 
     The worker writes each file into an anonymous temporary file as it makes it, and hands back
     only where each one is: it never holds the whole index (140 MB at 100k papers), and `files`
-    gives this process one file at a time."""
+    gives this process one file at a time.
 
-    CHUNK = 2000  # papers per message to the worker
+    A paper whose document chunk is as the last build made it and published (`search.Stored`,
+    the last build's manifest) is sent as its number alone, and that chunk comes back as a
+    `search.KeptFile`: kept as published, or made here (`remake`) if it is not."""
 
-    def __init__(self, cache: Path | None = None, published: Path | None = None):
+    CHUNK = 2000  # papers per message to the worker: whole document chunks
+    assert CHUNK % search.STORE_PAPERS == 0
+
+    def __init__(self, cache: Path | None = None, published: Path | None = None,
+                 manifest: dict[str, list] | None = None):
         self._file = tempfile.TemporaryFile(prefix="sitegen-index-")
         self._published = published  # the site the last build wrote, which may hold files to keep
+        self._manifest = manifest or {}  # what the last build published, with each file's digest
+        self._parts: tuple = ()
         # Unforked, `_local` is the documents, indexed in `files`.
         super().__init__(functools.partial(_search_index, self._file, published), cache)
 
     def send(self, parts: tuple) -> None:
         """The papers' parts (`assemble_papers`), sent a slice at a time as what their search
-        documents are made of; the worker makes the documents."""
+        documents are made of (`search.sent_inputs`); the worker makes the documents."""
+        self._parts = parts
         if not self._job.forked:
             self._local = search.documents(parts)
             return
-        self._job.feed(parts, search.document_inputs, self.CHUNK, behind=True)
+        stored = search.load_stored(self._cache) if self._manifest else None
+        make = functools.partial(search.sent_inputs, total=len(parts), stored=stored, published=self._manifest)
+        self._job.feed(parts, make, self.CHUNK, behind=True)
 
-    def files(self) -> Iterator[tuple[str, bytes]]:
-        """(output path, bytes) of each search file, once the worker is done."""
+    def files(self) -> Iterator[tuple[str, bytes | search.KeptFile]]:
+        """(output path, bytes or `search.KeptFile`) of each search file, once the worker is done."""
         if self._local is not None:
             yield from search.iter_index_files(self._local, self._cache, self._published)
             return
         try:
-            for path, offset, length in self._job.result():
+            places = self._job.result()
+        except search.StaleIndex:  # (rare: a build stopped between two cache writes) made here instead
+            self._file.close()
+            yield from search.iter_index_files(search.documents(self._parts), self._cache, self._published)
+            return
+        try:
+            for path, offset, length in places:
+                if offset < 0:
+                    yield path, search.KeptFile(-1 - offset, length)
+                    continue
                 data = os.pread(self._file.fileno(), length, offset)
                 if len(data) != length:
                     raise BuildError(f"the search index worker's {path} came back cut short; the site was not written")
                 yield path, data
         finally:
             self._file.close()
+
+    def remake(self, kept: search.KeptFile) -> bytes:
+        """The bytes of a kept document chunk that is not published as it was made."""
+        k, size = kept.number, search.STORE_PAPERS
+        return search.store_file(k, search.documents(self._parts[k * size:(k + 1) * size], k * size))[1]
 
     def cancel(self) -> None:
         super().cancel()
@@ -265,9 +290,12 @@ class IndexJob(_Job):
 def _search_index(out, published: Path | None, items, cache: Path | None) -> list[tuple[str, int, int]]:
     """The index worker: receive the documents, then write each search file into `out` as it
     is made; [(path, offset, length)]."""
-    docs = (doc for chunk in received(items) for doc in search.documents_from(chunk))
+    docs = (doc for keys, chunk in received(items) for doc in search.documents_from(chunk, keys))
     places, offset = [], 0
     for path, data in search.iter_index_files(docs, cache, published):  # indexed as the documents arrive
+        if isinstance(data, search.KeptFile):  # (its number and digest, where a file's place would be)
+            places.append((path, -1 - data.number, data.digest))
+            continue
         out.write(data)
         places.append((path, offset, len(data)))
         offset += len(data)

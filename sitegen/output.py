@@ -130,10 +130,11 @@ class Writer:
         st = os.stat(target)
         self.manifest[rel] = [st.st_size, st.st_mtime_ns, digest]
 
-    def reuse(self, rel: str) -> bool:
-        """Keep the published file for the claimed path `rel` (its bytes are known to be right)
-        instead of adding bytes; False if there is none to keep, and the caller puts the bytes."""
-        if not self._kept(rel):
+    def reuse(self, rel: str, digest: str | None = None) -> bool:
+        """Keep the published file for the claimed path `rel` (its bytes are known to be right,
+        or to have `digest`) instead of adding bytes; False if there is none to keep, and the
+        caller puts the bytes."""
+        if not self._kept(rel, digest):
             return False
         self.bytes_written += self.manifest[rel][0]
         return True
@@ -202,7 +203,7 @@ class MemoryWriter(Writer):
     def _store(self, rel: str, data: bytes) -> None:
         self.files[rel] = data
 
-    def reuse(self, rel: str) -> bool:
+    def reuse(self, rel: str, digest: str | None = None) -> bool:
         return False
 
     def put_chunks(self, rel: str, chunks) -> None:

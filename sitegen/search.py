@@ -31,6 +31,10 @@ both tiers, so the postings are those of one index.
 
 With a cache folder, each build keeps its postings (`Saved`) and the next copies those of
 every paper whose text is unchanged, analysing only the rest (the files are the same either way).
+It also keeps a digest of what each paper's document was made of and of each document chunk it
+made (`Stored`): the build then sends the index worker only the number of a paper whose
+document is unchanged, in a chunk whose papers all are (`sent_inputs`), and that chunk is kept
+as published instead of made and compared again (`KeptFile`), a day's few among 25,000 at 100k.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ import functools
 import hashlib
 import itertools
 import json
+import marshal
 import os
 import re
 import stat
@@ -73,6 +78,7 @@ class SearchDocument:
     organization: str
     url: str
     dates: tuple[str, ...]  # where the paper is listed, as the reader knows it
+    key: bytes | None = None  # `input_key` of what it was made of, where known (for `Stored`)
 
 
 def documents(papers: tuple[PaperParts, ...], start: int = 0) -> list[SearchDocument]:
@@ -87,10 +93,98 @@ def document_inputs(papers: tuple[PaperParts, ...], start: int = 0) -> list[tupl
              tuple(digest.label for digest in p.digests)) for n, p in enumerate(papers, start)]
 
 
-def documents_from(inputs: list[tuple]) -> list[SearchDocument]:
+def documents_from(inputs: list, keys: bytes | None = None) -> list:
+    """The search documents of `document_inputs`' tuples, with their `input_key`s if given (one
+    per input, in order); a paper sent as its number alone (`sent_inputs`: its document is the
+    last build's) stays a number."""
     # lunr.js splits on every Unicode space, lunr.py on fewer: make them all one space
-    return [SearchDocument(n, " ".join(title.split()), " ".join(abstract.split()), organization, url, dates)
-            for n, title, abstract, organization, url, dates in inputs]
+    return [SearchDocument(i[0], " ".join(i[1].split()), " ".join(i[2].split()), *i[3:],
+                           keys[j * KEY_BYTES:(j + 1) * KEY_BYTES] if keys is not None else None)
+            if type(i) is tuple else i for j, i in enumerate(inputs)]
+
+
+def input_key(inputs: tuple) -> bytes:
+    """A digest of what a paper's search document is made of (a `document_inputs` tuple, its
+    number left out): equal keys, an equal document, postings and place in its chunk."""
+    return hashlib.blake2b(marshal.dumps(inputs[1:]), digest_size=KEY_BYTES).digest()
+
+
+DOCS = "search-docs"  # the cache file of what the last build's documents and chunks were (`Stored`)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the last build's documents were made of: each paper's `input_key` (`inputs`, in
+    order), the digest of each document chunk it made (`files`, in order), and `token`, the
+    digest of its papers' text keys, which is what its saved postings (`Saved`) hold too."""
+
+    token: bytes
+    inputs: bytes
+    files: bytes
+
+    @property
+    def papers(self) -> int:
+        return len(self.inputs) // KEY_BYTES
+
+    def file_digest(self, k: int) -> str:
+        return self.files[k * KEY_BYTES:(k + 1) * KEY_BYTES].hex()
+
+
+class KeptFile:
+    """In place of a document chunk's bytes: the chunk `number` is the one the last build made
+    (its digest `digest`), to be kept as published (`Writer.reuse`)."""
+
+    __slots__ = ("number", "digest")
+
+    def __init__(self, number: int, digest: str):
+        self.number, self.digest = number, digest
+
+    def __eq__(self, other):
+        return isinstance(other, KeptFile) and (self.number, self.digest) == (other.number, other.digest)
+
+    def __repr__(self):
+        return f"KeptFile({self.number}, {self.digest!r})"
+
+
+class StaleIndex(Exception):
+    """The index worker was sent a paper by number alone, and its saved postings are not those
+    of the build the number refers to (a build stopped between writing the two): the build then
+    makes the index itself."""
+
+
+def load_stored(cache_dir: Path | None) -> Stored | None:
+    """What the last build kept of its documents (`Stored`), or None: none, damaged, another version."""
+    kept = build_cache.load_kept(cache_dir, DOCS) if cache_dir is not None else None
+    try:
+        stored = Stored(**kept)
+    except TypeError:
+        return None
+    if not (all(isinstance(v, bytes) for v in (stored.token, stored.inputs, stored.files))
+            and len(stored.token) == KEY_BYTES and len(stored.inputs) % KEY_BYTES == 0
+            and len(stored.files) == -(-stored.papers // STORE_PAPERS) * KEY_BYTES):
+        return None
+    return stored
+
+
+def sent_inputs(papers: tuple[PaperParts, ...], start: int, total: int, stored: Stored | None,
+                published: dict[str, list]) -> tuple[bytes, list]:
+    """What the index worker is sent of `papers` (the first being paper `start` of `total`; a
+    whole number of document chunks, or the last ones): each paper's `input_key`, and each
+    paper's `document_inputs`, or its number alone where its whole chunk is as the last build
+    made it (`stored`) and still published as made (`published`: the last build's manifest)."""
+    inputs = document_inputs(papers, start)
+    keys = [input_key(i) for i in inputs]
+    sent = inputs
+    if stored is not None:
+        sent = []
+        for g in range(0, len(inputs), STORE_PAPERS):
+            k, n = (start + g) // STORE_PAPERS, len(inputs[g:g + STORE_PAPERS])
+            at = (start + g) * KEY_BYTES
+            same = (min(stored.papers, start + g + STORE_PAPERS) == min(total, start + g + STORE_PAPERS)
+                    and stored.inputs[at:at + n * KEY_BYTES] == b"".join(keys[g:g + n])
+                    and (published.get(urls.search_file("d", k)) or [None] * 3)[2] == stored.file_digest(k))
+            sent.extend(range(start + g, start + g + n) if same else inputs[g:g + n])
+    return b"".join(keys), sent
 
 
 def lunr_documents(docs: list[SearchDocument]) -> list[dict]:
@@ -204,12 +298,7 @@ class Postings:
         self.keys += key
         at = self._saved.place.get(key) if self._saved is not None else None
         if at is not None:
-            run = self._run
-            if run is not None and run[0] + run[2] == at:
-                run[2] += 1
-            else:
-                self._copy()
-                self._run = [at, doc.number, 1]
+            self._take(at, doc.number)
             return
         self._copy()
         nf = len(FIELDS)
@@ -226,6 +315,21 @@ class Postings:
             length = k - numbers.count(-1)
             self.field_lengths.append(length)
             self.lengths[f] += length
+
+    def add_saved(self, at: int) -> None:
+        """The next paper is the saved paper `at`, its text unchanged: its occurrences are copied."""
+        number = self.papers
+        self.papers += 1
+        self.keys += self._saved.keys[at * KEY_BYTES:(at + 1) * KEY_BYTES]
+        self._take(at, number)
+
+    def _take(self, at: int, number: int) -> None:
+        run = self._run
+        if run is not None and run[0] + run[2] == at:
+            run[2] += 1
+        else:
+            self._copy()
+            self._run = [at, number, 1]
 
     def _copy(self) -> None:
         """Add the run of saved papers being copied (`_run`), if any: their occurrences as the
@@ -462,20 +566,40 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
     they are read from there instead of made again."""
     memo = _load_memo(cache_dir)
     saved = _load_postings(cache_dir)
+    stored = load_stored(cache_dir)
+    if stored is not None and (saved is None or hashlib.blake2b(saved.keys, digest_size=KEY_BYTES).digest()
+                               != stored.token):
+        stored = None  # not the postings of the build it describes: a paper sent by number cannot be indexed
     analyzer = Analyzer(memo, saved.names if saved else ())
     postings = Postings(analyzer, saved)
     stream = iter(docs)
+    inputs, files = bytearray(), bytearray()  # what is kept of this build's documents (`Stored`)
     for k in itertools.count():
         group = list(itertools.islice(stream, STORE_PAPERS))
         if not group:
             break
+        if type(group[0]) is int:  # a chunk of papers sent by number: as the last build made it
+            if stored is None or group != list(range(k * STORE_PAPERS, k * STORE_PAPERS + len(group))):
+                raise StaleIndex("the saved postings are not those of the last build")
+            for n in group:
+                postings.add_saved(n)
+            inputs += stored.inputs[group[0] * KEY_BYTES:(group[-1] + 1) * KEY_BYTES]
+            files += bytes.fromhex(stored.file_digest(k))
+            yield urls.search_file("d", k), KeptFile(k, stored.file_digest(k))
+            continue
         for d in group:
             postings.add(d)
-        yield urls.search_file("d", k), _js(f"d{k}", [[d.title, d.url, list(d.dates), d.abstract] for d in group])
+            inputs += d.key if d.key is not None else bytes(KEY_BYTES)
+        path, data = store_file(k, group)
+        files += hashlib.blake2b(data, digest_size=KEY_BYTES).digest()
+        yield path, data
     # The same papers' text as last time (each then copied from it): what is saved stays as it is.
     if cache_dir is not None and (saved is None or saved.keys != bytes(postings.keys)):
         _save_postings(cache_dir, postings.state())
-    del saved
+    if cache_dir is not None:  # (a paper without its input key matches none: it is sent whole next time)
+        build_cache.keep(cache_dir, DOCS, {"token": hashlib.blake2b(bytes(postings.keys), digest_size=KEY_BYTES)
+                                           .digest(), "inputs": bytes(inputs), "files": bytes(files)})
+    del saved, stored
     split = postings.papers - postings.papers % RECENT_PAPERS
     # The first tier as the last build made it, if its papers' text is the same (then so are its
     # files) and its files are still published as they were: read, not made again.
@@ -510,6 +634,11 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         "k1": analyzer.k1, "b": analyzer.b, "lengths": postings.lengths,
         "pipeline": analyzer.search_pipeline.serialize(), "store": STORE_PAPERS, "tiers": tiers,
     })
+
+
+def store_file(k: int, docs: list[SearchDocument]) -> tuple[str, bytes]:
+    """Document chunk `k` (path, bytes): what a result shows of each of its papers."""
+    return urls.search_file("d", k), _js(f"d{k}", [[d.title, d.url, list(d.dates), d.abstract] for d in docs])
 
 
 def index_files(docs: list[SearchDocument], cache_dir: Path | None = None,

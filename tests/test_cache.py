@@ -797,6 +797,72 @@ def test_a_build_keeps_the_related_papers_first_tier_until_its_papers_change(pro
     assert tree_hash(project / "site") == cold_hash()
 
 
+def test_a_build_keeps_the_search_document_chunks_a_new_day_does_not_reach(project, monkeypatch):
+    """A new day's build sends the index worker only the numbers of the papers whose document
+    chunk it does not reach (`search.sent_inputs`), and those chunks stay as published (their
+    files untouched); the others are made again. A kept chunk changed by hand is made again by
+    the build, and so is the whole index when the worker's saved postings are not the last
+    build's. Each output is the cold build's. (The worker is forked from this process; the
+    thread that sends it the papers runs here.)"""
+    from sitegen import config, search
+    from sitegen.build import build as run_build
+
+    by_number: list[int] = []
+    real = search.sent_inputs
+
+    def sent_inputs(*args, **kwargs):
+        keys, items = real(*args, **kwargs)
+        by_number.extend(i for i in items if type(i) is int)
+        return keys, items
+
+    monkeypatch.setattr(search, "sent_inputs", sent_inputs)
+    settings = config.load(None, cwd=project)
+
+    def cold_hash() -> dict[str, str]:
+        shutil.rmtree(project / "cold", ignore_errors=True)
+        run_build(settings, out=project / "cold", cache=None)
+        return tree_hash(project / "cold")
+
+    first = run_build(settings, out=project / "site")
+    assert by_number == []
+    before = stamps(project / "site")
+    old_title, old_abstract = seed_papers(SEEDS[0])[3]
+    add_day(project, "zz-new-day.txt", "Mar 20", [
+        ("A Genuinely New Paper About Tidal Energy Forecasting",
+         "We forecast tidal energy output with a small recurrent model and report errors per site."),
+        (old_title, old_abstract),  # merged into an old paper: its chunk changes (a new date)
+    ])
+    day = run_build(settings, out=project / "site")
+    merged = next(n for n, p in enumerate(day.catalog.papers) if p.title == old_title)
+    new = next(n for n, p in enumerate(day.catalog.papers) if p.title.startswith("A Genuinely New Paper"))
+    reached = {merged // 4, new // 4} | set(range(len(first.catalog.papers) // 4, -(-len(day.catalog.papers) // 4)))
+    chunks = -(-len(day.catalog.papers) // 4)
+    assert sorted({n // 4 for n in by_number}) == [k for k in range(chunks) if k not in reached]
+    after = stamps(project / "site")
+    for k in range(chunks):
+        path = f"search/d/{k}.js"
+        assert (after[path] == before.get(path)) == (k not in reached), path
+    assert tree_hash(project / "site") == cold_hash()
+
+    kept = f"search/d/{min(set(range(chunks)) - reached)}.js"
+    (project / "site" / kept).write_text("changed by hand")
+    add_day(project, "zz-second-day.txt", "Mar 21", [("Tidal Locking of Exoplanets Seen by a Small Telescope",
+                                                       "We observe tidal locking on three exoplanets.")])
+    by_number.clear()
+    run_build(settings, out=project / "site")
+    assert int(kept[9:-3]) * 4 in by_number  # sent by number, and made by the build when not found as made
+    assert tree_hash(project / "site") == cold_hash()
+
+    postings = cache.memo_path(project / ".sitegen-cache", search.POSTINGS)
+    postings.write_bytes(postings.read_bytes()[:-100])
+    add_day(project, "zz-third-day.txt", "Mar 22", [("Coral Reef Sound Maps From Hydrophone Arrays",
+                                                      "We map coral reef sounds with hydrophone arrays.")])
+    by_number.clear()
+    run_build(settings, out=project / "site")
+    assert by_number, "the worker was sent papers by number, and could not index them"
+    assert tree_hash(project / "site") == cold_hash()
+
+
 def test_kept_buffers_come_back_as_written_or_not_at_all(tmp_path):
     """`keep_buffers` writes a header and raw buffers, signed; `load_buffers` gives them back,
     or None for a file that was changed, cut short or never written."""

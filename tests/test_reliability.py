@@ -216,13 +216,14 @@ def test_warm_pipeline_cache_gives_the_same_bytes(tmp_path):
     run_cli("build", "--out", "cold", cwd=tmp_path, check=True)
     cache = tmp_path / ".sitegen-cache"
     names = sorted(p.name for p in cache.iterdir() if p.name != "locks")
-    assert len(names) == 8 and names[0] == "builds" and names[3] == "lunr-pipeline-0.8.0.json"
+    assert len(names) == 9 and names[0] == "builds" and names[3] == "lunr-pipeline-0.8.0.json"
     assert re.fullmatch(r"dedupe-[0-9a-f]{16}\.msgpack", names[1])
     assert re.fullmatch(r"listings-[0-9a-f]{16}\.msgpack", names[2])
     assert re.fullmatch(r"paper-text-[0-9a-f]{16}\.msgpack", names[4])
     assert re.fullmatch(r"related-stems-[0-9a-f]{16}\.msgpack", names[5])
-    assert re.fullmatch(r"search-postings-[0-9a-f]{16}\.msgpack", names[6])
-    assert re.fullmatch(r"slugs-[0-9a-f]{16}\.msgpack", names[7])
+    assert re.fullmatch(r"search-docs-[0-9a-f]{16}\.msgpack", names[6])
+    assert re.fullmatch(r"search-postings-[0-9a-f]{16}\.msgpack", names[7])
+    assert re.fullmatch(r"slugs-[0-9a-f]{16}\.msgpack", names[8])
     for memo in names[1:3] + names[4:]:
         (cache / memo).write_bytes(b"not a pickle")  # damaged: ignored, rebuilt
     run_cli("build", "--out", "warm", cwd=tmp_path, check=True)

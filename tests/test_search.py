@@ -7,6 +7,7 @@ order, with the same scores, from the partitioned files.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import shutil
@@ -428,6 +429,60 @@ def test_irregular_positions_are_reused_as_saved(seed_documents, tmp_path, monke
     again = renumbered(later[50:] + later[:50])  # copied from the positions the last build copied
     assert search.index_files(again, tmp_path) == search.index_files(again, None)
     assert first == search.index_files(docs, None)
+
+
+@pytest.fixture(scope="module")
+def seed_parts() -> tuple:
+    """The seed papers' parts, in catalogue order, as the build sends them to the index worker."""
+    return assemble_only(config.load(ROOT / "sitegen.toml")).papers
+
+
+def test_chunks_as_the_last_build_made_them_are_sent_by_number_and_kept(seed_parts, tmp_path):
+    """What the build sends the index worker (`sent_inputs`) and what the worker makes of it
+    (`iter_index_files`): a paper goes by its number alone where its whole document chunk is
+    as the last build made and published it, and that chunk comes back as a `KeptFile`; every
+    other file is made, and with the kept ones as published, the files are the cold build's.
+    A grown last chunk, a changed paper, a published chunk that is not as made, or a build
+    without the last one's postings, each means what it reaches is made again."""
+    def sent(papers, manifest) -> list:
+        stored = search.load_stored(tmp_path) if manifest else None
+        out = []
+        for start in range(0, len(papers), 8):  # (the build sends 2,000 papers a message)
+            keys, items = search.sent_inputs(papers[start:start + 8], start, len(papers), stored, manifest)
+            out.extend(search.documents_from(items, keys))
+        return out
+
+    def manifest(files: dict[str, bytes]) -> dict[str, list]:
+        return {path: [len(data), 0, hashlib.blake2b(data, digest_size=16).hexdigest()] for path, data in files.items()}
+
+    def published(files: dict, before: dict[str, bytes]) -> dict[str, bytes]:
+        return {path: before[path] if isinstance(data, search.KeptFile) else data for path, data in files.items()}
+
+    parts = seed_parts
+    first = search.index_files(sent(parts[:-5], {}), tmp_path)
+    docs = sent(parts, manifest(first))
+    by_number = [d for d in docs if type(d) is int]
+    assert by_number == list(range((len(parts) - 5) // 4 * 4)), "every chunk but the last, which grew"
+    later = search.index_files(docs, tmp_path)
+    assert published(later, first) == search.index_files(search.documents(parts), None)
+    assert [search.KeptFile(k, hashlib.blake2b(first[p], digest_size=16).hexdigest()) for k, p in
+            enumerate(sorted((p for p in first if p.startswith("search/d/")), key=lambda p: int(p[9:-3])))
+            ][:len(by_number) // 4] == [d for d in later.values() if isinstance(d, search.KeptFile)]
+    later = published(later, first)
+
+    edited = list(parts)
+    text = edited[9].text
+    edited[9] = dataclasses.replace(edited[9], text=dataclasses.replace(text, abstract_text=text.abstract_text + " More."))
+    changed = dict(manifest(later), **{"search/d/20.js": [1, 0, "0" * 32]})  # as if changed by hand
+    docs = sent(tuple(edited), changed)
+    assert [n for n in range(len(parts)) if n not in docs] == [8, 9, 10, 11, 80, 81, 82, 83]
+    again = search.index_files(docs, tmp_path)
+    assert published(again, later) == search.index_files(search.documents(tuple(edited)), None)
+
+    path = cache.memo_path(tmp_path, search.POSTINGS)
+    path.write_bytes(path.read_bytes()[:-200])  # the postings of another build than `Stored` says
+    with pytest.raises(search.StaleIndex):
+        search.index_files(sent(tuple(edited), manifest(published(again, later))), tmp_path)
 
 
 def test_damaged_saved_postings_cost_only_time(seed_documents, tmp_path):
