@@ -241,7 +241,7 @@ class IndexJob(_Job):
         self._manifest = manifest or {}  # what the last build published, with each file's digest
         self._parts: tuple = ()
         # Unforked, `_local` is the documents, indexed in `files`.
-        super().__init__(functools.partial(_search_index, self._file, published), cache)
+        super().__init__(functools.partial(_search_index, self._file, published, self._manifest), cache)
 
     def send(self, parts: tuple) -> None:
         """The papers' parts (`assemble_papers`), sent a slice at a time as what their search
@@ -257,18 +257,19 @@ class IndexJob(_Job):
     def files(self) -> Iterator[tuple[str, bytes | search.KeptFile]]:
         """(output path, bytes or `search.KeptFile`) of each search file, once the worker is done."""
         if self._local is not None:
-            yield from search.iter_index_files(self._local, self._cache, self._published)
+            yield from search.iter_index_files(self._local, self._cache, self._published, self._manifest)
             return
         try:
             places = self._job.result()
         except search.StaleIndex:  # (rare: a build stopped between two cache writes) made here instead
             self._file.close()
-            yield from search.iter_index_files(search.documents(self._parts), self._cache, self._published)
+            yield from search.iter_index_files(search.documents(self._parts), self._cache, self._published,
+                                               self._manifest)
             return
         try:
             for path, offset, length in places:
-                if offset < 0:
-                    yield path, search.KeptFile(-1 - offset, length)
+                if offset is None:  # kept: (the chunk's number, the file's digest)
+                    yield path, search.KeptFile(*length)
                     continue
                 data = os.pread(self._file.fileno(), length, offset)
                 if len(data) != length:
@@ -287,14 +288,15 @@ class IndexJob(_Job):
         self._file.close()
 
 
-def _search_index(out, published: Path | None, items, cache: Path | None) -> list[tuple[str, int, int]]:
+def _search_index(out, published: Path | None, manifest: dict[str, list], items,
+                  cache: Path | None) -> list[tuple[str, int | None, object]]:
     """The index worker: receive the documents, then write each search file into `out` as it
-    is made; [(path, offset, length)]."""
+    is made; [(path, offset, length)], or (path, None, (number, digest)) for a `KeptFile`."""
     docs = (doc for keys, chunk in received(items) for doc in search.documents_from(chunk, keys))
     places, offset = [], 0
-    for path, data in search.iter_index_files(docs, cache, published):  # indexed as the documents arrive
-        if isinstance(data, search.KeptFile):  # (its number and digest, where a file's place would be)
-            places.append((path, -1 - data.number, data.digest))
+    for path, data in search.iter_index_files(docs, cache, published, manifest):  # indexed as the documents arrive
+        if isinstance(data, search.KeptFile):
+            places.append((path, None, (data.number, data.digest)))
             continue
         out.write(data)
         places.append((path, offset, len(data)))

@@ -213,6 +213,9 @@ def _add_index(writer: Writer, index: IndexJob, progress: Progress) -> None:
             writer.claim(path, "search index")
             if writer.reuse(path, data.digest):
                 sizes[path] = writer.manifest[path][0]
+            elif data.number is None:  # a first tier's file, found as made by the worker a moment ago
+                raise BuildError(f"{path} in the output folder changed while the site was being built; "
+                                 "build again")
             else:  # not published as it was made: made here
                 made = index.remake(data)
                 writer.put(path, made)

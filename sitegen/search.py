@@ -131,8 +131,9 @@ class Stored:
 
 
 class KeptFile:
-    """In place of a document chunk's bytes: the chunk `number` is the one the last build made
-    (its digest `digest`), to be kept as published (`Writer.reuse`)."""
+    """In place of a search file's bytes: the file is the one the last build made (its digest
+    `digest`), to be kept as published (`Writer.reuse`). `number` is a document chunk's (which
+    the build can make itself if need be: `IndexJob.remake`), None for a first tier's file."""
 
     __slots__ = ("number", "digest")
 
@@ -556,14 +557,16 @@ def _manifest(value) -> bytes:
     return b"window.SITEGEN_SEARCH=" + body + b";\n"
 
 
-def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = None, published: Path | None = None):
-    """(output path, bytes) of every search file, the manifest last. `docs` may be a stream:
-    each document is indexed and its result data written as it comes, so its text need not be
-    held (the index worker reads documents from the build as the build makes them). With a
-    cache folder, the pipeline's terms for each token are kept between builds (only new words
-    are stemmed), and so is what the first tier's files were: if its papers' text is unchanged
-    and `published` (the site the last build wrote) still holds those files, byte for byte,
-    they are read from there instead of made again."""
+def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = None, published: Path | None = None,
+                     manifest: dict[str, list] | None = None):
+    """(output path, bytes or `KeptFile`) of every search file, the manifest last. `docs` may
+    be a stream: each document is indexed and its result data written as it comes, so its text
+    need not be held (the index worker reads documents from the build as the build makes them).
+    With a cache folder, the pipeline's terms for each token are kept between builds (only new
+    words are stemmed), and so is what the first tier's files were: if its papers' text is
+    unchanged and `published` (the site the last build wrote) still holds those files as its
+    `manifest` records them, each is a `KeptFile` instead of made again. So is a document chunk
+    whose papers came by number (`sent_inputs`)."""
     memo = _load_memo(cache_dir)
     saved = _load_postings(cache_dir)
     stored = load_stored(cache_dir)
@@ -602,13 +605,13 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
     del saved, stored
     split = postings.papers - postings.papers % RECENT_PAPERS
     # The first tier as the last build made it, if its papers' text is the same (then so are its
-    # files) and its files are still published as they were: read, not made again.
+    # files) and its files are still published as they were: kept, not made again.
     tier_key = hashlib.blake2b(bytes(postings.keys[:split * KEY_BYTES]), digest_size=16).hexdigest()
-    kept = _kept_tier(cache_dir, published, tier_key) if split else None
+    kept = _kept_tier(cache_dir, published, manifest, tier_key) if split else None
     tiers, first_tier = [], {}  # first_tier: the digest of each file of a first tier made here
     if kept is not None:
         files, tier = kept
-        yield from files.items()
+        yield from ((path, KeptFile(None, digest)) for path, digest in files.items())
         tiers.append(tier)
     for entries, first in zip(postings.terms(split, first_tier=kept is None), (0, split)):
         if not entries:  # a tier without papers (the recent one, just after a boundary) has no files
@@ -641,9 +644,9 @@ def store_file(k: int, docs: list[SearchDocument]) -> tuple[str, bytes]:
     return urls.search_file("d", k), _js(f"d{k}", [[d.title, d.url, list(d.dates), d.abstract] for d in docs])
 
 
-def index_files(docs: list[SearchDocument], cache_dir: Path | None = None,
-                published: Path | None = None) -> dict[str, bytes]:
-    return dict(iter_index_files(docs, cache_dir, published))
+def index_files(docs: list[SearchDocument], cache_dir: Path | None = None, published: Path | None = None,
+                manifest: dict[str, list] | None = None) -> dict:
+    return dict(iter_index_files(docs, cache_dir, published, manifest))
 
 
 TIER = "search-tier"  # the cache file of the first tier's files as the last build made them
@@ -662,30 +665,31 @@ def _save_tier(cache_dir: Path, key: str, files: dict[str, str], tier: dict) -> 
     build_cache.keep(cache_dir, TIER, {"key": key, "files": files, "tier": tier})
 
 
-def _kept_tier(cache_dir: Path | None, published: Path | None, key: str) -> tuple[dict[str, bytes], dict] | None:
-    """The first tier's files, read from the published site, and its manifest entry, if the last
-    build saved a tier of the same papers' text (`key`) and every one of its files is published
-    with the bytes it made; else None (and the tier is made)."""
-    if cache_dir is None or published is None:
+def _kept_tier(cache_dir: Path | None, published: Path | None, manifest: dict[str, list] | None,
+               key: str) -> tuple[dict[str, str], dict] | None:
+    """The first tier's files (path -> digest) and its manifest entry, if the last build saved a
+    tier of the same papers' text (`key`) and every one of its files is published as `manifest`
+    (the last build's) records it, with the bytes the tier's build made; else None (and the
+    tier is made). The files are not read: the writer keeps them as published (`KeptFile`)."""
+    if cache_dir is None or published is None or not manifest:
         return None
     saved = build_cache.load_kept(cache_dir, TIER)
     try:
         if not isinstance(saved, dict) or saved.get("key") != key:
             return None
         files, tier = saved["files"], saved["tier"]
-        out = {}
         for path, digest in files.items():
-            if not _TIER_FILE.fullmatch(path) or not stat.S_ISREG(os.lstat(published / path).st_mode):
-                return None  # (never a link, a pipe or a device in the site's place)
-            with open(published / path, "rb") as f:
-                out[path] = f.read()
-            if hashlib.blake2b(out[path], digest_size=16).hexdigest() != digest:
+            entry = manifest.get(path)
+            if not _TIER_FILE.fullmatch(path) or entry is None or entry[2] != digest:
                 return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            st = os.lstat(published / path)
+            if not stat.S_ISREG(st.st_mode) or [st.st_size, st.st_mtime_ns] != entry[:2]:
+                return None  # changed since (never a link, a pipe or a device in the site's place)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None
     if not (isinstance(tier, dict) and tier.get("first") == 0 and isinstance(tier.get("name"), str)):
         return None
-    return out, tier
+    return files, tier
 
 
 def index_size(sizes: dict[str, int]) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -816,6 +817,7 @@ def test_a_build_keeps_the_search_document_chunks_a_new_day_does_not_reach(proje
         return keys, items
 
     monkeypatch.setattr(search, "sent_inputs", sent_inputs)
+    monkeypatch.setattr(search, "RECENT_PAPERS", 16)  # a first tier of term files, kept too
     settings = config.load(None, cwd=project)
 
     def cold_hash() -> dict[str, str]:
@@ -826,6 +828,8 @@ def test_a_build_keeps_the_search_document_chunks_a_new_day_does_not_reach(proje
     first = run_build(settings, out=project / "site")
     assert by_number == []
     before = stamps(project / "site")
+    first_tier = [p for p in before if re.fullmatch(r"search/[tpw]/\d+\.js", p)]
+    assert len(first_tier) >= 3
     old_title, old_abstract = seed_papers(SEEDS[0])[3]
     add_day(project, "zz-new-day.txt", "Mar 20", [
         ("A Genuinely New Paper About Tidal Energy Forecasting",
@@ -842,6 +846,7 @@ def test_a_build_keeps_the_search_document_chunks_a_new_day_does_not_reach(proje
     for k in range(chunks):
         path = f"search/d/{k}.js"
         assert (after[path] == before.get(path)) == (k not in reached), path
+    assert all(after[p] == before[p] for p in first_tier)  # the same papers before the tier's end
     assert tree_hash(project / "site") == cold_hash()
 
     kept = f"search/d/{min(set(range(chunks)) - reached)}.js"

@@ -185,46 +185,55 @@ def test_a_tier_s_files_stay_the_same_when_papers_are_added_after_it(seed_docume
     assert recent and any(after[path] != before.get(path) for path in recent)
 
 
-def test_an_unchanged_first_tier_is_read_from_the_published_site(seed_documents, tmp_path, monkeypatch):
-    """With the last build's site and cache, a build whose first tier holds the same papers'
-    text reads that tier's files from the site instead of making them: the files are the cold
-    build's; a published file that was changed, or a changed paper of the tier, means the
-    tier is made again, and the result is still the cold build's."""
+def test_an_unchanged_first_tier_is_kept_as_published(seed_documents, tmp_path, monkeypatch):
+    """With the last build's site, its manifest and its cache, a build whose first tier holds the
+    same papers' text keeps that tier's files as published (`KeptFile`s, not read): with them,
+    the files are the cold build's; a published file that was changed, or a changed paper of
+    the tier, means the tier is made again, and the result is still the cold build's."""
     monkeypatch.setattr(search, "RECENT_PAPERS", 200)
     cache_dir, site = tmp_path / "cache", tmp_path / "site"
 
-    def publish(files: dict[str, bytes]) -> None:
+    def publish(files: dict) -> dict[str, list]:
+        """The files written as the writer keeps them (a kept one as it was), and their manifest."""
+        kept = {path: (site / path).read_bytes() for path, data in files.items() if isinstance(data, search.KeptFile)}
+        assert all(hashlib.blake2b(kept[path], digest_size=16).hexdigest() == files[path].digest for path in kept)
         shutil.rmtree(site, ignore_errors=True)
-        for path, data in files.items():
+        manifest = {}
+        for path, data in {**files, **kept}.items():
             (site / path).parent.mkdir(parents=True, exist_ok=True)
             (site / path).write_bytes(data)
+            st = (site / path).stat()
+            manifest[path] = [st.st_size, st.st_mtime_ns, hashlib.blake2b(data, digest_size=16).hexdigest()]
+        return manifest
+
+    def site_files() -> dict[str, bytes]:
+        return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*.js")}
 
     made = []
     original = search.Postings.rows
     monkeypatch.setattr(search.Postings, "rows", lambda self, run: made.append(run[0][0]) or original(self, run))
-    publish(search.index_files(seed_documents[:450], cache_dir, site))
+    manifest = publish(search.index_files(seed_documents[:450], cache_dir, site))
     made.clear()
-    later = search.index_files(seed_documents, cache_dir, site)
+    later = search.index_files(seed_documents, cache_dir, site, manifest)
     recent = len(made)  # term chunks made: the recent tier's only
-    first_tier = [path for path in later if re.fullmatch(r"search/[tp]/\d+\.js", path)]
-    assert later == search.index_files(seed_documents, None) and len(first_tier) > 10
-    assert 0 < recent and recent + len(first_tier) / 2 == len(made) - recent  # (the cold build made both tiers)
-    publish(later)
+    first_tier = [path for path, data in later.items() if isinstance(data, search.KeptFile)]
+    assert all(re.fullmatch(r"search/[tpw]/\d+\.js", path) for path in first_tier) and len(first_tier) > 10
+    manifest = publish(later)
+    assert site_files() == search.index_files(seed_documents, None)
+    assert 0 < recent and recent + len([p for p in first_tier if "/t/" in p]) == len(made) - recent  # (cold: both)
     (site / first_tier[3]).write_bytes(b"changed by hand")
     made.clear()
-    again = search.index_files(seed_documents, cache_dir, site)
-    assert len(made) == recent + len(first_tier) / 2  # the first tier was made again
+    again = search.index_files(seed_documents, cache_dir, site, manifest)
+    assert not any(isinstance(data, search.KeptFile) for data in again.values())  # the first tier was made again
     assert again == search.index_files(seed_documents, None)
-    publish(again)  # a file replaced by a link, even to the right bytes, is not read through
+    manifest = publish(again)  # a file replaced by a link, even to the right bytes, is not kept
     (tmp_path / "elsewhere.js").write_bytes((site / first_tier[3]).read_bytes())
     (site / first_tier[3]).unlink()
     (site / first_tier[3]).symlink_to(tmp_path / "elsewhere.js")
-    made.clear()
-    assert search.index_files(seed_documents, cache_dir, site) == again
-    assert len(made) == recent + len(first_tier) / 2
+    assert search.index_files(seed_documents, cache_dir, site, manifest) == again
     changed = [dataclasses.replace(seed_documents[5], title="A Changed Title")] + seed_documents[6:]
     renumbered_docs = renumbered(seed_documents[:5] + changed)
-    assert search.index_files(renumbered_docs, cache_dir, site) == search.index_files(renumbered_docs, None)
+    assert search.index_files(renumbered_docs, cache_dir, site, manifest) == search.index_files(renumbered_docs, None)
 
 
 def test_tiers_answer_phrases_prefixes_and_typos_as_one_tier(seed_site, tiered_index):
@@ -483,6 +492,43 @@ def test_chunks_as_the_last_build_made_them_are_sent_by_number_and_kept(seed_par
     path.write_bytes(path.read_bytes()[:-200])  # the postings of another build than `Stored` says
     with pytest.raises(search.StaleIndex):
         search.index_files(sent(tuple(edited), manifest(published(again, later))), tmp_path)
+
+
+def test_a_kept_file_changed_while_the_site_is_built_is_made_again_or_one_line(tmp_path):
+    """A kept file the writer does not find as the last build published it: a document chunk is
+    made by the build (`IndexJob.remake`); a first tier's file, which only the worker can make,
+    stops the build with one line (the worker found it as made a moment before)."""
+    from sitegen.build import QUIET
+    from sitegen.errors import BuildError
+    from sitegen.output import Writer
+    from sitegen.rendering import _add_index
+
+    site = tmp_path / "site"
+    (site / "search" / "t").mkdir(parents=True)
+    (site / "search" / "d").mkdir(parents=True)
+    manifest = {}
+    for path in ("search/t/0.js", "search/d/0.js"):
+        (site / path).write_bytes(b"as made")
+        st = (site / path).stat()
+        manifest[path] = [st.st_size, st.st_mtime_ns, hashlib.blake2b(b"as made", digest_size=16).hexdigest()]
+        (site / path).write_bytes(b"changed meanwhile")
+
+    class Index:
+        def __init__(self, path, number):
+            self.path, self.number = path, number
+
+        def files(self):
+            yield self.path, search.KeptFile(self.number, manifest[self.path][2])
+
+        def remake(self, kept):
+            return b"made again %d" % kept.number
+
+    writer = Writer(tmp_path / "new", site, manifest)
+    _add_index(writer, Index("search/d/0.js", 0), QUIET)
+    assert (tmp_path / "new" / "search/d/0.js").read_bytes() == b"made again 0"
+    with pytest.raises(BuildError) as e:
+        _add_index(writer, Index("search/t/0.js", None), QUIET)
+    assert str(e.value) == "search/t/0.js in the output folder changed while the site was being built; build again"
 
 
 def test_damaged_saved_postings_cost_only_time(seed_documents, tmp_path):
