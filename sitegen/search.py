@@ -581,7 +581,7 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
         group = list(itertools.islice(stream, STORE_PAPERS))
         if not group:
             break
-        if type(group[0]) is int:  # a chunk of papers sent by number: as the last build made it
+        if any(type(d) is int for d in group):  # a chunk of papers sent by number: as the last build made it
             if stored is None or group != list(range(k * STORE_PAPERS, k * STORE_PAPERS + len(group))):
                 raise StaleIndex("the saved postings are not those of the last build")
             for n in group:

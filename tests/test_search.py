@@ -488,6 +488,12 @@ def test_chunks_as_the_last_build_made_them_are_sent_by_number_and_kept(seed_par
     again = search.index_files(docs, tmp_path)
     assert published(again, later) == search.index_files(search.documents(tuple(edited)), None)
 
+    mixed = sent(tuple(edited), manifest(published(again, later)))
+    assert mixed[:4] == [0, 1, 2, 3]
+    mixed[0] = search.documents(tuple(edited[:1]))[0]  # a chunk of a document and numbers
+    with pytest.raises(search.StaleIndex):
+        search.index_files(mixed, tmp_path)
+
     path = cache.memo_path(tmp_path, search.POSTINGS)
     path.write_bytes(path.read_bytes()[:-200])  # the postings of another build than `Stored` says
     with pytest.raises(search.StaleIndex):
