@@ -17,6 +17,7 @@ entries, never on the order of the listings.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import unicodedata
@@ -38,6 +39,7 @@ ABSTRACT_MIN = 90.0  # abstracts this similar over their common length are the s
 ABSTRACT_COMPARABLE = 60  # characters; shorter abstracts cannot confirm or refute
 BLOCK_AFFIX = 24  # characters of the title key that form the prefix and suffix blocks
 ABSTRACT_BLOCK = 80  # characters of the abstract key that form the abstract block
+ABSTRACT_HEAD = 200  # characters of the abstract key a variant keeps (its block; a permalink suffix's digest)
 BLOCK_MAX = 64  # a fuzzy block larger than this is too common to say anything
 SLUG_MAX = 80
 RESERVED_SLUGS = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
@@ -89,7 +91,11 @@ def abstract_key(abstract: str) -> str:
 
 @dataclass
 class _Variant:
-    """Identical entries, compared as one."""
+    """Identical entries, compared as one. `head` is the abstract key's opening (its abstract
+    block, and what a permalink's suffix digests). A variant kept from an earlier dedupe
+    (`Joined`) is made without its abstract key (`kept`), which it makes from its first entry
+    when first asked for: only the variants a new day's entries reach are compared, and the
+    whole abstract keys were nine tenths of what was kept (125 MB at 100k papers)."""
 
     tkey: str
     compact: str
@@ -97,6 +103,23 @@ class _Variant:
     entries: list[Entry]
     arxiv_id: str | None = None
     refs: list[int] = field(default_factory=list)  # where each entry is: `_ref(listing, entry)`
+    head: str = field(init=False, default="")
+
+    def __post_init__(self):
+        self.head = self.akey[:ABSTRACT_HEAD]
+
+    @classmethod
+    def kept(cls, tkey: str, head: str, entries: list[Entry], arxiv_id: str | None, refs: list[int]) -> "_Variant":
+        v = object.__new__(cls)
+        v.__dict__.update(tkey=tkey, compact=tkey.replace(" ", ""), head=head, entries=entries, arxiv_id=arxiv_id,
+                          refs=refs)
+        return v
+
+    def __getattr__(self, name: str):  # only for what the instance lacks: a kept variant's abstract key
+        if name != "akey" or "entries" not in self.__dict__:
+            raise AttributeError(name)
+        self.akey = abstract_key(self.entries[0].abstract)  # every entry of a variant has this key
+        return self.akey
 
 
 def _abstract_similarity(a: str, b: str) -> float | None:
@@ -131,8 +154,8 @@ def _blocks(v: _Variant) -> list[tuple[str, str]]:
     keys = [("t", v.compact)]
     if len(v.compact) > BLOCK_AFFIX:
         keys += [("p", v.compact[:BLOCK_AFFIX]), ("s", v.compact[-BLOCK_AFFIX:])]
-    if len(v.akey) >= ABSTRACT_BLOCK:
-        keys.append(("a", v.akey[:ABSTRACT_BLOCK]))
+    if len(v.head) >= ABSTRACT_BLOCK:
+        keys.append(("a", v.head[:ABSTRACT_BLOCK]))
     return keys
 
 
@@ -185,7 +208,7 @@ class Joined:
     in that listing."""
 
     listings: tuple[tuple[str, str], ...]  # (source, `_fingerprint`) of each listing, in the order given
-    variants: tuple[tuple, ...]  # (arXiv id or "", title key, abstract key, entry refs) of each variant
+    variants: tuple[tuple, ...]  # (arXiv id or "", title key, abstract key's `head`, entry refs) of each variant
     groups: tuple[int, ...]  # per variant: the lowest variant of its paper
     clusters: tuple[int, ...]  # per variant: the lowest variant of its candidate component (`_join`)
     scores: tuple[tuple, ...]  # per variant: (title, abstract similarity) to its paper's first variant; () for that one
@@ -209,10 +232,18 @@ def dedupe_from(previous: Joined | None, listings: list[Listing] | tuple[Listing
             akey = akeys[abstract] = abstract_key(abstract)
         return akey
 
+    heads: dict[str, str] = {}  # abstract -> its key's opening (`_Variant.head`), as kept or made
+
+    def head_of(abstract: str) -> str:
+        head = heads.get(abstract)
+        if head is None:
+            head = heads[abstract] = akey_of(abstract)[:ABSTRACT_HEAD]
+        return head
+
     found = _rejoin(previous, listings, prints, akey_of) if previous is not None else None
-    if found is not None:  # the kept variants' keys, for the permalinks' tie-breaks (`_assign_ids`)
+    if found is not None:  # the kept variants' openings, for the permalinks (`_assign_ids`)
         for v in found[0]:
-            akeys.setdefault(v.entries[0].abstract, v.akey)  # every entry of a variant has its key
+            heads.setdefault(v.entries[0].abstract, v.head)  # every entry of a variant has its key
     else:
         variants = _variants(listings, akey_of)
         comps, scores, clusters = _join(variants)
@@ -220,7 +251,7 @@ def dedupe_from(previous: Joined | None, listings: list[Listing] | tuple[Listing
         found = variants, groups, clusters, _scorer(variants, scores, {})
     variants, groups, clusters, score_of = found
     papers, pending, used = _papers(variants, groups, score_of)
-    papers = _assign_ids(papers, akey_of, slug_of or slug_for)
+    papers = _assign_ids(papers, akey_of, slug_of or slug_for, head_of)
     merges = sorted(
         (Merge(e.source, e.line, e.title, papers[n].id, papers[n].title, ts, abs_sim, exact)
          for e, n, ts, abs_sim, exact in pending),
@@ -229,7 +260,7 @@ def dedupe_from(previous: Joined | None, listings: list[Listing] | tuple[Listing
     papers.sort(key=lambda p: (_first_listed(p), p.id))
     catalog = Catalog(tuple(sorted(listings, key=lambda l: _oldest_first(l.date, l.source))), tuple(papers),
                       tuple(merges), tuple(problems), sum(len(listing.entries) for listing in listings))
-    joined = Joined(prints, tuple((v.arxiv_id or "", v.tkey, v.akey, tuple(v.refs)) for v in variants),
+    joined = Joined(prints, tuple((v.arxiv_id or "", v.tkey, v.head, tuple(v.refs)) for v in variants),
                     tuple(groups), tuple(clusters), tuple(used))
     return catalog, joined
 
@@ -351,12 +382,16 @@ def _rejoin(previous: Joined, listings: list[Listing], prints: tuple, akey_of):
         return None
     mask = (1 << _ENTRY_BITS) - 1
     variants: list[_Variant] = []
-    for aid, tkey, akey, refs in previous.variants:
+    for aid, tkey, head, refs in previous.variants:
         refs = [_ref(old_at[r >> _ENTRY_BITS], r & mask) for r in refs]
         entries = [listings[r >> _ENTRY_BITS].entries[r & mask] for r in refs]
-        variants.append(_Variant(tkey, tkey.replace(" ", ""), akey, entries, aid or None, refs))
+        variants.append(_Variant.kept(tkey, head, entries, aid or None, refs))
     old = len(variants)
-    by_identity = {_identity(v): n for n, v in enumerate(variants)}
+    # A new entry joins the variant of its identity: found by id and title, then abstract key
+    # (made only for the few variants that share the first two).
+    by_title: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for n, v in enumerate(variants):
+        by_title[v.arxiv_id or "", v.compact].append(n)
     touched: set[int] = set()  # old variants that gained entries
     seen = set(old_at)
     for li, listing in enumerate(listings):
@@ -365,9 +400,11 @@ def _rejoin(previous: Joined, listings: list[Listing], prints: tuple, akey_of):
         for ei, e in enumerate(listing.entries):
             tkey, identity = _keys(e, akey_of)
             ref = _ref(li, ei)
-            n = by_identity.get(identity)
+            same = by_title[identity[:2]]
+            n = next((k for k in same if variants[k].akey == identity[2]), None)
             if n is None:
-                n = by_identity[identity] = len(variants)
+                n = len(variants)
+                same.append(n)
                 variants.append(_Variant(tkey, identity[1], identity[2], [], e.arxiv_id))
             elif n < old:
                 touched.add(n)
@@ -377,7 +414,15 @@ def _rejoin(previous: Joined, listings: list[Listing], prints: tuple, akey_of):
             v.entries.insert(at, e)
             if at == 0:
                 v.tkey = tkey  # a variant's title key is its first entry's, in the order given
-    order = sorted(range(len(variants)), key=lambda k: _identity(variants[k]))
+    # The kept variants are in order already: each new one goes where its identity sorts among
+    # them (found by bisection, so only the variants it passes make their abstract keys).
+    order, start = [], 0
+    for k in sorted(range(old, len(variants)), key=lambda k: _identity(variants[k])):
+        at = _kept_before(variants, old, _identity(variants[k]), start)
+        order.extend(range(start, at))
+        order.append(k)
+        start = at
+    order.extend(range(start, old))
     moved = [0] * len(variants)
     for to, k in enumerate(order):
         moved[k] = to
@@ -413,6 +458,16 @@ def _rejoin(previous: Joined, listings: list[Listing], prints: tuple, akey_of):
     return variants, groups, components, _scorer(variants, joined, known)
 
 
+def _kept_before(variants: list[_Variant], old: int, identity: tuple, lo: int) -> int:
+    """How many of the kept variants (the first `old`, in order) sort before `identity`: by id
+    and title first, so that only those with the same two make their abstract keys."""
+    def titled(i: int) -> tuple[str, str]:
+        return variants[i].arxiv_id or "", variants[i].compact
+    a = bisect.bisect_left(range(old), identity[:2], lo=lo, key=titled)
+    b = bisect.bisect_right(range(old), identity[:2], lo=a, key=titled)
+    return bisect.bisect_left(range(old), identity, lo=a, hi=b, key=lambda i: _identity(variants[i]))
+
+
 def _members(variants: list[_Variant], keys: set[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
     """The blocks `keys` (as `_blocks` names them), each with its variants in order: one pass
     that cuts each variant's keys but makes lists only for these blocks."""
@@ -430,8 +485,8 @@ def _members(variants: list[_Variant], keys: set[tuple[str, str]]) -> dict[tuple
                 members["p", c[:BLOCK_AFFIX]].append(i)
             if suffixes and c[-BLOCK_AFFIX:] in suffixes:
                 members["s", c[-BLOCK_AFFIX:]].append(i)
-        if abstracts and len(v.akey) >= ABSTRACT_BLOCK and v.akey[:ABSTRACT_BLOCK] in abstracts:
-            members["a", v.akey[:ABSTRACT_BLOCK]].append(i)
+        if abstracts and len(v.head) >= ABSTRACT_BLOCK and v.head[:ABSTRACT_BLOCK] in abstracts:
+            members["a", v.head[:ABSTRACT_BLOCK]].append(i)
     return members
 
 
@@ -463,7 +518,7 @@ def _papers(variants: list[_Variant], groups: list[int], score_of) -> tuple[list
         first_variant = next(i for i in members if any(e is first for e in variants[i].entries))
         for i in members:
             if i == first_variant:
-                ts, abs_sim, exact = 100.0, (100.0 if variants[i].akey else None), True
+                ts, abs_sim, exact = 100.0, (100.0 if variants[i].head else None), True
             else:
                 used[i] = score_of(i, first_variant)
                 (ts, abs_sim), exact = used[i], False
@@ -554,10 +609,12 @@ def slug_for(title: str) -> str:
     return slug
 
 
-def _assign_ids(papers: list[Paper], akey_of=abstract_key, slug_of=None) -> list[Paper]:
+def _assign_ids(papers: list[Paper], akey_of=abstract_key, slug_of=None, head_of=None) -> list[Paper]:
     """Permalink slugs. On a clash the paper listed first keeps the plain slug; the others get
-    a suffix hashed from their own title and abstract, so adding newer listings never moves a URL."""
+    a suffix hashed from their own title and abstract, so adding newer listings never moves a URL.
+    (`head_of(abstract)`: its key's first ABSTRACT_HEAD characters, as `akey_of` would give.)"""
     slug_of = slug_of or slug_for
+    head_of = head_of or (lambda abstract: akey_of(abstract)[:ABSTRACT_HEAD])
     by_slug: dict[str, list[int]] = defaultdict(list)
     for n, p in enumerate(papers):
         by_slug[slug_of(p.title)].append(n)
@@ -565,10 +622,10 @@ def _assign_ids(papers: list[Paper], akey_of=abstract_key, slug_of=None) -> list
     taken = set(by_slug)
     for slug, members in sorted(by_slug.items()):
         if len(members) > 1:
-            members.sort(key=lambda n: (_first_listed(papers[n]), akey_of(papers[n].abstract)))
+            _by_first_listed(members, papers, akey_of, head_of)
         ids[members[0]] = slug
         for n in members[1:]:
-            digest = hashlib.sha1(f"{title_key(papers[n].title)}\0{akey_of(papers[n].abstract)[:200]}".encode()).hexdigest()
+            digest = hashlib.sha1(f"{title_key(papers[n].title)}\0{head_of(papers[n].abstract)}".encode()).hexdigest()
             candidate, k = f"{slug}-{digest[:6]}", 6
             while candidate in taken:
                 k += 1
@@ -576,3 +633,17 @@ def _assign_ids(papers: list[Paper], akey_of=abstract_key, slug_of=None) -> list
             taken.add(candidate)
             ids[n] = candidate
     return [evolve(p, id=ids[n]) for n, p in enumerate(papers)]
+
+
+def _by_first_listed(members: list[int], papers: list[Paper], akey_of, head_of) -> None:
+    """`members` sorted by when each paper was first listed, then by its abstract key: by the
+    key's opening, and the whole key only among those whose openings are the same (the same
+    order, without making whole keys that a kept dedupe does not hold)."""
+    members.sort(key=lambda n: (_first_listed(papers[n]), head_of(papers[n].abstract)))
+    start = 0
+    for end in range(1, len(members) + 1):
+        if end == len(members) or (_first_listed(papers[members[end]]), head_of(papers[members[end]].abstract)) != \
+                (_first_listed(papers[members[start]]), head_of(papers[members[start]].abstract)):
+            if end - start > 1:
+                members[start:end] = sorted(members[start:end], key=lambda n: akey_of(papers[n].abstract))
+            start = end

@@ -328,3 +328,39 @@ def test_a_changed_or_lost_listing_means_a_dedupe_from_scratch():
     changed = dated("a.txt", D11, ("Consistency Models", A_CM[:100] + "..."))
     for listings in ([changed, old[1]], [old[1]], old[::-1]):
         from_earlier(old, listings)
+
+
+def test_a_kept_dedupe_makes_the_abstract_keys_only_of_what_a_new_day_reaches(monkeypatch):
+    """What is kept of each variant is its abstract key's opening (`_Variant.head`), not the
+    whole key: a dedupe from it makes the whole key only of the variants it compares, and
+    the catalogue and what it keeps are a cold dedupe's."""
+    tidal = ("We forecast tidal energy output with a small recurrent model and report the errors per site, "
+             "over three years of measurements at twelve sites, against the harmonic models used today.")
+    old = [dated("a.txt", D11, ("Consistency Models", A_CM), ("Music Consistency Models", A_MUSIC),
+                 ("Multistep Consistency Models", A_MULTI), ("Forecasting Tidal Energy", tidal))]
+    _, joined = dedupe.dedupe_from(None, old)
+    assert [head for _, _, head, _ in joined.variants] == [dedupe.abstract_key(a)[:dedupe.ABSTRACT_HEAD]
+                                                          for a in (A_CM, tidal, A_MULTI, A_MUSIC)]
+    made = []
+    real = dedupe.abstract_key
+    monkeypatch.setattr(dedupe, "abstract_key", lambda abstract: made.append(abstract) or real(abstract))
+    new = dated("b.txt", D12, ("Consistency Model", A_CM))
+    catalog, state = dedupe.dedupe_from(joined, old + [new])
+    assert A_CM in made and tidal not in made, "keys of what the new entry reaches, not of the rest"
+    assert (catalog, state) == dedupe.dedupe_from(None, old + [new])
+
+
+def test_clashing_slugs_go_by_first_listed_then_by_the_whole_abstract_key():
+    """Papers whose slugs clash are ordered by when each was first listed, then by abstract
+    key: the kept opening of the key orders them, and the whole key where openings agree."""
+    day = dt.date(2025, 3, 11)
+    shared = "x" * dedupe.ABSTRACT_HEAD
+    abstracts = [shared + " beta", shared + " alpha", "b" + shared, "a" + shared, shared + " alpha beta"]
+    papers = [dedupe._from_one(entry("Same Title", a, "s.txt", 1, day)) for a in abstracts]  # (listed alike)
+    papers.append(dedupe._from_one(entry("Same Title", "a", "z.txt", 1, dt.date(2025, 3, 10))))
+    members = list(range(len(papers)))
+    dedupe._by_first_listed(members, papers, dedupe.abstract_key,
+                            lambda a: dedupe.abstract_key(a)[:dedupe.ABSTRACT_HEAD])
+    assert members == sorted(range(len(papers)), key=lambda n: (dedupe._first_listed(papers[n]),
+                                                                dedupe.abstract_key(papers[n].abstract)))
+    assert members == [5, 3, 2, 1, 4, 0]  # (the last three agree over their openings)
