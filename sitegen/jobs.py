@@ -152,11 +152,10 @@ def _similar(inputs: list[tuple[str, str, bool]], stems: build_cache.Memo,
     texts = related_texts(inputs)
     inputs.clear()  # the worker's own: the texts as listed are done with once made plain
     stems_of = stems.remembered(related.document_stems(), related.stem_key)
+    if first is not None:  # kept as it is: only the stems memo may have grown
+        return Then(related.related_after(first, related.drained(texts), stems_of=stems_of), stems.save)
     tier = KeptTier(stems.cache_dir, stems_of)
-    if first is not None:
-        found = related.related_after(first, related.drained(texts), stems_of=stems_of)
-    else:
-        found = related.related(related.drained(texts), stems_of=stems_of, first_tier_of=tier)
+    found = related.related(related.drained(texts), stems_of=stems_of, first_tier_of=tier)
 
     def save() -> None:
         stems.save()
