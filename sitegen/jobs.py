@@ -267,8 +267,8 @@ class IndexJob(_Job):
             return
         try:
             for path, offset, length in places:
-                if offset is None:  # kept: (the chunk's number, the file's digest)
-                    yield path, search.KeptFile(*length)
+                if offset is None:  # kept: the `search.KeptFile` in the length's place
+                    yield path, length
                     continue
                 data = os.pread(self._file.fileno(), length, offset)
                 if len(data) != length:
@@ -290,12 +290,12 @@ class IndexJob(_Job):
 def _search_index(out, published: Path | None, manifest: dict[str, list], items,
                   cache: Path | None) -> list[tuple[str, int | None, object]]:
     """The index worker: receive the documents, then write each search file into `out` as it
-    is made; [(path, offset, length)], or (path, None, (number, digest)) for a `KeptFile`."""
+    is made; [(path, offset, length)], or (path, None, the `KeptFile`) for a file kept."""
     docs = (doc for keys, chunk in received(items) for doc in search.documents_from(chunk, keys))
     places, offset = [], 0
     for path, data in search.iter_index_files(docs, cache, published, manifest):  # indexed as the documents arrive
         if isinstance(data, search.KeptFile):
-            places.append((path, None, (data.number, data.digest)))
+            places.append((path, None, data))
             continue
         out.write(data)
         places.append((path, offset, len(data)))

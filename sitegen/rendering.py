@@ -209,7 +209,7 @@ def _add_index(writer: Writer, index: IndexJob, progress: Progress) -> None:
     bar = progress("search index", 1)  # shown while the build waits for the index
     sizes = {}
     for path, data in index.files():
-        if isinstance(data, search.KeptFile):  # a document chunk as the last build made it
+        if isinstance(data, search.KeptFile):  # a file as the last build made it
             writer.claim(path, "search index")
             if writer.reuse(path, data.digest):
                 sizes[path] = writer.manifest[path][0]

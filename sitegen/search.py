@@ -130,21 +130,14 @@ class Stored:
         return self.files[k * KEY_BYTES:(k + 1) * KEY_BYTES].hex()
 
 
+@dataclass(frozen=True)
 class KeptFile:
     """In place of a search file's bytes: the file is the one the last build made (its digest
     `digest`), to be kept as published (`Writer.reuse`). `number` is a document chunk's (which
     the build can make itself if need be: `IndexJob.remake`), None for a first tier's file."""
 
-    __slots__ = ("number", "digest")
-
-    def __init__(self, number: int, digest: str):
-        self.number, self.digest = number, digest
-
-    def __eq__(self, other):
-        return isinstance(other, KeptFile) and (self.number, self.digest) == (other.number, other.digest)
-
-    def __repr__(self):
-        return f"KeptFile({self.number}, {self.digest!r})"
+    number: int | None
+    digest: str
 
 
 class StaleIndex(Exception):
@@ -155,9 +148,8 @@ class StaleIndex(Exception):
 
 def load_stored(cache_dir: Path | None) -> Stored | None:
     """What the last build kept of its documents (`Stored`), or None: none, damaged, another version."""
-    kept = build_cache.load_kept(cache_dir, DOCS) if cache_dir is not None else None
     try:
-        stored = Stored(**kept)
+        stored = Stored(**build_cache.load_kept(cache_dir, DOCS))
     except TypeError:
         return None
     if not (all(isinstance(v, bytes) for v in (stored.token, stored.inputs, stored.files))
@@ -587,7 +579,7 @@ def iter_index_files(docs: Iterable[SearchDocument], cache_dir: Path | None = No
             for n in group:
                 postings.add_saved(n)
             inputs += stored.inputs[group[0] * KEY_BYTES:(group[-1] + 1) * KEY_BYTES]
-            files += bytes.fromhex(stored.file_digest(k))
+            files += stored.files[k * KEY_BYTES:(k + 1) * KEY_BYTES]
             yield urls.search_file("d", k), KeptFile(k, stored.file_digest(k))
             continue
         for d in group:
