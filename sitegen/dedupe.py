@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import groupby, repeat
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -639,11 +639,12 @@ def _by_first_listed(members: list[int], papers: list[Paper], akey_of, head_of) 
     """`members` sorted by when each paper was first listed, then by its abstract key: by the
     key's opening, and the whole key only among those whose openings are the same (the same
     order, without making whole keys that a kept dedupe does not hold)."""
-    members.sort(key=lambda n: (_first_listed(papers[n]), head_of(papers[n].abstract)))
-    start = 0
-    for end in range(1, len(members) + 1):
-        if end == len(members) or (_first_listed(papers[members[end]]), head_of(papers[members[end]].abstract)) != \
-                (_first_listed(papers[members[start]]), head_of(papers[members[start]].abstract)):
-            if end - start > 1:
-                members[start:end] = sorted(members[start:end], key=lambda n: akey_of(papers[n].abstract))
-            start = end
+    def opening(n: int) -> tuple:
+        return _first_listed(papers[n]), head_of(papers[n].abstract)
+
+    members.sort(key=opening)
+    ordered = []
+    for _, alike in groupby(members, key=opening):
+        alike = list(alike)
+        ordered += sorted(alike, key=lambda n: akey_of(papers[n].abstract)) if len(alike) > 1 else alike
+    members[:] = ordered

@@ -359,8 +359,10 @@ def test_clashing_slugs_go_by_first_listed_then_by_the_whole_abstract_key():
     papers = [dedupe._from_one(entry("Same Title", a, "s.txt", 1, day)) for a in abstracts]  # (listed alike)
     papers.append(dedupe._from_one(entry("Same Title", "a", "z.txt", 1, dt.date(2025, 3, 10))))
     members = list(range(len(papers)))
-    dedupe._by_first_listed(members, papers, dedupe.abstract_key,
+    whole = []
+    dedupe._by_first_listed(members, papers, lambda a: whole.append(a) or dedupe.abstract_key(a),
                             lambda a: dedupe.abstract_key(a)[:dedupe.ABSTRACT_HEAD])
+    assert sorted(whole) == sorted(abstracts[n] for n in (0, 1, 4)), "whole keys only where openings agree"
     assert members == sorted(range(len(papers)), key=lambda n: (dedupe._first_listed(papers[n]),
                                                                 dedupe.abstract_key(papers[n].abstract)))
     assert members == [5, 3, 2, 1, 4, 0]  # (the last three agree over their openings)
