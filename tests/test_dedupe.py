@@ -8,7 +8,7 @@ import pytest
 
 from sitegen import dedupe, listing
 from sitegen.config import ListingSettings
-from sitegen.model import Entry, Listing
+from sitegen.model import Entry, Listing, evolve
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 A_CM = ("We propose consistency models, a new family of models that generate high quality samples by directly "
@@ -328,6 +328,36 @@ def test_a_changed_or_lost_listing_means_a_dedupe_from_scratch():
     changed = dated("a.txt", D11, ("Consistency Models", A_CM[:100] + "..."))
     for listings in ([changed, old[1]], [old[1]], old[::-1]):
         from_earlier(old, listings)
+
+
+def test_a_parsed_listing_is_known_by_its_entries_digests(monkeypatch):
+    """A listing the parser made is named by its entries' digests (`Listing.entry_digests`),
+    not by its text encoded again: the same listing parsed again is known, and a dedupe from
+    the kept state is the cold one; a listing whose entry changed is not, and is deduped from
+    scratch."""
+    def page(day: str, title: str, abstract: str) -> bytes:
+        return (f"# Daily Papers\n\n{day}\n\n### [{title}](https://huggingface.co/papers/2303.01469)\n\n"
+                f"{abstract}\n").encode()
+    old = [listing.parse(page("Mar 11, 2025", "Consistency Models", A_CM), "a.md"),
+           listing.parse(page("Mar 12, 2025", "Music Consistency Models", A_MUSIC), "b.md")]
+    assert all(len(li.entry_digests) == len(li.entries) == 1 for li in old)
+    _, joined = dedupe.dedupe_from(None, old)
+    again = [listing.parse(page("Mar 11, 2025", "Consistency Models", A_CM), "a.md"), old[1]]
+    hollow = evolve(old[0], entries=tuple(evolve(e, title="", abstract="") for e in old[0].entries))
+    assert dedupe._fingerprint(hollow) == dedupe._fingerprint(old[0]), "named by the digests, not the text"
+    read = []
+    real = dedupe._keys
+    monkeypatch.setattr(dedupe, "_keys", lambda e, akey_of: read.append(e.source) or real(e, akey_of))
+    new = listing.parse(page("Mar 13, 2025", "Consistency Model", A_CM), "c.md")
+    catalog, state = dedupe.dedupe_from(joined, again + [new])
+    assert read == ["c.md"], "only the new listing's entries are read again"
+    assert (catalog, state) == dedupe.dedupe_from(None, again + [new])
+    changed = listing.parse(page("Mar 11, 2025", "Consistency Models", A_CM[:150] + "..."), "a.md")
+    assert dedupe._fingerprint(changed) != dedupe._fingerprint(old[0])
+    read.clear()
+    catalog, state = dedupe.dedupe_from(joined, [changed, old[1], new])
+    assert sorted(read) == ["a.md", "b.md", "c.md"], "a changed listing: every entry deduped again"
+    assert (catalog, state) == dedupe.dedupe_from(None, [changed, old[1], new])
 
 
 def test_a_kept_dedupe_makes_the_abstract_keys_only_of_what_a_new_day_reaches(monkeypatch):
