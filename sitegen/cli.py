@@ -228,13 +228,18 @@ def cmd_serve(args) -> int:
     state = serve.State()
     latest = [config]  # the settings the last rebuild read: what the watcher watches
 
-    def rebuild(changes=None) -> None:
+    def rebuild(changes=None, quiet: bool = False) -> None:
+        """Build again (`changes` from the watcher; None: the first build, from the settings
+        read at start). `quiet`: say nothing if the site is already up to date."""
         try:
             current = config if changes is None else _config(args)
             latest[0] = current
             result = build(current, args.inputs or None, out, cache=_cache(args, current))
+            if result.up_to_date and quiet:
+                return
             _print_problems(result.problems)
-            state.bump()
+            if not result.up_to_date:  # the browser reloads only for a site that changed
+                state.bump()
             verb = "Up to date:" if result.up_to_date else "Built"
             print(f"{verb} {result.report()['papers']} papers in {result.timings['total']:.2f} s", flush=True)
         except UserError as e:
@@ -251,7 +256,10 @@ def cmd_serve(args) -> int:
         return serve.watched(latest[0], args.inputs)
 
     caches = (cache_dir(config),) + ((Path(args.cache_dir),) if args.cache_dir else ())  # locks are always in the first
-    threading.Thread(target=serve.watch, args=(watched, rebuild, stop, out, caches), daemon=True).start()
+    # Once the watcher is in place, whatever changed since the first build is built (an edit
+    # made in the moment between would otherwise wait for the next one).
+    threading.Thread(target=serve.watch, args=(watched, rebuild, stop, out, caches, lambda: rebuild(set(), quiet=True)),
+                     daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

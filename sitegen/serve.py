@@ -155,11 +155,13 @@ def watched(config: Config, inputs: list[str]) -> tuple[list[Path], list[Path]]:
     return listings, others + ([config.path] if config.path else [])
 
 
-def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, ...] = ()) -> None:
+def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, ...] = (), catch_up=None) -> None:
     """Call `rebuild(changes)` after each burst of changes (watchfiles) to the files `paths()`
     names (`watched`); watch anew if `paths()` now names other folders (a source added to the
     config) or a folder it names was made or removed (a theme's templates made), rebuilding
-    for the latter. Only what a build reads counts: in a
+    for the latter. A change made before the watcher was in place (between the last build and
+    its first report: a change, or a second without one) is not reported: `catch_up()` is
+    called then, to build whatever changed meanwhile. Only what a build reads counts: in a
     source folder, listing files (a log or an editor's swap file there is not a change), and
     never what a build itself writes: the site `out` and what it keeps beside it, and the cache
     folders `caches` (with the project folder among the sources, each build would otherwise set
@@ -190,10 +192,14 @@ def watch(paths, rebuild, stop: threading.Event, out: Path, caches: tuple[Path, 
         existing = [str(p) for p in listings + others]
         # Every second without changes, look again for the folders named but not there when
         # watching began (a theme's `templates/` made by `sitegen theme export`, an `extra/`).
+        first = True
         for changes in watch_changes(*existing, watch_filter=wanted, stop_event=stop, debounce=200,
                                      rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False):
             if changes:
                 rebuild(changes)
+            elif first and catch_up is not None:
+                catch_up()
+            first = False
             if present() != watching:
                 if not changes:  # a folder was made or removed: what the build reads changed
                     rebuild(set())

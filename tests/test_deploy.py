@@ -152,6 +152,33 @@ def test_serve_rebuilds_on_change_and_tells_the_browser(tmp_path):
         assert "__sitegen__" not in (tmp_path / "_site" / "index.html").read_text()
 
 
+def test_a_change_made_before_the_watcher_is_in_place_is_caught_up(tmp_path):
+    """`serve` builds, then starts watching: an edit made in between is never reported by the
+    watcher, so once it is in place (its first report) `catch_up` is called to build it; a
+    change reported as usual goes to `rebuild` alone."""
+    listings = tmp_path / "in"
+    listings.mkdir()
+    day = listings / "day.txt"
+    day.write_text("Jan 5, 2024\nFirst Paper\n")
+    day.write_text("Jan 5, 2024\nSecond Paper\n")  # after the build, before the watcher
+    calls, stop = [], threading.Event()
+    watcher = threading.Thread(target=serve.watch, args=(lambda: ([listings], []), lambda changes: calls.append("rebuild"),
+                                                         stop, tmp_path / "_site", (), lambda: calls.append("catch up")))
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not calls and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert calls == ["catch up"]
+        day.write_text("Jan 5, 2024\nThird Paper\n")
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert calls == ["catch up", "rebuild"], "caught up once; then the watcher's own reports"
+    finally:
+        stop.set()
+        watcher.join(10)
+
+
 @contextlib.contextmanager
 def _serving(project: Path):
     """`sitegen serve` on a free port in `project`: its URL, until the block ends."""
