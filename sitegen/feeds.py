@@ -6,7 +6,6 @@ same bytes. Entry ids are name-based UUIDs of the paper id, stable when the base
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import datetime as dt
 import html
@@ -17,7 +16,7 @@ from feedgen.feed import FeedGenerator
 
 from . import __version__, urls
 from .jsonio import compact
-from .model import Paper
+from .model import Paper, record
 from .views import Site
 
 FEED_ITEMS = 50  # papers in the feed: the newest digest dates first
@@ -134,7 +133,7 @@ def files(site: Site) -> dict[str, bytes]:
     return out
 
 
-@dataclass(frozen=True)
+@record
 class CatalogPart:
     """A share of the machine-readable catalogue: the papers first listed in one month (in
     catalogue order), a file of its own (`urls.catalog_part`) that `papers.json` lists. A

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 
 # What XML 1.0 cannot hold (Atom, sitemap): C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone
@@ -25,6 +25,39 @@ def evolve(record, **changes):
     return made(type(record), {**record.__dict__, **changes})
 
 
+def record(cls):
+    """`@dataclass(frozen=True)`, the pipeline's records, with an `__init__` that sets the
+    fields in one step, as `made` does: a frozen dataclass's own sets each field through
+    `object.__setattr__`, and the build makes its records by the hundred thousand (a paper
+    listed once: 5.5 against 2.1 microseconds). The same arguments, defaults and default
+    factories; a class with anything else its `__init__` would do (`__post_init__`, init-only
+    or keyword-only fields) keeps the dataclass's own."""
+    cls = dataclass(frozen=True)(cls)
+    own = fields(cls)
+    if (hasattr(cls, "__post_init__") or len(own) != len(cls.__dataclass_fields__)
+            or any(not f.init or f.kw_only or f.name.startswith("_record_") for f in own)):
+        return cls
+    scope, params, factories = {"_record_set": object.__setattr__, "_record_missing": MISSING}, [], []
+    for f in own:
+        if f.default is not MISSING:
+            scope[f"_record_{f.name}"] = f.default
+            params.append(f"{f.name}=_record_{f.name}")
+        elif f.default_factory is not MISSING:
+            scope[f"_record_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_record_missing")
+            factories.append(f"    if {f.name} is _record_missing:\n        {f.name} = _record_{f.name}()\n")
+        else:
+            params.append(f.name)
+    values = ", ".join(f"{f.name!r}: {f.name}" for f in own)
+    exec(f"def __init__(self, {', '.join(params)}):\n{''.join(factories)}"
+         f"    _record_set(self, '__dict__', {{{values}}})\n", scope)
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init
+    return cls
+
+
 def made(cls, values: dict):
     """A record of `cls` (a frozen dataclass, as `evolve` takes) whose fields are `values` (a
     new dict, every field by name), made without `__init__`, which for a frozen dataclass sets
@@ -35,7 +68,7 @@ def made(cls, values: dict):
     return record
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """Something a stage could not place, reported compiler-style as `source:line: severity: message`."""
 
@@ -50,7 +83,7 @@ class Problem:
         return f"{where}: {self.severity}: {self.message}" + (f" [{self.code}]" if self.code else "")
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One paper as one listing shows it."""
 
@@ -79,7 +112,7 @@ class Entry:
         return self.abstract.rstrip().endswith(("...", "\u2026"))
 
 
-@dataclass(frozen=True)
+@record
 class Listing:
     """One listing file, parsed."""
 
@@ -95,7 +128,7 @@ class Listing:
     entry_digests: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Appearance:
     """Where and when a paper was listed."""
 
@@ -106,7 +139,7 @@ class Appearance:
     upvotes: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Paper:
     """A distinct paper: every appearance, the richest data."""
 
@@ -136,7 +169,7 @@ class Paper:
         return tuple(dict.fromkeys(a.source for a in self.appearances))
 
 
-@dataclass(frozen=True)
+@record
 class Merge:
     """An entry that dedupe folded into a paper, for audit (`sitegen check`)."""
 
@@ -150,7 +183,7 @@ class Merge:
     exact: bool  # True when the normalised titles and abstracts were identical
 
 
-@dataclass(frozen=True)
+@record
 class Catalog:
     """Every listing and every distinct paper, ready for assembly."""
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 
 from . import urls
-from .model import MONTH_NAMES, evolve
+from .model import MONTH_NAMES, evolve, record
 
 
 
@@ -63,7 +62,7 @@ def top_path(path: str) -> str:
     return path.removesuffix(".html") + "-top.html"
 
 
-@dataclass(frozen=True)
+@record
 class Period:
     kind: str  # "week" or "month"
     key: str  # 2025-W11, 2025-03
@@ -79,7 +78,7 @@ class Period:
     alternate: object = None  # Link to the other ordering, when upvotes are known
 
 
-@dataclass(frozen=True)
+@record
 class PeriodPlan:
     """A period as the site needs it before any page is rendered: its place, its days, how many
     papers it has and whether any has upvotes (then it has a top ordering). `view()` rolls its
@@ -152,7 +151,7 @@ def _rolled(days) -> tuple:
     return tuple(evolve(p, rank=i, repeat="") for i, p in enumerate(seen.values(), start=1))
 
 
-@dataclass(frozen=True)
+@record
 class Summary:
     """A period as the archive lists it: a link and its counts (not its papers, which would make
     the archive page's record, and so its render key, hold every paper of the archive twice)."""

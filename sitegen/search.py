@@ -59,6 +59,7 @@ from . import cache as build_cache
 from . import urls
 from .jsonio import compact
 from .search_terms import BOOSTS, FIELDS, Analyzer
+from .model import record
 from .views import PaperParts
 
 TERM_CHUNK = 24_000  # about this many characters of postings in a term chunk (8 to 10 KB gzip)
@@ -70,7 +71,7 @@ GLOBAL = "SITEGEN_INDEX"
 POSTINGS = "search-postings"  # the cache file of the last build's postings (`Saved`)
 
 
-@dataclass(frozen=True)
+@record
 class SearchDocument:
     number: int  # the paper's place in the catalogue: its number in the index
     title: str
@@ -112,7 +113,7 @@ def input_key(inputs: tuple) -> bytes:
 DOCS = "search-docs"  # the cache file of what the last build's documents and chunks were (`Stored`)
 
 
-@dataclass(frozen=True)
+@record
 class Stored:
     """What the last build's documents were made of: each paper's `input_key` (`inputs`, in
     order), the digest of each document chunk it made (`files`, in order), and `token`, the
@@ -130,7 +131,7 @@ class Stored:
         return self.files[k * KEY_BYTES:(k + 1) * KEY_BYTES].hex()
 
 
-@dataclass(frozen=True)
+@record
 class KeptFile:
     """In place of a search file's bytes: the file is the one the last build made (its digest
     `digest`), to be kept as published (`Writer.reuse`). `number` is a document chunk's (which

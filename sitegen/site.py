@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import quote_plus
 
@@ -20,7 +19,7 @@ from slugify import slugify
 
 from . import periods, text, urls
 from .config import Config
-from .model import Catalog, Listing, Paper, evolve
+from .model import Catalog, Listing, Paper, evolve, record
 from .views import (INDEX_DATES, AppearanceView, ArchiveView, Deferred, Digest, FrontView, Link, Page, PaperParts, PaperSummary,
                     PaperText, PaperView, Site, long_date, short_date)
 
@@ -159,7 +158,7 @@ def _searches(title: str) -> tuple[Link, ...]:
     )
 
 
-@dataclass(frozen=True)
+@record
 class Papers:
     """The first half of assembly: the digests and every paper's parts, without related papers
     (the one step that compares every paper with every other). Enough for the search index, so

@@ -5,13 +5,13 @@ HTML, excerpts, root-relative paths); they decide nothing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from markupsafe import Markup
 
 from . import urls
 from .config import Config
-from .model import MONTH_NAMES, Catalog, Paper, made
+from .model import MONTH_NAMES, Catalog, Paper, made, record
 
 INDEX_DATES = 30  # the index shows this many newest dates; the archive has them all
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -31,13 +31,13 @@ def long_date(d: dt.date) -> str:
     return f"{WEEKDAYS[d.weekday()]}, {MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"
 
 
-@dataclass(frozen=True)
+@record
 class Link:
     path: str  # root-relative output path
     label: str
 
 
-@dataclass(frozen=True)
+@record
 class PaperSummary:
     """A paper as a list shows it."""
 
@@ -52,7 +52,7 @@ class PaperSummary:
     repeat: str = ""  # on a date's page, when the paper was listed before: "also listed Mar 11"
 
 
-@dataclass(frozen=True)
+@record
 class Digest:
     """A digest date (all listings of that date) or one undated listing."""
 
@@ -70,7 +70,7 @@ class Digest:
     alternate: Link | None = None  # the other ordering, when upvotes are known
 
 
-@dataclass(frozen=True)
+@record
 class AppearanceView:
     digest: Link
     source: str
@@ -80,7 +80,7 @@ class AppearanceView:
     date: dt.date | None = None  # the digest date, None for an undated listing
 
 
-@dataclass(frozen=True)
+@record
 class PaperView:
     id: str
     path: str
@@ -105,7 +105,7 @@ class PaperView:
     ai_summary: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class FrontView:
     """What the front page shows: the newest digest, the newest dates, the undated listings."""
 
@@ -116,7 +116,7 @@ class FrontView:
     paper_count: int
 
 
-@dataclass(frozen=True)
+@record
 class ArchiveView:
     """What the archive page shows: every month and every week, newest first."""
 
@@ -124,7 +124,7 @@ class ArchiveView:
     weeks: tuple
 
 
-@dataclass(frozen=True)
+@record
 class Deferred:
     """A page's view made only when the page is rendered (`make()`, a picklable callable), and
     what it is made from (`inputs`, plain records), which the page's render key digests in its
@@ -134,7 +134,7 @@ class Deferred:
     make: object
 
 
-@dataclass(frozen=True)
+@record
 class Page:
     """One output page: where it goes, which template draws it, and what it is given."""
 
@@ -153,7 +153,7 @@ class Page:
     in_sitemap: bool = True  # False for 404 and for the "top" reorderings of a page already listed
 
 
-@dataclass(frozen=True)
+@record
 class Site:
     config: Config
     pages: tuple[Page, ...]
@@ -181,7 +181,7 @@ class Site:
         return any(d.date and d.papers for d in self.digests)
 
 
-@dataclass(frozen=True)
+@record
 class PaperText:
     """What a paper's title and abstract become on its pages: a pure function of the two texts
     and the excerpt length, so the build cache keeps it between builds."""
@@ -254,7 +254,7 @@ def _from_opening(text: str, part):
     return part
 
 
-@dataclass(frozen=True)
+@record
 class PaperParts:
     """What a paper's page is made from: the paper's record, what its title and abstract become,
     the digest each appearance is on (a link per appearance) and the related papers (links,

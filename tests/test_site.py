@@ -195,6 +195,63 @@ def test_evolve_copies_a_record_as_dataclasses_replace_does():
         evolve(summary, rnak=7)
 
 
+def test_a_record_is_made_as_a_frozen_dataclass_is_in_one_step():
+    """`model.record`: the same arguments, defaults, default factories, equality, hashing,
+    pickling, `replace` and frozenness as `@dataclass(frozen=True)`, with the fields set in one
+    step (no `__setattr__` per field); a class whose `__init__` does more keeps the dataclass's."""
+    import dataclasses
+    import pickle
+
+    from sitegen import model, search, site, views
+
+    @model.record
+    class Fast:
+        a: int
+        b: str = "b"
+        c: list = dataclasses.field(default_factory=list)
+
+    @dataclasses.dataclass(frozen=True)
+    class Slow:
+        a: int
+        b: str = "b"
+        c: list = dataclasses.field(default_factory=list)
+
+    for args, kwargs in (((1,), {}), ((1, "x"), {}), ((), {"a": 1, "c": [2]}), ((1,), {"b": "y"})):
+        fast, slow = Fast(*args, **kwargs), Slow(*args, **kwargs)
+        assert dataclasses.astuple(fast) == dataclasses.astuple(slow)
+        assert repr(fast).removeprefix("test_a_record_is_made_as_a_frozen_dataclass_is_in_one_step.<locals>.Fast") == \
+            repr(slow).removeprefix("test_a_record_is_made_as_a_frozen_dataclass_is_in_one_step.<locals>.Slow")
+    assert Fast(1).c is not Fast(1).c, "a default factory is called for each record"
+    assert Fast(1, "x") == Fast(a=1, b="x") and hash(Fast(1, "x", ())) == hash(Fast(1, "x", ()))
+    assert dataclasses.replace(Fast(1), b="z") == Fast(1, "z")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Fast(1).a = 2
+    with pytest.raises(TypeError):
+        Fast()
+    with pytest.raises(TypeError):
+        Fast(1, "x", [], 4)
+    with pytest.raises(TypeError):
+        Fast(1, d=4)
+    paper = model.Paper("p", "T", "A", ())
+    assert pickle.loads(pickle.dumps(paper)) == paper
+
+    @model.record
+    class Checked:
+        a: int
+
+        def __post_init__(self):
+            if self.a < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(ValueError):
+        Checked(-1)
+    assert "_record_set" not in Checked.__init__.__code__.co_names
+    for cls in (model.Entry, model.Paper, model.Appearance, views.Page, views.PaperSummary, views.PaperParts,
+                views.PaperView, views.Link, search.SearchDocument, site.Papers):
+        assert "_record_set" in cls.__init__.__code__.co_names, cls
+        assert "__setattr__" not in cls.__init__.__code__.co_names, cls
+
+
 def test_undated_listings_have_display_names_never_hashed_file_names(tmp_path):
     from conftest import run_cli, search_store
     from sitegen.site import readable_name
