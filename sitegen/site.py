@@ -174,7 +174,8 @@ class Papers:
 
 def paper_text(title: str, abstract: str, excerpt_length: int) -> PaperText:
     plain_title, plain_abstract = text.plain(title), text.plain(abstract)
-    return PaperText(plain_title, plain_abstract, Markup(text.inline_html(title)), Markup(text.block_html(abstract)),
+    return PaperText(plain_title, plain_abstract, Markup(text.inline_html(title)),
+                     PaperText.own(plain_abstract, text.block_html(abstract)),
                      text.excerpt(plain_abstract, excerpt_length), text.excerpt(plain_abstract, 200))
 
 

@@ -189,9 +189,24 @@ class PaperText:
     title_text: str
     abstract_text: str
     title_html: Markup  # safe HTML, made Markup once: the views share these strings, not copies
-    abstract_html: Markup
+    # The abstract's HTML, or None where it is the plain abstract as one paragraph (most
+    # abstracts): `abstract_html` makes that when a page is rendered, so the thousands of
+    # papers a build only lists or keeps as published never hold a copy of their abstract as
+    # HTML (`own_html` says which it is).
+    own_html: Markup | None
     excerpt: str
     description: str
+
+    @property
+    def abstract_html(self) -> Markup:
+        if self.own_html is not None:
+            return self.own_html
+        return str.__new__(Markup, _paragraph(self.abstract_text))  # escaped: Markup without its checks
+
+    @staticmethod
+    def own(abstract_text: str, abstract_html: str) -> Markup | None:
+        """What `own_html` holds for an abstract whose plain text and HTML are these."""
+        return None if abstract_html == _paragraph(abstract_text) else Markup(abstract_html)
 
 
 def text_to_keep(key: tuple, t: PaperText) -> tuple:
@@ -204,7 +219,7 @@ def text_to_keep(key: tuple, t: PaperText) -> tuple:
     return (None if t.title_text == key[0] else t.title_text,
             None if t.abstract_text == key[1] else t.abstract_text,
             None if t.title_html == _escaped(t.title_text) else str(t.title_html),
-            None if t.abstract_html == _paragraph(t.abstract_text) else str(t.abstract_html),
+            None if t.own_html is None else str(t.own_html),
             _opening(t.abstract_text, t.excerpt), _opening(t.abstract_text, t.description))
 
 
@@ -218,15 +233,17 @@ def text_from_kept(key: tuple, kept) -> PaperText | None:
     if not (type(title_text) is str and type(abstract_text) is str):
         return None
     title_html = _escaped(title_text) if title_html is None else title_html
-    abstract_html = _paragraph(abstract_text) if abstract_html is None else abstract_html
     excerpt, description = _from_opening(abstract_text, excerpt), _from_opening(abstract_text, description)
-    if not (type(title_html) is str and type(abstract_html) is str and type(excerpt) is str
-            and type(description) is str):
+    if not (type(title_html) is str and (abstract_html is None or type(abstract_html) is str)
+            and type(excerpt) is str and type(description) is str):
         return None
+    if abstract_html is not None and abstract_html == _paragraph(abstract_text):
+        return None  # not what `text_to_keep` makes
     # As the cache makes its records (`model.made`), the HTML made Markup without its checks.
     return made(PaperText, {
         "title_text": title_text, "abstract_text": abstract_text, "title_html": str.__new__(Markup, title_html),
-        "abstract_html": str.__new__(Markup, abstract_html), "excerpt": excerpt, "description": description})
+        "own_html": None if abstract_html is None else str.__new__(Markup, abstract_html), "excerpt": excerpt,
+        "description": description})
 
 
 ELLIPSIS = "\u2026"

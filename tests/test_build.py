@@ -238,10 +238,12 @@ def test_the_paper_text_memo_keeps_what_does_not_follow_from_its_key(tmp_path):
     the other parts (`views.text_to_keep`), and reads back every text as made: the seeds' and
     texts with TeX, links, markup, quotes, a short abstract and none."""
     import dataclasses
+    import html
 
     from markupsafe import Markup
 
     from sitegen import cache
+    from sitegen import text as text_module
     from sitegen.site import paper_text
     from sitegen.views import PaperText, text_from_kept, text_to_keep
 
@@ -265,6 +267,11 @@ def test_the_paper_text_memo_keeps_what_does_not_follow_from_its_key(tmp_path):
     left_out = sum(v[1] is None for v in kept.values()), sum(type(v[4]) is int for v in kept.values())
     assert left_out[0] > 0.8 * len(kept) and left_out[1] > 0.8 * len(kept)  # most abstracts: plain as given, cut
     assert again.known[("Title only", "", cfg.excerpt_length)].abstract_text == ""
+    # An abstract that is one plain paragraph holds no copy of itself as HTML until a page asks.
+    for key, text in made.items():
+        assert text.abstract_html == text_module.block_html(key[1])
+        assert (text.own_html is None) == (text.abstract_html == f"<p>{html.escape(text.abstract_text, quote=False)}</p>")
+    assert sum(text.own_html is None for text in made.values()) > 0.6 * len(made)  # the seeds: 351 of 513
     assert text_from_kept(("t", "a", 300), (None, None, None, None, 10**6, "")) is None  # an opening too long
     assert text_from_kept(("t", "a", 300), ("x",)) is None
 
