@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 GEN = ROOT.parent / "shared" / "bench" / "gen_corpus.py"
-STAGES = ("prepare", "parse", "dedupe", "assemble", "related", "index", "render", "feeds", "keep", "total")  # related, index: waits
+STAGES = ("prepare", "parse", "dedupe", "assemble", "related", "index", "render", "feeds", "total")  # related, index: waits
 PROCESSES = ("build", "related", "index", "render_helper")  # the report's cpu_seconds
 
 

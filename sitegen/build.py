@@ -23,7 +23,7 @@ from .model import Catalog, Problem, evolve
 from .output import MemoryWriter, check_replaceable, clear_leftovers, extra_files, locked, publish
 from .sources import Discovery, Source, cache_dir, discover
 from .theme import Theme, ThemeError, load_theme, lunr_js
-from .workers import Chores, cpu_seconds, fewer_collections
+from .workers import cpu_seconds, fewer_collections
 
 if TYPE_CHECKING:
     from .jobs import IndexJob, RelatedJob
@@ -242,27 +242,18 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
         # Everything before the first listing is read: the fingerprint checked, the stages
         # imported, the templates compiled, the workers forked, the memos decoded.
         timings["prepare"] = time.perf_counter() - started
-        # Keeping the cache files (dedupe's state, the memos) is done while the build waits for
-        # a worker, before the related papers are joined or the search index added.
-        chores = Chores()
-        catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings, cache, read,
-                                           chores)
-        for memo in memos:
-            chores.add(memo.save)
+        catalog, site, related = _assemble(config, inputs, found, strict, memos, index, similar, timings, cache, read)
         if ahead is not None:
             ahead.close()
         if out is None:
             writer = MemoryWriter()
-            render_site(site, writer, templates, static, timings, index, progress, related=related, chores=chores)
+            render_site(site, writer, templates, static, timings, index, progress, related=related)
         else:
             renders = build_cache.RenderCache(theme, record.renders if record else None) if key else None
             with publish(out, lock=False, previous=record.manifest if record else None) as writer:
-                render_site(site, writer, templates, static, timings, index, progress, renders, helper, related,
-                            chores)
+                render_site(site, writer, templates, static, timings, index, progress, renders, helper, related)
                 if cache is not None:
                     build_cache.forget(cache, out)  # the output is about to change under the record
-        chores.finish()
-        timings["keep"] = chores.seconds
     except BaseException:
         if ahead is not None:
             ahead.close()
@@ -278,6 +269,8 @@ def _build(config: Config, inputs: list[str] | None, out: Path | None, strict: b
     result = BuildResult(catalog, site, out, len(writer.origins), writer.bytes_written, timings,
                          writer.files if out is None else None, found.skipped + writer.notes, writer.index_bytes,
                          writer.unchanged, cpu=cpu)
+    for memo in memos:
+        memo.save()
     if out is not None and cache is not None and key:
         build_cache.save_record(cache, out, build_cache.Record(
             key, writer.manifest, result.report(), [dataclasses.asdict(p) for p in result.catalog.problems],
@@ -300,12 +293,10 @@ def _unchanged(out: Path, record: build_cache.Record, strict: bool, timings: dic
 
 def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict: bool, memos: list,
               index: IndexJob, similar: RelatedJob, timings: dict[str, float], cache: Path | None,
-              read=build_cache.read_signed, chores: Chores | None = None) -> tuple[Catalog, Site, object]:
+              read=build_cache.read_signed) -> tuple[Catalog, Site, object]:
     """Read, dedupe and assemble (sending the workers their inputs on the way): the catalogue,
     the site without related papers, and what gives the function that joins them in once the
-    related-papers worker is done (for `render_site`; it does `chores` while the worker is
-    busy, the first of them keeping what dedupe found). `read` reads the build's cache files."""
-    chores = chores if chores is not None else Chores()
+    related-papers worker is done (for `render_site`). `read` reads the build's cache files."""
     from . import dedupe, listing
     from .site import RelatedLinks, assemble_pages, assemble_papers, paper_text
     from .sources import listing_key
@@ -317,7 +308,7 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
         previous = build_cache.load_kept(cache, DEDUPE, (dedupe.Joined,), read)
         catalog, joined = dedupe.dedupe_from(previous if isinstance(previous, dedupe.Joined) else None, listings,
                                              slug_of)
-        chores.add(lambda: build_cache.keep(cache, DEDUPE, joined))
+        build_cache.keep(cache, DEDUPE, joined)
         return catalog
 
     catalog = load_catalog(config, inputs, timings, found, parsed.remembered(listing.parse, listing_key),
@@ -340,8 +331,4 @@ def _assemble(config: Config, inputs: list[str] | None, found: Discovery, strict
     index.send(papers.parts)
     site = assemble_pages(catalog, config, papers)
     timings["assemble"] = time.perf_counter() - t0
-    def related():
-        chores.meanwhile(similar.busy)
-        return RelatedLinks(papers.parts, similar.result()).join
-
-    return catalog, site, related
+    return catalog, site, lambda: RelatedLinks(papers.parts, similar.result()).join

@@ -50,10 +50,6 @@ class _Job:
         """The worker's CPU seconds, once it has handed back its result (None without one)."""
         return self._job.cpu
 
-    def busy(self) -> bool:
-        """Whether `result` would wait for the worker (`workers.Chores` are done meanwhile)."""
-        return not self._job.ready()
-
 
 class RelatedJob(_Job):
     """Related papers (every paper compared with every other), found in a worker forked at the

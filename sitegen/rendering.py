@@ -20,7 +20,7 @@ from .output import Writer
 from .render import Renderer, RenderSettings, TemplateError, fresh_environment, syntax_problems
 from .theme import Theme, lunr_js
 from .views import Deferred, Page, PaperParts, Site
-from .workers import Chores, ForkedJob
+from .workers import ForkedJob
 
 Progress = Callable  # `build.Progress`: progress(stage, total) gives a counter (update, close)
 
@@ -36,8 +36,7 @@ def ready_templates(templates: tuple[Path, ...]) -> None:
 
 def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static: tuple[Path, ...], timings: dict[str, float],
                 index: IndexJob, progress: Progress, renders: build_cache.RenderCache | None = None,
-                helper: ForkedJob | None = None, related: Callable[[], Callable] | None = None,
-                chores: Chores | None = None) -> None:
+                helper: ForkedJob | None = None, related: Callable[[], Callable] | None = None) -> None:
     """Render every page, email and feed, copy the static files, and add the search index
     (built meanwhile by `index`), through the templates `ready_templates` compiled. With
     `renders`, a page rendered last time from the same inputs keeps the published file instead
@@ -56,7 +55,6 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
     goes, and the helper only ever holds the page it is working on. Every path is claimed here first, in order, so two outputs that
     claim one path are refused as before."""
     t0 = time.perf_counter()
-    kept = chores.seconds if chores is not None else 0.0  # chores are timed apart (`keep`)
     shares = catalog_parts(site)
     _claim_rendered(site, writer, shares)
     papers = [page for page in site.pages if isinstance(page.view, PaperParts)]
@@ -73,9 +71,8 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
         _add_files(site, writer, static)
         t2 = time.perf_counter()
         files = t2 - t1
-        before = chores.seconds if chores is not None else 0.0
         join = related() if related is not None else None  # the related-papers worker's lists
-        waited = time.perf_counter() - t2 - ((chores.seconds if chores is not None else 0.0) - before)
+        waited = time.perf_counter() - t2
         _render_pages(site, papers, writer, templates, bar, renders, helper, join)
         if helper is not None:
             helper.finish()
@@ -87,17 +84,12 @@ def render_site(site: Site, writer: Writer, templates: tuple[Path, ...], static:
         if isinstance(e, TemplateError):  # report every template that fails, not just the first
             _raise_theme_problems(_render_problems(site, templates))
         raise
-    if chores is not None:  # done while the index worker is still busy, instead of after
-        chores.meanwhile(index.busy)
-        kept = chores.seconds - kept
-    else:
-        kept = 0.0
     t3 = time.perf_counter()
     _add_index(writer, index, progress)
     # The workers run beside the other stages: their figures are how long the build waited.
     timings["index"] = time.perf_counter() - t3
     timings["related"] = waited
-    timings["render"] = t3 - t0 - files - waited - kept
+    timings["render"] = t3 - t0 - files - waited
     timings["feeds"] = files
 
 

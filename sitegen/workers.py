@@ -15,7 +15,6 @@ import struct
 import tempfile
 import termios
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -175,16 +174,6 @@ class ForkedJob:
             self._inbox.close()
             self._inbox = None
 
-    def ready(self) -> bool:
-        """Whether `result` would not wait: the worker has handed back its result, or is gone,
-        or there is none."""
-        if self._proc is None or self._results.closed:
-            return True
-        try:
-            return self._results.poll(0)  # its word that the result is in (or the pipe closed)
-        except (OSError, EOFError):
-            return True
-
     def result(self):
         if self._proc is None:
             raise RuntimeError("no worker was forked: the caller does the work itself (see `forked`)")
@@ -230,31 +219,6 @@ class ForkedJob:
 
 _FRAME = 4  # bytes a connection adds before each message it sends (under 2 GB)
 _JOBS: "weakref.WeakSet[ForkedJob]" = weakref.WeakSet()  # every job forked by this process
-
-
-class Chores:
-    """What the build must do but nothing it makes waits for (keeping its cache files), done
-    while it waits for a worker instead of on its way: `meanwhile(busy)` does the next while
-    `busy()` (a worker has not handed back its result), and `finish` does what is left. A
-    failed build does none that are left: it keeps nothing more of itself."""
-
-    def __init__(self):
-        self._todo: list = []
-        self.seconds = 0.0  # spent doing them (the report's `keep`)
-
-    def add(self, chore) -> None:
-        self._todo.append(chore)
-
-    def meanwhile(self, busy) -> None:
-        while self._todo and busy():
-            started = time.perf_counter()
-            try:
-                self._todo.pop(0)()
-            finally:
-                self.seconds += time.perf_counter() - started
-
-    def finish(self) -> None:
-        self.meanwhile(lambda: True)
 
 
 @dataclass(frozen=True)

@@ -717,52 +717,6 @@ def test_a_build_dedupes_from_what_the_last_build_found(project, monkeypatch):
     assert sum(len(v.entries) for v in variants) == result.catalog.entry_count
 
 
-def test_a_build_keeps_its_cache_files_while_it_waits_for_its_workers(project, monkeypatch):
-    """Dedupe's state and the memos are written once the workers have their inputs and before
-    the build takes their results, while a worker is busy (`workers.Chores`), not on the way
-    (dedupe's state was written before the papers were assembled); the report times it as
-    `keep`."""
-    import time
-
-    from sitegen import config, jobs
-    from sitegen.build import build as run_build
-
-    settings = config.load(None, cwd=project)
-    run_build(settings, out=project / "site")
-    add_day(project, "zz-new-day.txt", "Mar 20", [("A Paper About Tides", "We measure tides at twelve sites. " * 5)])
-    order, related_jobs, busy = [], [], []
-
-    def logged(name, real, then=None):
-        def call(self, *args, **kwargs):
-            order.append(name)
-            if then is not None:
-                then(self)
-            return real(self, *args, **kwargs)
-        return call
-
-    def slow_related(items, cache):  # a worker still busy when the build has assembled the site
-        time.sleep(1.0)
-        return real_related(items, cache)
-
-    def keep(cache_dir, name, value):
-        if os.getpid() == build_pid and name == "dedupe":  # (the workers keep files of their own)
-            order.append("keep")
-            busy.append(related_jobs[0].busy())
-        return real_keep(cache_dir, name, value)
-
-    real_related, real_keep, build_pid = jobs._related_papers, cache.keep, os.getpid()
-    monkeypatch.setattr(jobs, "_related_papers", slow_related)
-    monkeypatch.setattr(cache, "keep", keep)
-    monkeypatch.setattr(cache.Memo, "save", logged("save", cache.Memo.save))
-    monkeypatch.setattr(jobs.RelatedJob, "send", logged("send related", jobs.RelatedJob.send, related_jobs.append))
-    monkeypatch.setattr(jobs.RelatedJob, "result", logged("related result", jobs.RelatedJob.result))
-    result = run_build(settings, out=project / "site")
-    assert order.index("send related") < order.index("keep") < order.index("related result"), order
-    assert order.count("save") == 3 and max(i for i, n in enumerate(order) if n == "save") < order.index("related result")
-    assert busy == [True], "done while the related-papers worker was busy"
-    assert result.timings["keep"] > 0 and result.report()["seconds"]["keep"] == round(result.timings["keep"], 4)
-
-
 def test_a_render_record_is_json_of_the_page_records_else_their_pickle():
     """Render keys digest page records as JSON (`render_record`); what JSON cannot hold is
     pickled, behind a prefix no JSON starts with, so the two never give one key."""
