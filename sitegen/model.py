@@ -63,9 +63,9 @@ def made(cls, values: dict):
     new dict, every field by name), made without `__init__`, which for a frozen dataclass sets
     each field through object.__setattr__: a third of the time where every paper is made (the
     build cache's records, `evolve`'s copies)."""
-    record = object.__new__(cls)
-    object.__setattr__(record, "__dict__", values)
-    return record
+    made_record = object.__new__(cls)  # (not `record`: that is the decorator above)
+    object.__setattr__(made_record, "__dict__", values)
+    return made_record
 
 
 @record

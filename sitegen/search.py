@@ -58,8 +58,8 @@ import msgpack
 from . import cache as build_cache
 from . import urls
 from .jsonio import compact
-from .search_terms import BOOSTS, FIELDS, Analyzer
 from .model import record
+from .search_terms import BOOSTS, FIELDS, Analyzer
 from .views import PaperParts
 
 TERM_CHUNK = 24_000  # about this many characters of postings in a term chunk (8 to 10 KB gzip)
