@@ -37,7 +37,7 @@ from markupsafe import Markup
 from . import urls
 from .model import Entry, Listing, Problem, made
 from .jsonio import compact, record_bytes
-from .output import replacing
+from .output import as_recorded, replacing
 
 RECORD_VERSION = 2
 # Libraries whose version can change the bytes of the output.
@@ -450,10 +450,7 @@ def intact(out: Path, manifest: dict[str, list]) -> bool:
             expected = manifest.get(rel)
             if expected is None:
                 continue
-            if not entry.is_file(follow_symlinks=False):
-                return False
-            st = entry.stat(follow_symlinks=False)
-            if st.st_size != expected[0] or st.st_mtime_ns != expected[1]:
+            if not as_recorded(entry.path, expected):
                 return False
             seen += 1
     return seen == len(manifest)

@@ -159,10 +159,9 @@ class Writer:
         if before is None or (digest is not None and before[2] != digest):
             return False
         source = f"{self.published}/{rel}"
+        if not as_recorded(source, before):
+            return False  # changed since it was published: write it afresh
         try:
-            st = os.lstat(source)
-            if not stat.S_ISREG(st.st_mode) or [st.st_size, st.st_mtime_ns] != before[:2]:
-                return False  # changed since it was published: write it afresh
             if not self.in_place:
                 os.link(source, self._target(rel))
         except OSError:
@@ -180,6 +179,17 @@ class Writer:
     @property
     def paths(self) -> list[str]:
         return sorted(self.origins)
+
+
+def as_recorded(path: str | Path, entry) -> bool:
+    """Whether `path` is a regular file (never a link, a pipe or a device) with the size and
+    modification time a manifest's `entry` ([size, mtime_ns, digest]) records: unchanged since,
+    as make and rsync judge a file."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and [st.st_size, st.st_mtime_ns] == entry[:2]
 
 
 def extra_files(source: Path) -> list[tuple[str, Path]]:

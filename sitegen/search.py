@@ -43,9 +43,7 @@ import hashlib
 import itertools
 import json
 import marshal
-import os
 import re
-import stat
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -59,6 +57,7 @@ from . import cache as build_cache
 from . import urls
 from .jsonio import compact
 from .model import record
+from .output import as_recorded
 from .search_terms import BOOSTS, FIELDS, Analyzer
 from .views import PaperParts
 
@@ -675,9 +674,8 @@ def _kept_tier(cache_dir: Path | None, published: Path | None, manifest: dict[st
             entry = manifest.get(path)
             if not _TIER_FILE.fullmatch(path) or entry is None or entry[2] != digest:
                 return None
-            st = os.lstat(published / path)
-            if not stat.S_ISREG(st.st_mode) or [st.st_size, st.st_mtime_ns] != entry[:2]:
-                return None  # changed since (never a link, a pipe or a device in the site's place)
+            if not as_recorded(published / path, entry):
+                return None  # changed since it was published
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None
     if not (isinstance(tier, dict) and tier.get("first") == 0 and isinstance(tier.get("name"), str)):

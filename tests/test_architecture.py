@@ -29,7 +29,7 @@ STAGES = {  # module -> the modules (beyond the vocabulary) it may import
     "feeds": {"views", "jsonio"},
     "mail": {"views", "render"},  # the template lookup (`render.loader`) is the theme's, shared
     "search_terms": set(),  # Lunr's analysis of text: the lunr package only
-    "search": {"views", "cache", "search_terms", "jsonio"},
+    "search": {"views", "cache", "search_terms", "jsonio", "output"},  # a published file as recorded (`output.as_recorded`)
     "jsonio": set(),  # compact JSON (orjson) for the large files
     "theme": set(),
     "cache": {"output", "jsonio"},  # atomic writes (`output.replacing`); the build record as compact JSON
