@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test setup browser clean screenshots bench bench-scale bench-search
+.PHONY: site test setup browser hugo clean screenshots bench bench-scale bench-search
 
 site: setup
 	$(BIN)/sitegen build
@@ -34,11 +34,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 browser:
 	@scripts/install-browser
 
+hugo:
+	@scripts/install-hugo
+
 screenshots: setup browser
 	$(BIN)/python -m sitegen build
 	$(BIN)/python scripts/screenshots.py _site screenshots
 
-bench: setup
+bench: setup hugo
 	$(BIN)/python benchmarks/bench.py
 
 bench-scale: setup

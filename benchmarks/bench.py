@@ -205,6 +205,19 @@ def hugo_build(site: Path) -> Run:
     return run(["hugo", "--quiet", "--source", str(site)])
 
 
+def hugo_found(no_hugo: bool) -> bool:
+    """Whether Hugo's builds alternate with sitegen's cold builds: not with --no-hugo, and not
+    without a `hugo` to run, which a line on stderr then says (a fresh machine has none, and
+    the figure the speed targets compare with would otherwise be missing without a word)."""
+    if no_hugo:
+        return False
+    if shutil.which("hugo") is None:
+        print("bench: hugo not found, so no build is compared with Hugo's (install Debian's hugo, "
+              "as `make bench` does where apt-get can, or pass --no-hugo)", file=sys.stderr)
+        return False
+    return True
+
+
 def seeds_build(out: Path) -> Run:
     """A first build of the project's seeds into an empty folder, without a build cache."""
     clear(out)
@@ -330,7 +343,7 @@ def main() -> int:
               f"all processes {seeds['seeds_tree_mb']:.0f} MB (median of {args.runs})\n")
         results = {}
         sizes = [int(s) for s in args.sizes.split(",")]
-        with_hugo = not args.no_hugo and shutil.which("hugo") is not None
+        with_hugo = hugo_found(args.no_hugo)
         rounds = cold_rounds(sizes, args.runs, work, with_hugo)
         for size in sizes:
             r = results[size] = bench_size(size, work, rounds[size], args.cold_only)
