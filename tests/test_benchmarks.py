@@ -32,3 +32,22 @@ def test_the_benchmark_says_when_there_is_no_hugo_to_compare_with(monkeypatch, c
     monkeypatch.setattr(bench.shutil, "which", lambda name: "/usr/bin/hugo" if name == "hugo" else None)
     assert bench.hugo_found(no_hugo=False) is True
     assert capsys.readouterr().err == ""
+
+
+def test_the_stage_floor_measures_every_stage_of_a_build_of_the_seeds():
+    """`benchmarks/stage_floor.py` runs the stages as a build does (a change to their functions
+    that left the benchmark behind would fail here, not months later in a benchmark run)."""
+    import json
+    import subprocess
+
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "stage_floor.py"), "--one", str(ROOT / "seeds")],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    figures = json.loads(run.stdout)
+    stages = ("read and dedupe", "assemble and related", "render", "search index")
+    assert all(figures[name] >= 0 for name in stages) and sum(figures[name] for name in stages) > 0
+    from sitegen import config
+    from sitegen.build import assemble_only
+
+    site = assemble_only(config.load(None, cwd=ROOT), [str(ROOT / "seeds")])
+    assert figures["pages"] == len(site.pages) and figures["page_bytes"] > 0 and figures["index_bytes"] > 0
