@@ -205,6 +205,14 @@ def hugo_build(site: Path) -> Run:
     return run(["hugo", "--quiet", "--source", str(site)])
 
 
+def generator_found() -> bool:
+    """Whether the corpus generator is there; if not, a line on stderr says where it was looked for."""
+    if GEN.is_file():
+        return True
+    print(f"{GEN} not found: the benchmark needs ../shared/bench/gen_corpus.py", file=sys.stderr)
+    return False
+
+
 def hugo_found(no_hugo: bool) -> bool:
     """Whether Hugo's builds alternate with sitegen's cold builds: not with --no-hugo, and not
     without a `hugo` to run, which a line on stderr then says (a fresh machine has none, and
@@ -330,8 +338,7 @@ def main() -> int:
     parser.add_argument("--cold-only", action="store_true",
                         help="only cold builds (and Hugo's): for the scaling figure, e.g. --sizes 10000,100000")
     args = parser.parse_args()
-    if not GEN.is_file():
-        print(f"{GEN} not found: the benchmark needs ../shared/bench/gen_corpus.py", file=sys.stderr)
+    if not generator_found():
         return 2
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

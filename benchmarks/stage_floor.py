@@ -1,6 +1,6 @@
 """What a cold build's stages cost in one process, with nothing written: CPU a build of N papers
 cannot go under however its processes share the work, to weigh the cold-build target against
-(`make bench` prints Hugo's CPU for the same papers beside sitegen's).
+(beside Hugo's whole build of the same papers, run alternately).
 
 usage: python benchmarks/stage_floor.py [--papers 10000] [--runs 3] [--no-hugo] [--work bench-out]
 
@@ -69,8 +69,7 @@ def main() -> int:
     sys.path.insert(0, str(HERE))
     import bench  # the corpus, as the benchmark makes it
 
-    if not bench.GEN.is_file():
-        print(f"{bench.GEN} not found: the benchmark needs ../shared/bench/gen_corpus.py", file=sys.stderr)
+    if not bench.generator_found():
         return 2
     corpus = bench.corpus(args.papers, Path(args.work))
     with_hugo = bench.hugo_found(args.no_hugo)
